@@ -1,0 +1,65 @@
+"""adaptkit: adapt pre-trained models to new tasks and data, from declarative pipeline specs.
+
+The public face of the host. Importing it does not import TensorFlow.
+"""
+
+from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError
+from ._hookspecs import hookimpl, hookspec
+from ._plugins import PluginHost, PluginInfo, get_host, reset_host
+from ._sections import (
+    AugmentSection,
+    DataSourceSection,
+    HeadSection,
+    LossSection,
+    Section,
+    SourceSection,
+    SurgerySection,
+)
+from ._spec import build_spec_model, load_spec, load_spec_file
+from ._types import (
+    DataSource,
+    Head,
+    LossComposition,
+    LossTerm,
+    ModelParts,
+    Player,
+    RunContext,
+    StepBatch,
+    TaskInfo,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdaptkitError",
+    "AugmentSection",
+    "DataError",
+    "DataSource",
+    "DataSourceSection",
+    "Head",
+    "HeadSection",
+    "LossComposition",
+    "LossSection",
+    "LossTerm",
+    "ModelError",
+    "ModelParts",
+    "Player",
+    "PluginError",
+    "PluginHost",
+    "PluginInfo",
+    "RunContext",
+    "Section",
+    "SourceSection",
+    "SpecError",
+    "StepBatch",
+    "SurgerySection",
+    "TaskInfo",
+    "__version__",
+    "build_spec_model",
+    "get_host",
+    "hookimpl",
+    "hookspec",
+    "load_spec",
+    "load_spec_file",
+    "reset_host",
+]

@@ -1,0 +1,129 @@
+"""The host's contract: every hook a plugin can implement.
+
+Each hook's docstring is its documentation; ``docs/hooks.md`` carries one
+section per hook (a test fails when one is missing).
+
+Building hooks are ``firstresult``: the host calls them with one validated
+section, the plugin that declared that section's class answers (it checks
+``isinstance(section, MySection)`` and returns ``None`` otherwise), and the
+first non-``None`` answer wins. ``adaptkit_sections`` and ``adaptkit_evaluate``
+collect from every plugin.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
+import pluggy
+
+from ._sections import (
+    AugmentSection,
+    DataSourceSection,
+    HeadSection,
+    LossSection,
+    Section,
+    SourceSection,
+    SurgerySection,
+)
+from ._types import DataSource, Head, LossComposition, ModelParts, RunContext, TaskInfo
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+PROJECT = "adaptkit"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def adaptkit_sections() -> Sequence[type[Section]]:
+    """Declare the spec sections this plugin understands.
+
+    Return pydantic models that subclass one of the bases in
+    ``adaptkit.sections`` and narrow ``kind`` to a ``Literal``. Called without
+    TensorFlow: the module that defines the sections must not import it.
+    """
+
+
+@hookspec(firstresult=True)
+def adaptkit_load_data(section: DataSourceSection, context: RunContext) -> Optional[DataSource]:
+    """Load a dataset (``data.train``, ``data.test``, ``data.target``).
+
+    Return a :class:`adaptkit.DataSource` with an unbatched ``tf.data``
+    dataset whose order depends only on ``context.seed``. Raise
+    ``adaptkit.DataError(where, message)`` for missing or corrupt data.
+    """
+
+
+@hookspec(firstresult=True)
+def adaptkit_build_augmentation(section: AugmentSection, context: RunContext) -> Optional[Any]:
+    """Build one augmentation layer (``augment[i]``).
+
+    Return a Keras layer that transforms inputs in training and passes them
+    through at inference (Keras preprocessing layers do). The host puts the
+    layers in front of the source model, so a saved model keeps them.
+    """
+
+
+@hookspec(firstresult=True)
+def adaptkit_load_source(
+    section: SourceSection, input_shape: tuple, context: RunContext
+) -> Optional["keras.Model"]:
+    """Load the pre-trained source model (``source``).
+
+    ``input_shape`` is the shape of one raw example from the training data.
+    Return a ``keras.Model`` that takes raw examples (apply the family's own
+    preprocessing inside it) and returns features.
+    """
+
+
+@hookspec(firstresult=True)
+def adaptkit_apply_surgery(
+    section: SurgerySection, model: "keras.Model", context: RunContext
+) -> Optional["keras.Model"]:
+    """Apply one layer-surgery operation (``surgery[i]``, ``training.stages[i].surgery[j]``).
+
+    ``model`` is the source model. Return the model to use from now on: the
+    same object after changing layers' ``trainable`` flags, or a new model
+    after a structural change (truncation). Raise ``adaptkit.SpecError`` for a
+    layer name the model does not have.
+    """
+
+
+@hookspec(firstresult=True)
+def adaptkit_attach_head(
+    section: HeadSection, features: Any, task: TaskInfo, context: RunContext
+) -> Optional[Head]:
+    """Attach the task head (``head``) on the features tensor.
+
+    ``features`` is a Keras tensor (the source model's output). Return a
+    :class:`adaptkit.Head`: the output tensor, the task loss, the metrics and
+    the headline metric's name.
+    """
+
+
+@hookspec(firstresult=True)
+def adaptkit_compose_loss(
+    section: LossSection, parts: ModelParts, context: RunContext
+) -> Optional[LossComposition]:
+    """Compose extra loss terms (``training.stages[i].losses[j]``).
+
+    Return a :class:`adaptkit.LossComposition`: terms added to the head's task
+    loss (each with its weight or weight schedule and the player that
+    minimises it), extra players with their own optimizers, and the modules
+    the terms use. The host trains every player inside ``keras.Model.fit``.
+    """
+
+
+@hookspec
+def adaptkit_evaluate(
+    spec: Any, parts: ModelParts, data: dict[str, Any], context: RunContext
+) -> Optional[dict[str, float]]:
+    """Add metrics to ``metrics.json`` after training.
+
+    ``data`` maps split names (``train``, ``validation``, ``test``, and
+    ``target``/``target_test`` when the spec has a target stream) to batched
+    ``tf.data`` datasets. Every plugin may contribute; return ``None`` to
+    contribute nothing. Keys should be prefixed by the split they use
+    (``test/accuracy``).
+    """

@@ -1,0 +1,209 @@
+"""Plugin discovery: every plugin, built-in or third-party, comes through the
+``adaptkit`` entry-point group and is registered on one pluggy manager.
+
+A plugin that fails to import, whose hook implementations do not match the
+hookspecs, or whose ``adaptkit_sections`` answer is wrong is recorded as
+broken (with the reason) and does not stop the others.
+``ADAPTKIT_DISABLE_PLUGINS=name,...`` blocks plugins by entry-point name.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Optional
+
+import pluggy
+
+from . import _hookspecs
+from ._errors import PluginError
+from ._sections import SECTION_BASES, Section
+
+__all__ = ["PluginInfo", "PluginHost", "get_host", "reset_host", "ENTRY_POINT_GROUP"]
+
+ENTRY_POINT_GROUP = "adaptkit"
+DISABLE_ENV = "ADAPTKIT_DISABLE_PLUGINS"
+
+
+@dataclass
+class PluginInfo:
+    """What ``adaptkit plugins`` shows about one plugin."""
+
+    name: str
+    module: str
+    distribution: Optional[str]
+    version: Optional[str]
+    status: str = "ok"  # "ok", "disabled" or "broken: reason"
+    hooks: list[str] = field(default_factory=list)
+    sections: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "module": self.module,
+            "distribution": self.distribution,
+            "version": self.version,
+            "status": self.status,
+            "hooks": self.hooks,
+            "sections": self.sections,
+        }
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"
+
+
+class PluginHost:
+    """The pluggy manager plus what was learnt while loading the plugins."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(_hookspecs.PROJECT)
+        self.pm.add_hookspecs(_hookspecs)
+        self.plugins: dict[str, PluginInfo] = {}
+        # section family -> kind -> (section class, plugin name)
+        self.sections: dict[str, dict[str, tuple[type[Section], str]]] = {
+            family: {} for family in SECTION_BASES
+        }
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    # -- loading ---------------------------------------------------------
+    def load_entry_points(self) -> None:
+        disabled = {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if ep.name in self.plugins:
+                continue
+            dist = getattr(ep, "dist", None)
+            info = PluginInfo(
+                name=ep.name,
+                module=ep.value,
+                distribution=dist.metadata["Name"] if dist is not None else None,
+                version=dist.version if dist is not None else None,
+            )
+            self.plugins[ep.name] = info
+            if ep.name in disabled:
+                info.status = f"disabled ({DISABLE_ENV})"
+                continue
+            try:
+                module = ep.load()
+            except Exception as exc:  # a broken plugin must not stop the others
+                info.status = f"broken: import failed: {_one_line(exc)}"
+                continue
+            self.register(module, info)
+
+    def register(self, plugin: Any, info: PluginInfo) -> None:
+        """Register one plugin object (a module or an instance) under ``info.name``."""
+        self.plugins.setdefault(info.name, info)
+        try:
+            self.pm.register(plugin, name=info.name)
+        except Exception as exc:  # pluggy.PluginValidationError, ValueError
+            info.status = f"broken: {_one_line(exc)}"
+            return
+        unknown = [
+            impl.plugin_name + "." + name
+            for name, caller in vars(self.pm.hook).items()
+            if isinstance(caller, pluggy.HookCaller) and not caller.has_spec()
+            for impl in caller.get_hookimpls()
+            if impl.plugin_name == info.name
+        ]
+        if unknown:
+            self.pm.unregister(name=info.name)
+            info.status = "broken: implements hooks that adaptkit does not define: " + ", ".join(
+                sorted(unknown)
+            )
+            return
+        info.hooks = sorted(
+            caller.name
+            for caller in self.pm.get_hookcallers(plugin) or []
+        )
+        if "adaptkit_sections" in info.hooks:
+            try:
+                declared = plugin.adaptkit_sections()
+                self._add_sections(info, declared)
+            except Exception as exc:
+                self.pm.unregister(name=info.name)
+                info.status = f"broken: adaptkit_sections: {_one_line(exc)}"
+                for family in self.sections.values():
+                    for kind in [k for k, (_, p) in family.items() if p == info.name]:
+                        del family[kind]
+
+    def _add_sections(self, info: PluginInfo, declared: Any) -> None:
+        for cls in list(declared or []):
+            if not (isinstance(cls, type) and issubclass(cls, Section)):
+                raise TypeError(f"{cls!r} is not a subclass of an adaptkit section base")
+            family = next(
+                (f for f, base in SECTION_BASES.items() if issubclass(cls, base) and base is not Section),
+                None,
+            )
+            if family is None:
+                raise TypeError(f"{cls.__name__} subclasses Section but none of its families")
+            kind_field = cls.model_fields.get("kind")
+            kinds = getattr(kind_field.annotation, "__args__", ()) if kind_field else ()
+            if len(kinds) != 1 or not isinstance(kinds[0], str):
+                raise TypeError(f"{cls.__name__}.kind must be a Literal of one string")
+            kind = kinds[0]
+            other = self.sections[family].get(kind)
+            if other is not None and other[1] != info.name:
+                raise TypeError(f"{family} kind {kind!r} is already provided by plugin {other[1]!r}")
+            self.sections[family][kind] = (cls, info.name)
+            info.sections.setdefault(family, []).append(kind)
+
+    # -- queries ---------------------------------------------------------
+    def section_classes(self, family: str) -> list[type[Section]]:
+        return [cls for cls, _ in self.sections[family].values()]
+
+    def broken(self) -> list[PluginInfo]:
+        return [p for p in self.plugins.values() if not p.ok]
+
+    def provider(self, section: Section) -> str:
+        for family in self.sections.values():
+            for cls, plugin in family.values():
+                if type(section) is cls:
+                    return plugin
+        return "?"
+
+    def call_first(self, hookname: str, where: str, section: Section, **kwargs: Any) -> Any:
+        """Call a firstresult building hook; name the plugin when it fails."""
+        plugin = self.provider(section)
+        try:
+            result = getattr(self.pm.hook, hookname)(section=section, **kwargs)
+        except PluginError:
+            raise
+        except Exception as exc:
+            from ._errors import AdaptkitError
+
+            if isinstance(exc, AdaptkitError):
+                raise
+            raise PluginError(where, f"plugin {plugin!r} failed in {hookname}: {_one_line(exc)}") from exc
+        if result is None:
+            raise PluginError(
+                where, f"no plugin answered {hookname} for kind {section.kind!r} (declared by {plugin!r})"
+            )
+        return result
+
+
+_HOST: Optional[PluginHost] = None
+
+
+def get_host() -> PluginHost:
+    """The process-wide plugin host, loading the entry points on first use."""
+    global _HOST
+    if _HOST is None:
+        host = PluginHost()
+        host.load_entry_points()
+        _HOST = host
+    return _HOST
+
+
+def reset_host() -> None:
+    """Forget the loaded plugins (tests, or after installing a plugin)."""
+    global _HOST
+    _HOST = None

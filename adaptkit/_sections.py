@@ -1,0 +1,86 @@
+"""Base classes of the spec sections that plugins declare.
+
+A plugin describes each thing it can build as a pydantic model that subclasses
+one of the bases below and narrows ``kind`` to a ``Literal``. The host gathers
+them through the ``adaptkit_sections`` hook and builds discriminated unions by
+``kind`` from them, so a whole pipeline spec is validated, rendered and
+exported as a JSON Schema without importing TensorFlow.
+
+    Section
+    ├── DataSourceSection   a dataset (labeled or not)            -> adaptkit_load_data
+    ├── AugmentSection      one augmentation layer                -> adaptkit_build_augmentation
+    ├── SourceSection       the pre-trained source model          -> adaptkit_load_source
+    ├── SurgerySection      one layer-surgery operation           -> adaptkit_apply_surgery
+    ├── HeadSection         the task head                         -> adaptkit_attach_head
+    └── LossSection         extra loss terms (domain adaptation)  -> adaptkit_compose_loss
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "Section",
+    "DataSourceSection",
+    "AugmentSection",
+    "SourceSection",
+    "SurgerySection",
+    "HeadSection",
+    "LossSection",
+    "SECTION_BASES",
+]
+
+
+class Section(BaseModel):
+    """A spec section: strict (unknown keys are errors) and immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
+    kind: str
+
+
+class DataSourceSection(Section):
+    """A dataset. ``adaptkit_load_data`` turns it into a :class:`adaptkit.DataSource`."""
+
+
+class AugmentSection(Section):
+    """One augmentation layer, active in training only (Keras preprocessing layers)."""
+
+
+class SourceSection(Section):
+    """The pre-trained model to adapt. ``adaptkit_load_source`` returns a ``keras.Model``."""
+
+
+class SurgerySection(Section):
+    """One layer-surgery operation on the source model.
+
+    ``structural`` operations change the graph (e.g. truncation) and may only
+    appear in the top-level ``surgery`` list; the others (freezing,
+    unfreezing, ...) may also appear in a training stage's ``surgery`` list.
+    """
+
+    structural: ClassVar[bool] = False
+
+
+class HeadSection(Section):
+    """The task head attached on top of the source model's features."""
+
+
+class LossSection(Section):
+    """Extra loss terms added to the head's task loss (e.g. domain adaptation)."""
+
+    needs_target: ClassVar[bool] = False
+    """True when the terms need a target stream (``data.target`` in the spec)."""
+
+
+SECTION_BASES: dict[str, type[Section]] = {
+    "data": DataSourceSection,
+    "augment": AugmentSection,
+    "source": SourceSection,
+    "surgery": SurgerySection,
+    "head": HeadSection,
+    "loss": LossSection,
+}
+"""The section families, by the name the host uses for them in messages."""

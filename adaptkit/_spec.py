@@ -1,0 +1,366 @@
+"""The pipeline spec: pydantic models, loading, ``--set`` overrides, errors.
+
+The top-level shape is fixed here; what may stand in the plugin sections
+(``data.train``, ``source``, ``surgery``, ``head``, ``augment``, losses) is
+whatever the installed plugins declare, joined into unions discriminated by
+``kind``. Nothing in a spec executes code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+
+from ._errors import SpecError
+from ._plugins import PluginHost, get_host
+from ._sections import SECTION_BASES, Section
+
+__all__ = [
+    "StrictModel",
+    "OptimizerSpec",
+    "ScheduleSpec",
+    "EarlyStoppingSpec",
+    "EvaluationSpec",
+    "build_spec_model",
+    "load_spec",
+    "load_spec_file",
+    "parse_overrides",
+    "spec_errors",
+]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
+
+class OptimizerSpec(StrictModel):
+    """A Keras optimizer."""
+
+    name: Literal["adam", "adamw", "sgd", "rmsprop"] = Field(
+        "adam", description="Keras optimizer: adam, adamw (decoupled weight decay), sgd or rmsprop."
+    )
+    learning_rate: float = Field(1e-3, gt=0, description="Peak learning rate of the stage.")
+    weight_decay: Optional[float] = Field(
+        None, ge=0, description="Weight decay (decoupled for adamw, Keras' weight_decay otherwise)."
+    )
+    momentum: float = Field(0.0, ge=0, lt=1, description="Momentum (sgd, rmsprop).")
+    clipnorm: Optional[float] = Field(None, gt=0, description="Clip each gradient to this norm.")
+
+
+class ScheduleSpec(StrictModel):
+    """How the learning rate moves within a stage (Keras schedules)."""
+
+    kind: Literal["constant", "cosine"] = Field(
+        "constant",
+        description="constant: the optimizer's rate throughout; cosine: linear warmup then cosine decay.",
+    )
+    warmup_fraction: float = Field(
+        0.0, ge=0, lt=1, description="cosine: fraction of the stage's steps spent warming up from 0."
+    )
+    final_fraction: float = Field(
+        0.0, ge=0, le=1, description="cosine: final rate as a fraction of the peak rate."
+    )
+
+
+class EarlyStoppingSpec(StrictModel):
+    """Keras EarlyStopping on the validation headline metric."""
+
+    patience: int = Field(3, ge=1, description="Epochs without improvement before stopping.")
+    restore_best_weights: bool = Field(True, description="Go back to the best epoch's weights.")
+
+
+class EvaluationSpec(StrictModel):
+    """How the run is judged."""
+
+    baseline: bool = Field(
+        False,
+        description=(
+            "Also train the same architecture from random initialisation (every layer trainable, "
+            "same data and seed) and report whether transfer gave a higher start, a steeper slope, "
+            "a higher asymptote, or negative transfer."
+        ),
+    )
+    baseline_epochs: Optional[int] = Field(
+        None, ge=1, description="Epochs for the baseline; default: the stages' total."
+    )
+    baseline_optimizer: Optional[OptimizerSpec] = Field(
+        None, description="Optimizer for the baseline; default: the first stage's."
+    )
+    plots: bool = Field(True, description="Write learning-curve plots (PNG) into the run directory.")
+
+
+def _union(classes: list[type[Section]], family: str) -> Any:
+    if not classes:
+        return Annotated[Any, Field(json_schema_extra={"description": f"no plugin provides {family}"})]
+    return Annotated[Union[tuple(classes)], Field(discriminator="kind")]
+
+
+def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
+    """The ``PipelineSpec`` model for the plugins that are installed now."""
+    host = host or get_host()
+    U = {family: _union(host.section_classes(family), family) for family in SECTION_BASES}
+
+    DataSpec = create_model(
+        "DataSpec",
+        __base__=StrictModel,
+        __doc__="Where the examples come from, and how they are split and batched.",
+        train=(U["data"], Field(description="The labeled training data (the 'source' domain).")),
+        test=(
+            Optional[U["data"]],
+            Field(None, description="Held-out test data; default: test_split of train."),
+        ),
+        target=(
+            Optional[U["data"]],
+            Field(
+                None,
+                description=(
+                    "Target-domain data for domain adaptation (labels optional, used only for "
+                    "evaluation): drawn alongside train at every step."
+                ),
+            ),
+        ),
+        validation_split=(
+            float,
+            Field(0.2, ge=0, lt=0.9, description="Fraction of train held out for validation."),
+        ),
+        test_split=(
+            float,
+            Field(0.2, ge=0, lt=0.9, description="Fraction of train held out for testing when test is not given."),
+        ),
+        target_test_split=(
+            float,
+            Field(0.3, ge=0, lt=0.9, description="Fraction of a labeled target held out to test on."),
+        ),
+        batch_size=(int, Field(32, ge=1, description="Examples per training step (per stream).")),
+        cache=(bool, Field(True, description="Cache decoded examples in memory after the first epoch.")),
+    )
+
+    StageSpec = create_model(
+        "StageSpec",
+        __base__=StrictModel,
+        __doc__="One training stage: what is trainable, for how long, at what rate.",
+        name=(Optional[str], Field(None, description="A label for logs and history.csv.")),
+        epochs=(int, Field(..., ge=1, description="Epochs in this stage (an epoch is one pass over data.train).")),
+        optimizer=(OptimizerSpec, Field(OptimizerSpec(), description="The stage's optimizer.")),
+        schedule=(ScheduleSpec, Field(ScheduleSpec(), description="The stage's learning-rate schedule.")),
+        surgery=(
+            list[U["surgery"]],
+            Field(
+                default_factory=list,
+                description="Trainability changes applied at the start of the stage (freeze, unfreeze, ...).",
+            ),
+        ),
+        losses=(
+            list[U["loss"]],
+            Field(default_factory=list, description="Extra loss terms during this stage (domain adaptation)."),
+        ),
+        early_stopping=(
+            Optional[EarlyStoppingSpec],
+            Field(None, description="Stop the stage early when the validation metric stalls."),
+        ),
+    )
+
+    TrainingSpec = create_model(
+        "TrainingSpec",
+        __base__=StrictModel,
+        __doc__="The training stages and what holds across them.",
+        stages=(list[StageSpec], Field(..., min_length=1, description="Training stages, in order.")),
+        batch_norm=(
+            Literal["frozen", "adapt"],
+            Field(
+                "frozen",
+                description=(
+                    "frozen: BatchNormalization layers of the source model stay in inference mode "
+                    "with their statistics fixed, even when unfrozen; adapt: they follow the stage's "
+                    "trainability and update their statistics."
+                ),
+            ),
+        ),
+        verbose=(int, Field(1, ge=0, le=2, description="Keras fit verbosity (0 silent, 1 progress bar, 2 one line per epoch).")),
+    )
+
+    def _check(spec: Any) -> Any:
+        for i, stage in enumerate(spec.training.stages):
+            for j, op in enumerate(stage.surgery):
+                if type(op).structural:
+                    raise SpecError(
+                        f"training.stages.{i}.surgery.{j}",
+                        f"{op.kind!r} changes the model's structure: put it in the top-level surgery list",
+                    )
+            for j, loss in enumerate(stage.losses):
+                if type(loss).needs_target and spec.data.target is None:
+                    raise SpecError(
+                        f"training.stages.{i}.losses.{j}",
+                        f"{loss.kind!r} needs target-domain data: add data.target",
+                    )
+        return spec
+
+    PipelineSpec = create_model(
+        "PipelineSpec",
+        __base__=StrictModel,
+        __doc__="An adaptkit pipeline: data, source model, surgery, head, training stages, evaluation.",
+        __validators__={"_check": model_validator(mode="after")(_check)},
+        name=(str, Field(..., min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Run name (letters, digits, _ . -); names the run directory.")),
+        description=(str, Field("", description="Free text, for people.")),
+        seed=(int, Field(0, description="Seed for data order, initialisation and dropout.")),
+        output_dir=(str, Field("runs", description="Where run directories are created (relative to the working directory).")),
+        data=(DataSpec, Field(..., description="The data.")),
+        augment=(
+            list[U["augment"]],
+            Field(default_factory=list, description="Augmentation layers, applied in training only."),
+        ),
+        source=(U["source"], Field(..., description="The pre-trained source model.")),
+        surgery=(
+            list[U["surgery"]],
+            Field(default_factory=list, description="Layer surgery on the source model, in order, before training."),
+        ),
+        head=(U["head"], Field(..., description="The task head attached to the source model's features.")),
+        training=(TrainingSpec, Field(..., description="Training stages.")),
+        evaluation=(EvaluationSpec, Field(EvaluationSpec(), description="Evaluation and the from-scratch baseline.")),
+    )
+    return PipelineSpec
+
+
+# -- loading -------------------------------------------------------------
+
+
+def read_spec_file(path: Union[str, Path]) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise SpecError(str(path), "no such spec file")
+    try:
+        text = p.read_text(encoding="utf-8")
+        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(str(path), f"cannot read: {exc}") from exc
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(str(path), f"not valid YAML/JSON{at}: {problem}") from exc
+    if not isinstance(data, dict):
+        raise SpecError(str(path), "a spec must be a mapping of keys to values")
+    return data
+
+
+def parse_overrides(items: Optional[list[str]]) -> list[tuple[list[str], Any]]:
+    """``path.to.key=value`` strings -> (path, YAML-parsed value)."""
+    out = []
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise SpecError("--set", f"{item!r} is not path.to.key=value")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        out.append((key.strip().split("."), value))
+    return out
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[tuple[list[str], Any]]) -> dict[str, Any]:
+    for path, value in overrides:
+        node: Any = data
+        for i, part in enumerate(path):
+            last = i == len(path) - 1
+            where = ".".join(path[: i + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise SpecError(where, f"--set: no list item {part} (the list has {len(node)})")
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                else:
+                    node = node.setdefault(part, {})
+            else:
+                raise SpecError(where, "--set: the parent is not a mapping or list")
+    return data
+
+
+def _clean_loc(loc: tuple, data: Any) -> str:
+    """A dotted spec path from a pydantic location, without union tags."""
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(node, dict):
+            if item in node:
+                node = node[item]
+                parts.append(str(item))
+            elif node.get("kind") == item:  # the discriminator tag of a union
+                continue
+            else:
+                parts.append(str(item))
+                node = None
+        elif isinstance(node, list) and isinstance(item, int) and item < len(node):
+            node = node[item]
+            parts.append(str(item))
+        else:
+            parts.append(str(item))
+            node = None
+    return ".".join(parts)
+
+
+def spec_errors(exc: ValidationError, data: Any, host: Optional[PluginHost] = None) -> list[SpecError]:
+    """One ``SpecError`` per pydantic error, with dotted paths and plain messages."""
+    host = host or get_host()
+    broken = [f"{p.name} ({p.status})" for p in host.broken()]
+    out = []
+    for err in exc.errors(include_url=False):
+        where = _clean_loc(tuple(err["loc"]), data)
+        msg = err["msg"]
+        kind_of = err["type"] in ("union_tag_invalid", "union_tag_not_found") or (
+            err["type"] == "literal_error" and where.endswith("kind")
+        )
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (misspelt?)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        elif kind_of:
+            if err["type"] == "union_tag_not_found":
+                msg = "needs a 'kind' key"
+            else:
+                ctx = err.get("ctx") or {}
+                given = ctx.get("tag") or err.get("input")
+                expected = ctx.get("expected_tags") or ctx.get("expected") or ""
+                msg = f"unknown kind {given!r}; installed plugins provide: {expected}"
+            if broken:
+                msg += "; broken plugins: " + ", ".join(broken)
+        if err["type"] == "value_error" and msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        out.append(SpecError(where, msg))
+    return out
+
+
+def load_spec(data: dict[str, Any], host: Optional[PluginHost] = None) -> Any:
+    """Validate a spec mapping; raise ``SpecErrors`` listing every problem."""
+    host = host or get_host()
+    model = build_spec_model(host)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise SpecErrors(spec_errors(exc, data, host)) from None
+
+
+def load_spec_file(
+    path: Union[str, Path], overrides: Optional[list[str]] = None, host: Optional[PluginHost] = None
+) -> Any:
+    data = read_spec_file(path)
+    data = apply_overrides(data, parse_overrides(overrides))
+    return load_spec(data, host)
+
+
+class SpecErrors(SpecError):
+    """Several spec errors at once (``validate`` prints each on its own line)."""
+
+    def __init__(self, errors: list[SpecError]):
+        self.errors = errors
+        first = errors[0] if errors else SpecError("", "invalid spec")
+        super().__init__(first.where, first.message)

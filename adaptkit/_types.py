@@ -1,0 +1,189 @@
+"""The objects that hooks return to the host and that the host hands to hooks.
+
+Plain dataclasses: importing this module does not import TensorFlow. The
+TensorFlow/Keras types only appear in annotations.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+    import tensorflow as tf
+
+__all__ = [
+    "RunContext",
+    "DataSource",
+    "TaskInfo",
+    "Head",
+    "ModelParts",
+    "StepBatch",
+    "LossTerm",
+    "Player",
+    "LossComposition",
+]
+
+
+@dataclass
+class RunContext:
+    """What every building hook may need besides its own section.
+
+    ``where`` is the dotted spec path of the section being built (for error
+    messages: raise ``adaptkit.SpecError(context.where + ".key", "...")``).
+    """
+
+    seed: int
+    spec_dir: Path
+    """Directory of the spec file; relative paths in a spec resolve against it."""
+    run_dir: Optional[Path] = None
+    where: str = ""
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("adaptkit"))
+
+    def resolve(self, path: Union[str, Path]) -> Path:
+        """A path from the spec, relative to the spec's directory."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.spec_dir / p)
+
+    def at(self, where: str) -> "RunContext":
+        """The same context for another spec path."""
+        return RunContext(self.seed, self.spec_dir, self.run_dir, where, self.log)
+
+
+@dataclass
+class DataSource:
+    """A dataset as a data plugin delivers it.
+
+    ``dataset`` yields *unbatched* elements: ``(x, y)`` when labeled, ``x``
+    alone when not. Its order must be a deterministic function of the run's
+    seed (shuffle file lists with it before decoding): the host splits it into
+    train/validation/test with ``take``/``skip``, then batches, caches and
+    prefetches.
+    """
+
+    dataset: "tf.data.Dataset"
+    size: int
+    input_shape: tuple
+    """Shape of one ``x`` (without the batch axis)."""
+    class_names: Optional[list[str]] = None
+    """Class names for classification; ``None`` for regression targets."""
+    labeled: bool = True
+    target_shape: tuple = ()
+    """Shape of one ``y`` for regression (``()`` for a scalar)."""
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What a head must predict, derived from the training data."""
+
+    class_names: Optional[list[str]]
+    target_shape: tuple = ()
+
+    @property
+    def num_classes(self) -> Optional[int]:
+        return None if self.class_names is None else len(self.class_names)
+
+
+@dataclass
+class Head:
+    """What ``adaptkit_attach_head`` returns."""
+
+    outputs: Any
+    """The head's output tensor (a Keras tensor built on the features)."""
+    loss: Any
+    """A ``keras.losses.Loss`` (or its name) comparing ``y`` with ``outputs``."""
+    metrics: list = field(default_factory=list)
+    monitor: str = "loss"
+    """Name of the headline metric (as Keras logs it, without ``val_``)."""
+    higher_is_better: bool = False
+
+
+@dataclass
+class ModelParts:
+    """The assembled model, in the two pieces domain adaptation needs.
+
+    ``model = classifier(encoder(x))``. ``encoder`` maps raw inputs to the
+    features the head sees (augmentation, source model, surgery); ``classifier``
+    is the head. Both are functional ``keras.Model`` objects.
+    """
+
+    encoder: "keras.Model"
+    classifier: "keras.Model"
+    model: "keras.Model"
+    task: TaskInfo
+
+
+@dataclass
+class StepBatch:
+    """What a loss term sees at each training step (tensors, batch first).
+
+    ``progress`` is a scalar tensor going from 0 to 1 over the current training
+    stage, for weight schedules such as DANN's lambda.
+    ``*_target`` are ``None`` when the spec has no target stream.
+    """
+
+    x_source: Any
+    y_source: Any
+    features_source: Any
+    outputs_source: Any
+    progress: Any
+    x_target: Any = None
+    y_target: Any = None
+    features_target: Any = None
+    outputs_target: Any = None
+
+
+@dataclass
+class LossTerm:
+    """One weighted term of the training objective.
+
+    ``fn(batch)`` returns a scalar. ``weight`` is a number or a function of
+    ``progress`` (a scalar tensor in [0, 1]). The term is minimised by the
+    player named ``player`` ("main" is the model being adapted plus any
+    module in ``LossComposition.modules`` that no other player claims).
+    """
+
+    name: str
+    fn: Callable[[StepBatch], Any]
+    weight: Union[float, Callable[[Any], Any]] = 1.0
+    player: str = "main"
+
+
+@dataclass
+class Player:
+    """A set of variables trained on its own loss with its own optimizer.
+
+    ``variables`` is called once the modules are built. ``steps`` is how many
+    updates the player makes per training step (e.g. a WGAN critic: 5).
+    """
+
+    name: str
+    variables: Callable[[], Sequence[Any]]
+    optimizer: Any
+    steps: int = 1
+
+
+@dataclass
+class LossComposition:
+    """What ``adaptkit_compose_loss`` returns for one ``stages[i].losses[j]`` section.
+
+    - ``terms``: weighted loss terms, each for one player;
+    - ``players``: players besides "main" (a discriminator with its own optimizer);
+    - ``modules``: Keras layers/models the terms use (tracked, so they are
+      checkpointed; their variables join "main" unless a player claims them);
+    - ``metrics``: extra per-step values to log (e.g. domain accuracy);
+    - ``finalize``: turns the trained main model into the adapted model to
+      save (e.g. ADDA: target encoder + source classifier); ``None`` keeps it;
+    - ``freeze_main``: the main model's own variables are not trained while
+      this composition is active (ADDA trains only its target encoder).
+    """
+
+    terms: list[LossTerm] = field(default_factory=list)
+    players: list[Player] = field(default_factory=list)
+    modules: list[Any] = field(default_factory=list)
+    metrics: dict[str, Callable[[StepBatch], Any]] = field(default_factory=dict)
+    finalize: Optional[Callable[[ModelParts], "keras.Model"]] = None
+    freeze_main: bool = False
