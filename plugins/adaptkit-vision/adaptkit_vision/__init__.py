@@ -1,0 +1,63 @@
+"""adaptkit's vision plugin: keras.applications source models, image data, image augmentation.
+
+Declares the sections in :mod:`adaptkit_vision.sections` and builds them.
+TensorFlow is imported only inside the building hooks.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import adaptkit
+from adaptkit import AugmentSection, DataSource, DataSourceSection, RunContext, SourceSection
+
+from .sections import (
+    SECTIONS,
+    ImageArraysData,
+    ImageDirectoryData,
+    KerasApplicationSource,
+    RandomContrastAugment,
+    RandomFlipAugment,
+    RandomRotationAugment,
+    RandomZoomAugment,
+)
+
+__version__ = "0.1.0"
+
+_AUGMENTS = (RandomFlipAugment, RandomRotationAugment, RandomZoomAugment, RandomContrastAugment)
+
+
+@adaptkit.hookimpl
+def adaptkit_sections():
+    return list(SECTIONS)
+
+
+@adaptkit.hookimpl
+def adaptkit_load_data(section: DataSourceSection, context: RunContext) -> Optional[DataSource]:
+    if isinstance(section, ImageDirectoryData):
+        from .data import load_image_directory
+
+        return load_image_directory(section, context)
+    if isinstance(section, ImageArraysData):
+        from .data import load_image_arrays
+
+        return load_image_arrays(section, context)
+    return None
+
+
+@adaptkit.hookimpl
+def adaptkit_build_augmentation(section: AugmentSection, context: RunContext) -> Optional[Any]:
+    if not isinstance(section, _AUGMENTS):
+        return None
+    from .augment import build_augmentation
+
+    return build_augmentation(section, context)
+
+
+@adaptkit.hookimpl
+def adaptkit_load_source(section: SourceSection, input_shape: tuple, context: RunContext):
+    if not isinstance(section, KerasApplicationSource):
+        return None
+    from .sources import build_source
+
+    return build_source(section, input_shape, context)

@@ -1,0 +1,189 @@
+"""Image datasets: a folder of class sub-folders, or arrays in a ``.npz`` file, as seeded ``tf.data`` pipelines."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from adaptkit import DataError, DataSource, RunContext
+
+from .sections import ImageArraysData, ImageDirectoryData
+
+__all__ = ["IMAGE_EXTENSIONS", "load_image_directory", "load_image_arrays"]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+"""What ``tf.io.decode_image`` reads (as ``keras.utils.image_dataset_from_directory`` accepts)."""
+_PIL_FORMATS = {"PNG", "JPEG", "MPO", "BMP", "GIF"}
+
+
+def _list_classes(root: Path, section: ImageDirectoryData, where: str) -> list[str]:
+    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if section.class_names is None:
+        if not folders:
+            raise DataError(str(root), "no class sub-folders (expected one sub-folder of images per class)")
+        return folders
+    missing = [c for c in section.class_names if c not in folders]
+    if missing:
+        raise DataError(
+            where + ".class_names",
+            f"no sub-folder {missing[0]!r} in {root} (found: {', '.join(folders) or 'none'})",
+        )
+    return list(section.class_names)
+
+
+def _verify_image(path: Path) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            fmt = img.format
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(str(path), f"corrupt or unreadable image ({type(exc).__name__}: {exc})") from None
+    if fmt not in _PIL_FORMATS:
+        raise DataError(str(path), f"unsupported image format {fmt} (use PNG, JPEG, BMP or GIF)")
+
+
+def load_image_directory(section: ImageDirectoryData, context: RunContext) -> DataSource:
+    """``(image, class_index)`` pairs from one sub-folder per class, shuffled by the seed."""
+    import tensorflow as tf
+
+    where = context.where or "data"
+    root = context.resolve(section.path)
+    if not root.is_dir():
+        what = "is not a directory" if root.exists() else "does not exist"
+        raise DataError(where + ".path", f"image directory {root} {what}")
+    class_names = _list_classes(root, section, where)
+
+    rng = np.random.default_rng(context.seed)
+    paths: list[str] = []
+    labels: list[int] = []
+    for index, name in enumerate(class_names):
+        folder = root / name
+        files = sorted(
+            p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+        )
+        if not files:
+            raise DataError(str(folder), f"class folder {name!r} has no images ({', '.join(IMAGE_EXTENSIONS)})")
+        if section.limit_per_class is not None and len(files) > section.limit_per_class:
+            keep = np.sort(rng.choice(len(files), section.limit_per_class, replace=False))
+            files = [files[i] for i in keep]
+        if section.verify:
+            for f in files:
+                _verify_image(f)
+        paths.extend(str(f) for f in files)
+        labels.extend([index] * len(files))
+
+    order = rng.permutation(len(paths))
+    paths_arr = np.array(paths)[order]
+    labels_arr = np.array(labels, dtype=np.int32)[order]
+    channels = 3 if section.color_mode == "rgb" else 1
+    height, width = section.image_size
+
+    def decode(path, label):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+        image = tf.image.resize(image, (height, width), method="bilinear")
+        image = tf.ensure_shape(tf.cast(image, tf.float32), (height, width, channels))
+        return image, label
+
+    dataset = tf.data.Dataset.from_tensor_slices((paths_arr, labels_arr)).map(
+        decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
+    return DataSource(
+        dataset=dataset,
+        size=len(paths_arr),
+        input_shape=(height, width, channels),
+        class_names=class_names,
+    )
+
+
+def load_image_arrays(section: ImageArraysData, context: RunContext) -> DataSource:
+    """Images (and labels) from a ``.npz`` file, shuffled by the seed."""
+    import tensorflow as tf
+
+    where = context.where or "data"
+    path = context.resolve(section.path)
+    if not path.is_file():
+        raise DataError(where + ".path", f"array file {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            keys = list(npz.files)
+            if section.x_key not in keys:
+                raise DataError(
+                    where + ".x_key", f"{path} has no array {section.x_key!r} (it has: {', '.join(keys) or 'none'})"
+                )
+            x = np.asarray(npz[section.x_key])
+            y = None
+            if section.labeled:
+                if section.y_key not in keys:
+                    raise DataError(
+                        where + ".y_key",
+                        f"{path} has no array {section.y_key!r} (it has: {', '.join(keys)}); "
+                        "set labeled: false for unlabeled data",
+                    )
+                y = np.asarray(npz[section.y_key])
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise DataError(str(path), f"corrupt or unreadable .npz file ({type(exc).__name__}: {exc})") from None
+
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] not in (1, 3) or len(x) == 0:
+        raise DataError(
+            where + ".x_key", f"{path}: {section.x_key!r} must have shape (N, H, W) or (N, H, W, C), got {x.shape} (C = 1 or 3)"
+        )
+    if not np.issubdtype(x.dtype, np.number):
+        raise DataError(where + ".x_key", f"{path}: {section.x_key!r} is not numeric ({x.dtype})")
+
+    class_names = None
+    if y is not None:
+        if y.ndim != 1 and not (section.targets == "values" and y.ndim >= 1):
+            raise DataError(where + ".y_key", f"{path}: {section.y_key!r} must have shape (N,), got {y.shape}")
+        if len(y) != len(x):
+            raise DataError(
+                where + ".y_key",
+                f"{path}: {len(x)} images in {section.x_key!r} but {len(y)} labels in {section.y_key!r}",
+            )
+        if section.targets == "classes":
+            if not np.issubdtype(y.dtype, np.number) or not np.all(np.equal(np.mod(y, 1), 0)) or y.min() < 0:
+                raise DataError(where + ".y_key", f"{path}: class labels must be integers 0..K-1")
+            y = y.astype(np.int32)
+            k = int(y.max()) + 1
+            if section.class_names is not None:
+                if k > len(section.class_names):
+                    raise DataError(
+                        where + ".class_names",
+                        f"{len(section.class_names)} names given, but {path} has labels up to {k - 1}",
+                    )
+                class_names = list(section.class_names)
+            else:
+                class_names = [str(i) for i in range(k)]
+        else:
+            y = y.astype(np.float32)
+
+    order = np.random.default_rng(context.seed).permutation(len(x))
+    if section.limit is not None:
+        order = order[: section.limit]
+    x = x[order]
+    y = None if y is None else y[order]
+
+    height, width = x.shape[1:3]
+    size = section.image_size
+    x_ds = tf.data.Dataset.from_tensor_slices(x)
+    if size is not None and tuple(size) != (height, width):
+        height, width = size
+        x_ds = x_ds.map(lambda im: tf.image.resize(tf.cast(im, tf.float32), (height, width), method="bilinear"))
+    else:
+        x_ds = x_ds.map(lambda im: tf.cast(im, tf.float32))
+    dataset = x_ds if y is None else tf.data.Dataset.zip((x_ds, tf.data.Dataset.from_tensor_slices(y)))
+    return DataSource(
+        dataset=dataset,
+        size=len(x),
+        input_shape=(int(height), int(width), int(x.shape[-1])),
+        class_names=class_names,
+        labeled=y is not None,
+        target_shape=() if y is None or y.ndim == 1 else tuple(y.shape[1:]),
+    )

