@@ -5,6 +5,7 @@ The public face of the host. Importing it does not import TensorFlow.
 
 from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError
 from ._hookspecs import hookimpl, hookspec
+from ._layers import leaf_layers
 from ._plugins import PluginHost, PluginInfo, get_host, reset_host
 from ._sections import (
     AugmentSection,
@@ -59,6 +60,7 @@ __all__ = [
     "get_host",
     "hookimpl",
     "hookspec",
+    "leaf_layers",
     "load_spec",
     "load_spec_file",
     "reset_host",

@@ -1,0 +1,80 @@
+"""The run directory: written in a hidden ``.partial`` folder, renamed when complete.
+
+A crash or a kill leaves only ``.<name>.partial-*`` behind, never a folder
+that looks finished; every file inside is written to a temporary name and
+renamed, so no file is ever half-written either.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+__all__ = ["RunDir", "atomic_write_text"]
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class RunDir:
+    """One run's folder. Use :meth:`path` for files, :meth:`commit` at the end."""
+
+    def __init__(self, output_dir: Path, name: str) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        output_dir.mkdir(parents=True, exist_ok=True)
+        final = output_dir / f"{name}-{stamp}"
+        n = 1
+        while final.exists():
+            n += 1
+            final = output_dir / f"{name}-{stamp}-{n}"
+        self.final = final
+        self.partial = output_dir / f".{final.name}.partial"
+        self.partial.mkdir()
+
+    def path(self, name: str) -> Path:
+        return self.partial / name
+
+    def write_text(self, name: str, text: str) -> Path:
+        atomic_write_text(self.path(name), text)
+        return self.final / name
+
+    def write_json(self, name: str, data: Any) -> Path:
+        return self.write_text(name, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+    def write_csv(self, name: str, rows: Iterable[dict[str, Any]]) -> Path:
+        rows = list(rows)
+        columns: list[str] = []
+        for row in rows:
+            columns.extend(k for k in row if k not in columns)
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        return self.write_text(name, buf.getvalue())
+
+    def save_model(self, name: str, model: Any) -> Path:
+        tmp = self.path(f".tmp-{name}")
+        model.save(tmp)
+        os.replace(tmp, self.path(name))
+        return self.final / name
+
+    def commit(self) -> Path:
+        for leftover in self.partial.glob(".tmp-*"):
+            leftover.unlink()
+        os.replace(self.partial, self.final)
+        return self.final
+
+    def discard(self) -> None:
+        shutil.rmtree(self.partial, ignore_errors=True)

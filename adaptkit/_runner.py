@@ -1,0 +1,455 @@
+"""The runner: data -> source model -> surgery -> head -> stages -> evaluation -> run directory.
+
+Every model-specific step is a hook call; the runner only wires the answers
+together with Keras and ``tf.data``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+import yaml
+
+from ._errors import AdaptkitError, DataError, SpecError
+from ._layers import leaf_layers
+from ._plugins import PluginHost, get_host
+from ._rundir import RunDir
+from ._training import (
+    Trainer,
+    build_optimizer,
+    build_schedule,
+    count_params,
+    finalize_model,
+    steps_per_epoch,
+)
+from ._types import DataSource, Head, ModelParts, RunContext, TaskInfo
+
+log = logging.getLogger("adaptkit")
+
+
+@dataclass
+class Splits:
+    """Unbatched datasets by split, and their sizes."""
+
+    source: DataSource
+    sets: dict[str, Any] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    metrics: dict[str, Any]
+    headline: tuple[str, Optional[float]]
+
+
+# -- data ------------------------------------------------------------------
+
+
+def _load(host: PluginHost, section: Any, ctx: RunContext, where: str) -> DataSource:
+    ds = host.call_first("adaptkit_load_data", where, section, context=ctx.at(where))
+    if ds.size < 1:
+        raise DataError(where, "the dataset is empty")
+    return ds
+
+
+def _take_split(dataset: Any, size: int, fraction: float) -> tuple[Any, Any, int]:
+    n = int(round(size * fraction))
+    return dataset.take(n), dataset.skip(n), n
+
+
+def load_splits(spec: Any, host: PluginHost, ctx: RunContext) -> Splits:
+    data = spec.data
+    train = _load(host, data.train, ctx, "data.train")
+    if not train.labeled:
+        raise SpecError("data.train", "the training data must be labeled")
+    out = Splits(train)
+    rest, size = train.dataset, train.size
+    if data.test is not None:
+        test = _load(host, data.test, ctx, "data.test")
+        if tuple(test.input_shape) != tuple(train.input_shape):
+            raise SpecError("data.test", f"examples of shape {test.input_shape} do not match data.train's {train.input_shape}")
+        out.sets["test"], out.sizes["test"] = test.dataset, test.size
+    else:
+        out.sets["test"], rest, out.sizes["test"] = _take_split(rest, size, data.test_split)
+        size -= out.sizes["test"]
+    out.sets["validation"], rest, out.sizes["validation"] = _take_split(rest, size, data.validation_split)
+    out.sets["train"], out.sizes["train"] = rest, size - out.sizes["validation"]
+    if out.sizes["train"] < 1:
+        raise SpecError("data.validation_split", f"no training examples are left out of {train.size}")
+    if data.target is not None:
+        target = _load(host, data.target, ctx, "data.target")
+        if tuple(target.input_shape) != tuple(train.input_shape):
+            raise SpecError(
+                "data.target", f"examples of shape {target.input_shape} do not match data.train's {train.input_shape}"
+            )
+        tds, tsize = target.dataset, target.size
+        if target.labeled:
+            out.sets["target_test"], tds, out.sizes["target_test"] = _take_split(tds, tsize, data.target_test_split)
+            tsize -= out.sizes["target_test"]
+            tds = tds.map(lambda x, y: x)  # target labels are for evaluation only
+        out.sets["target"], out.sizes["target"] = tds, tsize
+    return out
+
+
+def batched(dataset: Any, batch_size: int, *, cache: bool, shuffle: Optional[int] = None, seed: int = 0) -> Any:
+    if cache:
+        dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(min(shuffle, 10_000), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+# -- model -----------------------------------------------------------------
+
+
+def _x_spec(source: DataSource) -> Any:
+    spec = source.dataset.element_spec
+    return spec[0] if isinstance(spec, tuple) else spec
+
+
+def build_model(spec: Any, host: PluginHost, ctx: RunContext, data: DataSource) -> tuple[ModelParts, Head, Any]:
+    """Assemble ``classifier(encoder(x))`` through the hooks; return the parts, the head, the source."""
+    x_spec = _x_spec(data)
+    inputs = keras.Input(shape=tuple(data.input_shape), dtype=x_spec.dtype.name, name="inputs")
+    x = inputs
+    for i, section in enumerate(spec.augment):
+        where = f"augment.{i}"
+        layer = host.call_first("adaptkit_build_augmentation", where, section, context=ctx.at(where))
+        x = layer(x)
+    source = host.call_first(
+        "adaptkit_load_source", "source", spec.source, input_shape=tuple(data.input_shape), context=ctx.at("source")
+    )
+    for i, section in enumerate(spec.surgery):
+        where = f"surgery.{i}"
+        source = host.call_first("adaptkit_apply_surgery", where, section, model=source, context=ctx.at(where))
+    features = source(x)
+    encoder = keras.Model(inputs, features, name="encoder")
+    task = TaskInfo(data.class_names, tuple(data.target_shape))
+    feature_in = keras.Input(shape=tuple(features.shape[1:]), name="features")
+    head: Head = host.call_first(
+        "adaptkit_attach_head", "head", spec.head, features=feature_in, task=task, context=ctx.at("head")
+    )
+    classifier = keras.Model(feature_in, head.outputs, name="classifier")
+    model_in = keras.Input(shape=tuple(data.input_shape), dtype=x_spec.dtype.name, name="inputs")
+    model = keras.Model(model_in, classifier(encoder(model_in)), name="adapted")
+    return ModelParts(encoder, classifier, model, task), head, source
+
+
+def freeze_batch_norm(model: Any) -> int:
+    """Keep BatchNormalization layers in inference mode with fixed statistics."""
+    n = 0
+    for layer in leaf_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable:
+            layer.trainable = False
+            n += 1
+    return n
+
+
+# -- training ----------------------------------------------------------------
+
+
+class EpochLog(keras.callbacks.Callback):
+    """One log line per epoch, and the rows of history.csv."""
+
+    def __init__(self, rows: list, stage_index: int, stage_name: str, lr_of: Callable[[], float]) -> None:
+        super().__init__()
+        self.rows, self.stage_index, self.stage_name, self.lr_of = rows, stage_index, stage_name, lr_of
+        self.started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
+        row: dict[str, Any] = {
+            "epoch": len(self.rows) + 1,
+            "stage": self.stage_index,
+            "stage_name": self.stage_name,
+            "stage_epoch": epoch + 1,
+            "learning_rate": self.lr_of(),
+            "seconds": round(time.perf_counter() - self.started, 3),
+        }
+        row.update({k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"})
+        self.rows.append(row)
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if isinstance(v, float) and k != "seconds")
+        log.info("stage %d (%s) epoch %d: %s", self.stage_index, self.stage_name, epoch + 1, shown)
+
+
+def _lr_reader(optimizer: Any) -> Callable[[], float]:
+    def read() -> float:
+        try:
+            return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        except Exception:
+            return float("nan")
+
+    return read
+
+
+def train_stages(
+    spec: Any,
+    host: PluginHost,
+    ctx: RunContext,
+    parts: ModelParts,
+    head: Head,
+    source: Any,
+    splits: Splits,
+    history: list,
+) -> ModelParts:
+    data = spec.data
+    n_train = splits.sizes["train"]
+    steps = steps_per_epoch(n_train, data.batch_size)
+    train_ds = batched(splits.sets["train"], data.batch_size, cache=data.cache, shuffle=n_train, seed=spec.seed)
+    val_ds = (
+        batched(splits.sets["validation"], data.batch_size, cache=data.cache)
+        if splits.sizes["validation"]
+        else None
+    )
+    target_ds = None
+    if "target" in splits.sets:
+        target_ds = batched(
+            splits.sets["target"], data.batch_size, cache=data.cache, shuffle=splits.sizes["target"], seed=spec.seed + 1
+        ).repeat()
+    prefix = "val_" if val_ds is not None else ""
+    compositions_all: list = []
+    for s, stage in enumerate(spec.training.stages):
+        name = stage.name or f"stage{s + 1}"
+        for j, section in enumerate(stage.surgery):
+            where = f"training.stages.{s}.surgery.{j}"
+            host.call_first("adaptkit_apply_surgery", where, section, model=source, context=ctx.at(where))
+        if spec.training.batch_norm == "frozen":
+            freeze_batch_norm(parts.encoder)
+        trainable, total = count_params(parts.model)
+        log.info("stage %d (%s): %s of %s parameters trainable", s + 1, name, f"{trainable:,}", f"{total:,}")
+        lr = build_schedule(stage.schedule, stage.optimizer.learning_rate, stage.epochs * steps)
+        optimizer = build_optimizer(stage.optimizer, lr)
+        compositions = []
+        for j, section in enumerate(stage.losses):
+            where = f"training.stages.{s}.losses.{j}"
+            compositions.append(host.call_first("adaptkit_compose_loss", where, section, parts=parts, context=ctx.at(where)))
+        compositions_all.extend(compositions)
+        if compositions:
+            two_stream = target_ds is not None
+            model = Trainer(parts, compositions, two_stream, stage.epochs * steps)
+            fit_data = tf.data.Dataset.zip((train_ds, target_ds)) if two_stream else train_ds
+        else:
+            model, fit_data = parts.model, train_ds
+        model.compile(optimizer=optimizer, loss=head.loss, metrics=list(head.metrics))
+        callbacks: list = [EpochLog(history, s + 1, name, _lr_reader(optimizer)), keras.callbacks.TerminateOnNaN()]
+        if stage.early_stopping is not None:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor=prefix + head.monitor,
+                    mode="max" if head.higher_is_better else "min",
+                    patience=stage.early_stopping.patience,
+                    restore_best_weights=stage.early_stopping.restore_best_weights,
+                )
+            )
+        try:
+            model.fit(
+                fit_data,
+                validation_data=val_ds,
+                epochs=stage.epochs,
+                steps_per_epoch=steps,
+                callbacks=callbacks,
+                verbose=spec.training.verbose,
+            )
+        except tf.errors.OpError as exc:
+            raise DataError("data", f"reading or training on the data failed: {exc.message.splitlines()[0]}") from exc
+    adapted = finalize_model(parts, compositions_all)
+    if adapted is not None:
+        parts = ModelParts(parts.encoder, parts.classifier, adapted, parts.task)
+    return parts
+
+
+# -- evaluation ----------------------------------------------------------------
+
+
+def evaluation_sets(spec: Any, splits: Splits) -> dict[str, Any]:
+    bs = spec.data.batch_size
+    return {name: batched(ds, bs, cache=False) for name, ds in splits.sets.items() if splits.sizes.get(name)}
+
+
+def evaluate(spec: Any, host: PluginHost, ctx: RunContext, parts: ModelParts, sets: dict) -> dict[str, Any]:
+    metrics: dict[str, Any] = {}
+    for answer in host.hook.adaptkit_evaluate(spec=spec, parts=parts, data=sets, context=ctx.at("evaluation")):
+        metrics.update(answer or {})
+    return metrics
+
+
+def train_baseline(
+    spec: Any, parts: ModelParts, head: Head, splits: Splits, rows: list
+) -> ModelParts:
+    """The same architecture from random initialisation, every layer trainable."""
+    keras.utils.set_random_seed(spec.seed)
+    model = keras.models.clone_model(parts.model)
+    model.trainable = True
+    ev = spec.evaluation
+    epochs = ev.baseline_epochs or sum(stage.epochs for stage in spec.training.stages)
+    opt_spec = ev.baseline_optimizer or spec.training.stages[0].optimizer
+    data = spec.data
+    steps = steps_per_epoch(splits.sizes["train"], data.batch_size)
+    optimizer = build_optimizer(opt_spec, opt_spec.learning_rate)
+    model.compile(optimizer=optimizer, loss=head.loss, metrics=list(head.metrics))
+    train_ds = batched(splits.sets["train"], data.batch_size, cache=data.cache, shuffle=splits.sizes["train"], seed=spec.seed)
+    val_ds = batched(splits.sets["validation"], data.batch_size, cache=data.cache) if splits.sizes["validation"] else None
+    trainable, total = count_params(model)
+    log.info("baseline (from scratch): %s of %s parameters trainable, %d epochs", f"{trainable:,}", f"{total:,}", epochs)
+    model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=epochs,
+        steps_per_epoch=steps,
+        callbacks=[EpochLog(rows, 1, "baseline", _lr_reader(optimizer)), keras.callbacks.TerminateOnNaN()],
+        verbose=spec.training.verbose,
+    )
+    return ModelParts(model.get_layer("encoder"), model.get_layer("classifier"), model, parts.task)
+
+
+def compare_transfer(
+    transfer_rows: list, baseline_rows: list, monitor: str, higher: bool, t_final: Optional[float], b_final: Optional[float]
+) -> dict[str, Any]:
+    """Start, slope, asymptote: does transfer help, or is it negative transfer?"""
+
+    def curve(rows: list) -> list[float]:
+        key = "val_" + monitor if rows and ("val_" + monitor) in rows[0] else monitor
+        return [float(r[key]) for r in rows if key in r]
+
+    t, b = curve(transfer_rows), curve(baseline_rows)
+    sign = 1.0 if higher else -1.0
+
+    def slope(c: list[float]) -> float:
+        k = max(2, math.ceil(len(c) / 2))
+        c = c[:k]
+        return (c[-1] - c[0]) / (len(c) - 1) if len(c) > 1 else 0.0
+
+    out: dict[str, Any] = {"metric": monitor, "curve": "validation" if transfer_rows and "val_" + monitor in transfer_rows[0] else "train"}
+    if t and b:
+        out.update(
+            start_transfer=t[0],
+            start_baseline=b[0],
+            higher_start=bool(sign * (t[0] - b[0]) > 0),
+            slope_transfer=slope(t),
+            slope_baseline=slope(b),
+            steeper_slope=bool(sign * (slope(t) - slope(b)) > 0),
+        )
+    if t_final is not None and b_final is not None:
+        out.update(
+            asymptote_transfer=t_final,
+            asymptote_baseline=b_final,
+            higher_asymptote=bool(sign * (t_final - b_final) > 0),
+            negative_transfer=bool(sign * (t_final - b_final) < 0),
+        )
+    return out
+
+
+def plot_curves(path: Path, transfer_rows: list, baseline_rows: list, monitor: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key in zip(axes, ("loss", monitor)):
+        for rows, label in ((transfer_rows, "transfer"), (baseline_rows, "from scratch")):
+            if not rows:
+                continue
+            epochs = [r["epoch"] for r in rows]
+            for prefix, style in (("", "--"), ("val_", "-")):
+                if prefix + key in rows[0]:
+                    ax.plot(epochs, [r[prefix + key] for r in rows], style, label=f"{label} {prefix or 'train_'}{key}")
+        for r0, r1 in zip(transfer_rows, transfer_rows[1:]):
+            if r1["stage"] != r0["stage"]:
+                ax.axvline(r0["epoch"] + 0.5, color="grey", lw=0.8)
+        ax.set_xlabel("epoch")
+        ax.set_title(key)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    tmp = path.with_name(".tmp-" + path.name)
+    fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+# -- the whole run ---------------------------------------------------------------
+
+
+def configure_determinism(seed: int) -> None:
+    keras.utils.set_random_seed(seed)
+    try:
+        tf.config.experimental.enable_op_determinism()
+    except Exception:  # pragma: no cover - older TF
+        pass
+
+
+def _resolved_yaml(spec: Any) -> str:
+    return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
+
+
+def run_pipeline(
+    spec: Any,
+    spec_path: Path,
+    output_dir: Optional[Path] = None,
+    host: Optional[PluginHost] = None,
+) -> RunResult:
+    host = host or get_host()
+    started = time.perf_counter()
+    ctx = RunContext(seed=spec.seed, spec_dir=Path(spec_path).resolve().parent)
+    configure_determinism(spec.seed)
+    rundir = RunDir(Path(output_dir or spec.output_dir), spec.name)
+    ctx.run_dir = rundir.partial
+    handler = logging.FileHandler(rundir.path("run.log"), encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        rundir.write_text("spec.yaml", _resolved_yaml(spec))
+        splits = load_splits(spec, host, ctx)
+        log.info("data: " + ", ".join(f"{k} {v}" for k, v in splits.sizes.items()))
+        parts, head, source = build_model(spec, host, ctx, splits.source)
+        history: list = []
+        parts = train_stages(spec, host, ctx, parts, head, source, splits, history)
+        sets = evaluation_sets(spec, splits)
+        metrics = evaluate(spec, host, ctx, parts, sets)
+        trainable, total = count_params(parts.model)
+        monitor = head.monitor
+        headline_key = f"test/{monitor}"
+        result: dict[str, Any] = {
+            "headline": {"metric": headline_key, "value": metrics.get(headline_key)},
+            "metrics": metrics,
+            "parameters": {"total": total, "trainable_last_stage": trainable},
+            "data": splits.sizes,
+            "epochs": len(history),
+        }
+        baseline_rows: list = []
+        if spec.evaluation.baseline:
+            base_parts = train_baseline(spec, parts, head, splits, baseline_rows)
+            base_metrics = evaluate(spec, host, ctx, base_parts, sets)
+            result["baseline"] = {"metrics": base_metrics, "epochs": len(baseline_rows)}
+            result["transfer"] = compare_transfer(
+                history, baseline_rows, monitor, head.higher_is_better, metrics.get(headline_key), base_metrics.get(headline_key)
+            )
+            rundir.write_csv("baseline_history.csv", baseline_rows)
+        rundir.save_model("model.keras", parts.model)
+        rundir.write_csv("history.csv", history)
+        if spec.evaluation.plots and history:
+            plot_curves(rundir.path("curves.png"), history, baseline_rows, monitor)
+        result["wall_time_s"] = round(time.perf_counter() - started, 2)
+        rundir.write_json("metrics.json", result)
+        log.info("headline %s = %s", headline_key, metrics.get(headline_key))
+        log.removeHandler(handler)
+        handler.close()
+        final = rundir.commit()
+        return RunResult(final, result, (headline_key, metrics.get(headline_key)))
+    except BaseException:
+        log.removeHandler(handler)
+        handler.close()
+        rundir.discard()
+        raise

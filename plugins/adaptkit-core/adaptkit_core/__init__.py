@@ -1,0 +1,61 @@
+"""adaptkit's built-in plugin: array data, generic source models (dense, conv, a saved
+``.keras`` file), layer surgery (freeze, unfreeze, truncate), classifier and
+regression heads, and test-set evaluation.
+
+It registers through the ``adaptkit`` entry-point group like any third-party
+plugin. TensorFlow is imported only inside the hooks that build things.
+"""
+
+from __future__ import annotations
+
+from adaptkit import hookimpl
+
+from . import sections as S
+
+
+@hookimpl
+def adaptkit_sections():
+    return S.SECTIONS
+
+
+@hookimpl
+def adaptkit_load_data(section, context):
+    if isinstance(section, S.ArraysData):
+        from .data import load_arrays
+
+        return load_arrays(section, context)
+    return None
+
+
+@hookimpl
+def adaptkit_load_source(section, input_shape, context):
+    from . import models
+
+    builders = {S.MLPSource: models.mlp, S.ConvNetSource: models.convnet, S.KerasFileSource: models.keras_file}
+    build = builders.get(type(section))
+    return None if build is None else build(section, input_shape, context)
+
+
+@hookimpl
+def adaptkit_apply_surgery(section, model, context):
+    from . import surgery
+
+    ops = {S.Freeze: surgery.freeze, S.Unfreeze: surgery.unfreeze, S.Truncate: surgery.truncate}
+    op = ops.get(type(section))
+    return None if op is None else op(section, model, context)
+
+
+@hookimpl
+def adaptkit_attach_head(section, features, task, context):
+    from . import heads
+
+    builders = {S.ClassifierHead: heads.classifier, S.RegressionHead: heads.regression}
+    build = builders.get(type(section))
+    return None if build is None else build(section, features, task, context)
+
+
+@hookimpl
+def adaptkit_evaluate(spec, parts, data, context):
+    from .evaluate import evaluate_splits
+
+    return evaluate_splits(parts, data)

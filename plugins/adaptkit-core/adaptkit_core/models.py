@@ -1,0 +1,62 @@
+"""Generic source models: a dense net, a small conv net, and a saved ``.keras`` file."""
+
+from __future__ import annotations
+
+from adaptkit import ModelError, RunContext
+
+from .sections import ConvNetSource, KerasFileSource, MLPSource
+
+
+def mlp(section: MLPSource, input_shape: tuple, context: RunContext):
+    import keras
+
+    inputs = keras.Input(shape=input_shape, name="inputs")
+    x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
+    for i, units in enumerate(section.units, start=1):
+        x = keras.layers.Dense(units, activation=section.activation, name=f"dense{i}")(x)
+        if section.dropout:
+            x = keras.layers.Dropout(section.dropout, name=f"dropout{i}")(x)
+    return keras.Model(inputs, x, name="source")
+
+
+def convnet(section: ConvNetSource, input_shape: tuple, context: RunContext):
+    import keras
+
+    if len(input_shape) != 3:
+        raise ModelError(context.where, f"convnet needs images (height, width, channels), the data has shape {input_shape}")
+    inputs = keras.Input(shape=input_shape, name="inputs")
+    x = keras.layers.Rescaling(section.scale, name="rescale")(inputs)
+    for i, filters in enumerate(section.filters, start=1):
+        x = keras.layers.Conv2D(filters, section.kernel_size, padding="same", use_bias=not section.batch_norm, name=f"block{i}_conv")(x)
+        if section.batch_norm:
+            x = keras.layers.BatchNormalization(name=f"block{i}_bn")(x)
+        x = keras.layers.Activation("relu", name=f"block{i}_relu")(x)
+        x = keras.layers.MaxPooling2D(name=f"block{i}_pool")(x)
+    return keras.Model(inputs, x, name="source")
+
+
+def keras_file(section: KerasFileSource, input_shape: tuple, context: RunContext):
+    import keras
+
+    where = context.where + ".path"
+    path = context.resolve(section.path)
+    if not path.is_file():
+        raise ModelError(where, f"no such model file: {path}")
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:
+        raise ModelError(where, f"{path} does not load as a Keras model ({type(exc).__name__}: {exc})") from exc
+    if section.output_layer is not None:
+        names = [layer.name for layer in model.layers]
+        if section.output_layer not in names:
+            raise ModelError(context.where + ".output_layer", f"the model has no layer {section.output_layer!r} (it has: {', '.join(names)})")
+        layer = model.get_layer(section.output_layer)
+        source = keras.Model(model.inputs, layer.output, name="source")
+    elif "encoder" in [layer.name for layer in model.layers]:
+        source = model.get_layer("encoder")
+    else:
+        source = model
+    expected = tuple(source.input_shape[1:]) if hasattr(source, "input_shape") else tuple(source.inputs[0].shape[1:])
+    if tuple(expected) != tuple(input_shape):
+        raise ModelError(where, f"{path} takes inputs of shape {expected}, the data has {tuple(input_shape)}")
+    return source

@@ -1,0 +1,139 @@
+"""Spec sections of the core plugin (pydantic only: no TensorFlow here)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal, Optional
+
+from pydantic import Field, model_validator
+
+from adaptkit import DataSourceSection, HeadSection, SourceSection, SurgerySection
+
+Pooling = Literal["avg", "max", "flatten", "none"]
+
+
+class ArraysData(DataSourceSection):
+    """Numeric arrays from a ``.npz`` file: features ``x`` and labels ``y``."""
+
+    kind: Literal["arrays"]
+    path: str = Field(..., description="The .npz file (relative to the spec's directory).")
+    x_key: str = Field("x", description="Name of the features array in the file.")
+    y_key: str = Field("y", description="Name of the labels array in the file.")
+    labeled: bool = Field(True, description="False for unlabeled (target-domain) data: y is not read.")
+    task: Literal["classification", "regression"] = Field(
+        "classification", description="classification: y holds integer class indices; regression: numbers."
+    )
+    class_names: Optional[list[str]] = Field(
+        None, description="Names of the classes 0..K-1; default: the sorted distinct labels as strings."
+    )
+    scale: float = Field(1.0, gt=0, description="Multiply x by this (e.g. 1/255).")
+
+
+class MLPSource(SourceSection):
+    """A dense network, randomly initialised (a source model to pre-train in a first pipeline)."""
+
+    kind: Literal["mlp"]
+    units: list[int] = Field([64, 64], min_length=1, description="Units of each hidden Dense layer.")
+    activation: str = Field("relu", description="Keras activation name of the hidden layers.")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
+
+
+class ConvNetSource(SourceSection):
+    """A small convolutional network, randomly initialised (e.g. for digits)."""
+
+    kind: Literal["convnet"]
+    filters: list[int] = Field([32, 64], min_length=1, description="Filters of each conv block (conv-BN?-relu-pool).")
+    kernel_size: int = Field(3, ge=1, description="Kernel size of every convolution.")
+    batch_norm: bool = Field(False, description="Put BatchNormalization after each convolution.")
+    scale: float = Field(1.0 / 255, gt=0, description="Rescale raw inputs by this inside the model.")
+
+
+class KerasFileSource(SourceSection):
+    """A model saved as ``.keras`` (for example by an earlier adaptkit pipeline): sequential learning."""
+
+    kind: Literal["keras_file"]
+    path: str = Field(..., description="The .keras file (relative to the spec's directory). Loaded in safe mode.")
+    output_layer: Optional[str] = Field(
+        None,
+        description=(
+            "Layer whose output becomes the features. Default: the 'encoder' sub-model of a model saved by "
+            "adaptkit (its old head is dropped), else the whole model."
+        ),
+    )
+
+
+class Freeze(SurgerySection):
+    """Make layers non-trainable: all of them, or those up to / from a named layer."""
+
+    kind: Literal["freeze"]
+    up_to: Optional[str] = Field(None, description="Freeze layers from the input up to and including this one.")
+    from_layer: Optional[str] = Field(None, description="Freeze this layer and every one after it.")
+
+    @model_validator(mode="after")
+    def _one(self):
+        if self.up_to and self.from_layer:
+            raise ValueError("give up_to or from_layer, not both")
+        return self
+
+
+class Unfreeze(SurgerySection):
+    """Make layers trainable: all, the last N weighted layers or blocks, or from a named layer on."""
+
+    kind: Literal["unfreeze"]
+    last_layers: Optional[int] = Field(None, ge=1, description="Unfreeze the last N layers that have weights.")
+    last_blocks: Optional[int] = Field(
+        None, ge=1, description="Unfreeze the last N blocks (layers grouped by name prefix, see block_separator)."
+    )
+    block_depth: int = Field(
+        1, ge=1, description="How many '_'-separated name parts form a block name (block5_conv1 -> block5 at 1)."
+    )
+    from_layer: Optional[str] = Field(None, description="Unfreeze this layer and every one after it.")
+
+    @model_validator(mode="after")
+    def _one(self):
+        given = [k for k in ("last_layers", "last_blocks", "from_layer") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give at most one of last_layers, last_blocks, from_layer (got {', '.join(given)})")
+        return self
+
+
+class Truncate(SurgerySection):
+    """Cut the source model at a named layer: its output becomes the features."""
+
+    structural: ClassVar[bool] = True
+    kind: Literal["truncate"]
+    layer: str = Field(..., description="Name of the layer whose output becomes the features.")
+
+
+class ClassifierHead(HeadSection):
+    """Pooling, optional hidden layers with dropout, and a softmax over the classes."""
+
+    kind: Literal["classifier"]
+    pooling: Pooling = Field("avg", description="How a feature map becomes a vector: avg, max, flatten or none.")
+    hidden: list[int] = Field([], description="Units of hidden Dense layers before the output layer.")
+    activation: str = Field("relu", description="Activation of the hidden layers.")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout before each Dense layer.")
+    label_smoothing: float = Field(0.0, ge=0, lt=1, description="Label smoothing of the cross-entropy.")
+
+
+class RegressionHead(HeadSection):
+    """Pooling, optional hidden layers with dropout, and a linear output."""
+
+    kind: Literal["regression"]
+    pooling: Pooling = Field("avg", description="How a feature map becomes a vector: avg, max, flatten or none.")
+    hidden: list[int] = Field([], description="Units of hidden Dense layers before the output layer.")
+    activation: str = Field("relu", description="Activation of the hidden layers.")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout before each Dense layer.")
+    loss: Literal["mse", "mae", "huber"] = Field("mse", description="Regression loss.")
+
+
+SECTIONS = [
+    ArraysData,
+    MLPSource,
+    ConvNetSource,
+    KerasFileSource,
+    Freeze,
+    Unfreeze,
+    Truncate,
+    ClassifierHead,
+    RegressionHead,
+]
