@@ -1,0 +1,151 @@
+"""DANN and CDAN as adaptkit loss compositions.
+
+The domain classifier is a module of the "main" player: the gradient reversal
+layer makes one backward pass train it to tell the domains apart while the
+encoder learns to confuse it (so no second optimizer is needed, as in the paper).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+from keras import ops
+
+from adaptkit import LossComposition, LossTerm, ModelParts, RunContext, StepBatch
+
+from .features import feature_extractor
+from .layers import (
+    RandomizedMultilinearMap,
+    domain_accuracy,
+    domain_classifier,
+    domain_loss,
+    entropy_weights,
+    flatten,
+    ganin_lambda,
+    multilinear_map,
+    reverse_gradient,
+)
+from .sections import CdanLoss, DannLoss
+
+__all__ = ["compose_adversarial", "lambda_schedule"]
+
+
+def lambda_schedule(section: DannLoss | CdanLoss) -> Callable[[Any], Any]:
+    """``progress -> lambda`` for the section's schedule."""
+    if section.schedule == "constant":
+        return lambda progress: ops.cast(section.weight, "float32")
+    return lambda progress: section.weight * ganin_lambda(progress, section.gamma)
+
+
+def _features(extract, batch: StepBatch, domain: str):
+    if extract is None:
+        f = batch.features_source if domain == "source" else batch.features_target
+    else:
+        f = extract(batch.x_source if domain == "source" else batch.x_target, training=True)
+    return flatten(ops.cast(f, "float32"))
+
+
+def _feature_dim(parts: ModelParts, extract) -> int:
+    """Size of the flattened features the domain classifier sees."""
+    if extract is None:
+        shape = tuple(parts.encoder.output.shape)
+    else:  # run the extractor once on zeros to learn its output shape
+        x = np.zeros((1,) + tuple(int(d) for d in parts.encoder.input.shape[1:]), "float32")
+        shape = tuple(extract(x, training=False).shape)
+    return int(math.prod(int(d) for d in shape[1:]))
+
+
+def _probabilities(section: CdanLoss, parts: ModelParts) -> Callable[[Any], Any]:
+    """``outputs -> class probabilities`` (C >= 2 columns), without gradient (as in CDAN's code)."""
+    kind = section.outputs
+    act = getattr(getattr(parts.classifier.layers[-1], "activation", None), "__name__", "linear")
+    if kind == "auto":
+        kind = "probabilities" if act in ("softmax", "sigmoid") else "logits"
+    binary = int(parts.classifier.output.shape[-1]) == 1
+
+    def probs(outputs):
+        o = ops.stop_gradient(ops.cast(outputs, "float32"))
+        if binary:
+            p = ops.sigmoid(o) if kind == "logits" else o
+            return ops.concatenate([1.0 - p, p], axis=-1)
+        return ops.softmax(o, axis=-1) if kind == "logits" else o
+
+    return probs
+
+
+def compose_adversarial(section: DannLoss | CdanLoss, parts: ModelParts, context: RunContext) -> LossComposition:
+    extract = feature_extractor(parts.encoder, section.feature_layer, context.where + ".feature_layer")
+    lam = lambda_schedule(section)
+    tag = section.kind
+    feat_dim = _feature_dim(parts, extract)
+    modules: list = []
+    cond = None
+
+    if isinstance(section, CdanLoss):
+        probs = _probabilities(section, parts)
+        n_classes = int(parts.classifier.output.shape[-1])
+        n_classes = 2 if n_classes == 1 else n_classes
+        randomized = section.randomized
+        if randomized is None:
+            randomized = feat_dim * n_classes > section.max_map_dim
+        if randomized:
+            rmap = RandomizedMultilinearMap(section.random_dim, seed=context.seed + 7919, name=f"{tag}_random_map")
+            rmap.build(((None, feat_dim), (None, n_classes)))
+            modules.append(rmap)
+            in_dim = section.random_dim
+
+            def cond(f, g):
+                return rmap((f, g))
+        else:
+            in_dim = feat_dim * n_classes
+
+            def cond(f, g):
+                return multilinear_map(f, g)
+    else:
+        in_dim = feat_dim
+
+    disc = domain_classifier(
+        in_dim,
+        hidden=section.discriminator.hidden,
+        activation=section.discriminator.activation,
+        dropout=section.discriminator.dropout,
+        seed=context.seed + 1009,
+        name=f"{tag}_domain_classifier",
+    )
+    modules.insert(0, disc)
+
+    def logits(batch: StepBatch, reverse: bool, training: bool = True):
+        fs, ft = _features(extract, batch, "source"), _features(extract, batch, "target")
+        ns = ops.shape(fs)[0]
+        h = ops.concatenate([fs, ft], axis=0)
+        weights = None
+        if cond is not None:
+            g = ops.concatenate([probs(batch.outputs_source), probs(batch.outputs_target)], axis=0)
+            h = cond(h, g)
+            if getattr(section, "entropy", False):
+                weights = entropy_weights(g)
+        if reverse:
+            h = reverse_gradient(h, lam(batch.progress))
+        out = disc(h, training=training)
+        split = (out[:ns], out[ns:])
+        wsplit = (None, None) if weights is None else (weights[:ns], weights[ns:])
+        return split, wsplit
+
+    def loss(batch: StepBatch):
+        (ls, lt), (ws, wt) = logits(batch, reverse=True)
+        return domain_loss(ls, lt, ws, wt)
+
+    def accuracy(batch: StepBatch):
+        (ls, lt), _ = logits(batch, reverse=False, training=False)
+        return domain_accuracy(ls, lt)
+
+    def current_lambda(batch: StepBatch):
+        return lam(batch.progress)
+
+    return LossComposition(
+        terms=[LossTerm(name=f"{tag}_domain_loss", fn=loss, weight=1.0, player="main")],
+        modules=modules,
+        metrics={f"{tag}_domain_accuracy": accuracy, f"{tag}_lambda": current_lambda},
+    )

@@ -1,0 +1,184 @@
+"""The math of adversarial adaptation, in ``keras.ops`` (backend-agnostic).
+
+- :func:`reverse_gradient` / :class:`GradientReversal`: identity forward,
+  gradient multiplied by ``-scale`` backward (built from ``stop_gradient``);
+- :func:`ganin_lambda`: Ganin et al.'s schedule ``2 / (1 + exp(-gamma p)) - 1``;
+- :func:`annealed_learning_rate`: the paper's ``lr0 / (1 + alpha p) ** beta``;
+- :func:`domain_classifier`: the Dense domain-classifier head (one logit);
+- :func:`multilinear_map` / :class:`RandomizedMultilinearMap`: CDAN's
+  conditioning of features on class predictions;
+- :func:`entropy_weights`, :func:`domain_loss`, :func:`domain_accuracy`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+import keras
+from keras import ops
+
+__all__ = [
+    "reverse_gradient",
+    "GradientReversal",
+    "ganin_lambda",
+    "annealed_learning_rate",
+    "domain_classifier",
+    "multilinear_map",
+    "RandomizedMultilinearMap",
+    "entropy_weights",
+    "domain_loss",
+    "domain_accuracy",
+]
+
+
+def reverse_gradient(x, scale=1.0):
+    """``x`` unchanged forward; backward, the gradient times ``-scale``.
+
+    ``sg(x) + (-scale) * (x - sg(x))``: the second term is exactly zero forward,
+    and only it carries a gradient. ``scale`` may be a scalar tensor (a schedule).
+    """
+    x = ops.convert_to_tensor(x)
+    scale = ops.cast(scale, x.dtype)
+    frozen = ops.stop_gradient(x)
+    return frozen + (-scale) * (x - frozen)
+
+
+@keras.saving.register_keras_serializable(package="adaptkit_adversarial")
+class GradientReversal(keras.layers.Layer):
+    """Gradient reversal layer (Ganin & Lempitsky 2015): identity forward, ``-scale`` x gradient backward.
+
+    ``scale`` is the layer's default coefficient; a call may pass another one
+    (a scalar tensor following a schedule): ``grl(x, scale=lam)``.
+    """
+
+    def __init__(self, scale: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = float(scale)
+
+    def call(self, inputs, scale=None):
+        return reverse_gradient(inputs, self.scale if scale is None else scale)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+def ganin_lambda(progress, gamma: float = 10.0):
+    """``2 / (1 + exp(-gamma * p)) - 1``: 0 at p=0, rising to ~1 at p=1 (Ganin et al. 2016, eq. 14 note)."""
+    p = ops.cast(progress, "float32")
+    return 2.0 / (1.0 + ops.exp(-gamma * p)) - 1.0
+
+
+def annealed_learning_rate(progress, base: float, alpha: float = 10.0, beta: float = 0.75):
+    """DANN's learning-rate annealing ``base / (1 + alpha * p) ** beta`` (needs a host schedule to be applied)."""
+    p = ops.cast(progress, "float32")
+    return base / ops.power(1.0 + alpha * p, beta)
+
+
+def domain_classifier(
+    input_dim: int,
+    hidden: Sequence[int] = (256, 256),
+    activation: str = "relu",
+    dropout: float = 0.0,
+    seed: Optional[int] = None,
+    name: str = "domain_classifier",
+) -> keras.Model:
+    """Dense layers on a flat feature vector, then one logit (domain: 1 = source, 0 = target). Built."""
+    inputs = keras.Input(shape=(int(input_dim),), name=f"{name}_in")
+    x = inputs
+    for i, units in enumerate(hidden):
+        s = None if seed is None else seed + 2 * i
+        x = keras.layers.Dense(
+            units, activation=activation, kernel_initializer=keras.initializers.GlorotUniform(seed=s),
+            name=f"{name}_dense{i}",
+        )(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, seed=None if s is None else s + 1, name=f"{name}_dropout{i}")(x)
+    s = None if seed is None else seed + 2 * len(hidden)
+    logit = keras.layers.Dense(
+        1, kernel_initializer=keras.initializers.GlorotUniform(seed=s), name=f"{name}_logit"
+    )(x)
+    return keras.Model(inputs, logit, name=name)
+
+
+def flatten(x):
+    """``(N, ...)`` -> ``(N, prod(...))``."""
+    shape = tuple(x.shape)
+    if len(shape) == 2:
+        return x
+    return ops.reshape(x, (-1, int(math.prod(int(d) for d in shape[1:]))))
+
+
+def multilinear_map(features, probs):
+    """CDAN's map: the flattened outer product ``f ⊗ g`` -> ``(N, d_f * C)``."""
+    outer = ops.expand_dims(probs, 2) * ops.expand_dims(features, 1)  # (N, C, d_f)
+    return ops.reshape(outer, (-1, int(probs.shape[-1]) * int(features.shape[-1])))
+
+
+@keras.saving.register_keras_serializable(package="adaptkit_adversarial")
+class RandomizedMultilinearMap(keras.layers.Layer):
+    """CDAN's randomized multilinear map ``(R_f f) ⊙ (R_g g) / sqrt(d)`` with fixed Gaussian ``R_f, R_g``.
+
+    Its expectation of inner products equals the full map's (Long et al. 2018, sec. 3.1).
+    The projections are non-trainable weights, so checkpoints keep them.
+    """
+
+    def __init__(self, output_dim: int = 1024, seed: Optional[int] = None, **kwargs):
+        super().__init__(**kwargs)
+        self.output_dim = int(output_dim)
+        self.seed = seed
+
+    def build(self, input_shape):
+        f_shape, g_shape = input_shape
+        s = self.seed
+        self.r_f = self.add_weight(
+            name="r_f", shape=(int(f_shape[-1]), self.output_dim), trainable=False,
+            initializer=keras.initializers.RandomNormal(stddev=1.0, seed=s),
+        )
+        self.r_g = self.add_weight(
+            name="r_g", shape=(int(g_shape[-1]), self.output_dim), trainable=False,
+            initializer=keras.initializers.RandomNormal(stddev=1.0, seed=None if s is None else s + 1),
+        )
+
+    def call(self, inputs):
+        features, probs = inputs
+        return ops.matmul(features, self.r_f) * ops.matmul(probs, self.r_g) / math.sqrt(self.output_dim)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], self.output_dim)
+
+    def get_config(self):
+        return {**super().get_config(), "output_dim": self.output_dim, "seed": self.seed}
+
+
+def entropy_weights(probs):
+    """CDAN+E's example weights ``1 + exp(-H(g))`` (no gradient flows through them)."""
+    p = ops.stop_gradient(probs)
+    h = -ops.sum(p * ops.log(ops.clip(p, 1e-7, 1.0)), axis=-1)
+    return 1.0 + ops.exp(-h)
+
+
+def domain_loss(logits_source, logits_target, weights_source=None, weights_target=None):
+    """Binary cross-entropy of the domain classifier (source = 1, target = 0).
+
+    Unweighted: the mean over the pooled batch. Weighted (CDAN+E): each domain's
+    weights are normalised to sum to 1, and the two domains count half each.
+    """
+    bce_s = ops.binary_crossentropy(ops.ones_like(logits_source), logits_source, from_logits=True)[:, 0]
+    bce_t = ops.binary_crossentropy(ops.zeros_like(logits_target), logits_target, from_logits=True)[:, 0]
+    if weights_source is None:
+        return ops.mean(ops.concatenate([bce_s, bce_t], axis=0))
+    ws = weights_source / ops.sum(weights_source)
+    wt = weights_target / ops.sum(weights_target)
+    return 0.5 * (ops.sum(ws * bce_s) + ops.sum(wt * bce_t))
+
+
+def domain_accuracy(logits_source, logits_target):
+    """Fraction of the pooled batch whose domain the classifier gets right."""
+    right = ops.concatenate(
+        [ops.cast(logits_source[:, 0] > 0, "float32"), ops.cast(logits_target[:, 0] <= 0, "float32")], axis=0
+    )
+    return ops.mean(right)

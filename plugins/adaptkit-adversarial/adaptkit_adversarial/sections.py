@@ -1,0 +1,86 @@
+"""Spec sections of the adversarial plugin (pydantic only: no TensorFlow here)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from adaptkit import LossSection
+
+__all__ = ["DomainClassifierSpec", "DannLoss", "CdanLoss", "SECTIONS"]
+
+
+class DomainClassifierSpec(BaseModel):
+    """The domain classifier: Dense layers on the (flattened) features, then one logit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hidden: list[int] = Field(
+        [256, 256], description="Units of the hidden Dense layers ([] for a logistic-regression classifier)."
+    )
+    activation: str = Field("relu", description="Keras activation name of the hidden layers.")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
+
+
+class _AdversarialLoss(LossSection):
+    needs_target: ClassVar[bool] = True
+
+    weight: float = Field(
+        1.0, ge=0, description="Largest value of lambda, the gradient-reversal coefficient (the domain loss's weight)."
+    )
+    schedule: Literal["ganin", "constant"] = Field(
+        "ganin",
+        description=(
+            "How lambda moves over the stage: ganin = weight * (2 / (1 + exp(-gamma * p)) - 1) with p the "
+            "stage's progress from 0 to 1 (Ganin et al. 2016); constant = weight throughout."
+        ),
+    )
+    gamma: float = Field(10.0, gt=0, description="ganin schedule: how fast lambda rises from 0 to weight.")
+    feature_layer: Optional[str] = Field(
+        None,
+        description=(
+            "Name of the encoder layer whose output the domain classifier sees (searched in nested models too). "
+            "Default: the encoder's output, the features the head sees."
+        ),
+    )
+    discriminator: DomainClassifierSpec = Field(
+        DomainClassifierSpec(), description="Architecture of the domain classifier."
+    )
+
+
+class DannLoss(_AdversarialLoss):
+    """DANN: a domain classifier behind a gradient reversal layer (Ganin & Lempitsky 2015)."""
+
+    kind: Literal["dann"]
+
+
+class CdanLoss(_AdversarialLoss):
+    """CDAN: the domain classifier sees features x class predictions (multilinear map; Long et al. 2018)."""
+
+    kind: Literal["cdan"]
+    entropy: bool = Field(
+        False,
+        description="CDAN+E: weight each example by 1 + exp(-entropy of its prediction), so confident ones count more.",
+    )
+    randomized: Optional[bool] = Field(
+        None,
+        description=(
+            "Use the randomized multilinear map (two fixed Gaussian projections, multiplied elementwise). "
+            "Default: only when features x classes exceeds max_map_dim."
+        ),
+    )
+    max_map_dim: int = Field(
+        4096, ge=1, description="The full outer product is used while features x classes stays at or below this."
+    )
+    random_dim: int = Field(1024, ge=1, description="Output size of the randomized multilinear map.")
+    outputs: Literal["auto", "probabilities", "logits"] = Field(
+        "auto",
+        description=(
+            "What the head outputs: probabilities (softmax/sigmoid) or logits. auto: read the activation of "
+            "the classifier's last layer."
+        ),
+    )
+
+
+SECTIONS = [DannLoss, CdanLoss]

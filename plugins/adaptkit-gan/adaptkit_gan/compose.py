@@ -1,0 +1,181 @@
+"""ADDA, WDGRL, MMD and CORAL as adaptkit loss compositions."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import keras
+import numpy as np
+from keras import ops
+
+from adaptkit import LossComposition, LossTerm, ModelParts, Player, RunContext, StepBatch
+
+from .features import feature_extractor
+from .layers import bce_logits, coral, critic_network, flatten, ganin_lambda, gradient_penalty, make_optimizer, mmd
+from .sections import AddaLoss, CoralLoss, MmdLoss, WdgrlLoss
+
+__all__ = ["compose_adda", "compose_wdgrl", "compose_discrepancy", "clone_encoder", "weight_schedule"]
+
+
+def weight_schedule(section) -> Any:
+    """A number (constant) or ``progress -> weight`` (ganin)."""
+    if section.schedule == "constant":
+        return float(section.weight)
+    return lambda progress: section.weight * ganin_lambda(progress, section.gamma)
+
+
+def _features(extract, batch: StepBatch, domain: str):
+    if extract is None:
+        f = batch.features_source if domain == "source" else batch.features_target
+    else:
+        f = extract(batch.x_source if domain == "source" else batch.x_target, training=True)
+    return flatten(f)
+
+
+def _feature_dim(encoder: keras.Model, extract) -> int:
+    if extract is None:
+        shape = tuple(encoder.output.shape)
+    else:
+        x = np.zeros((1,) + tuple(int(d) for d in encoder.input.shape[1:]), "float32")
+        shape = tuple(extract(x, training=False).shape)
+    return int(math.prod(int(d) for d in shape[1:]))
+
+
+def _set_trainable(model) -> None:
+    """Every layer trainable, except BatchNormalization layers, which keep the source encoder's choice."""
+    batch_norm = [(layer, layer.trainable) for layer in _all_layers(model)
+                  if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in [model] + _all_layers(model):
+        layer.trainable = True
+    for layer, flag in batch_norm:
+        layer.trainable = flag
+
+
+def _all_layers(model) -> list:
+    out = []
+    for layer in getattr(model, "layers", []):
+        out.append(layer)
+        out.extend(_all_layers(layer))
+    return out
+
+
+def clone_encoder(encoder: keras.Model, name: str, trainable_all: bool = True) -> keras.Model:
+    """A copy of ``encoder`` (nested models too) with its own variables, holding the same values."""
+    clone = keras.models.clone_model(encoder, recursive=True)
+    clone.set_weights(encoder.get_weights())
+    if trainable_all:
+        _set_trainable(clone)
+    clone.name = name
+    return clone
+
+
+def _critic(spec, dim: int, seed: int, name: str) -> keras.Model:
+    return critic_network(dim, spec.hidden, spec.activation, spec.dropout, seed=seed, name=name)
+
+
+def compose_adda(section: AddaLoss, parts: ModelParts, context: RunContext) -> LossComposition:
+    """Target encoder (clone of the source encoder) vs. a discriminator with its own optimizer."""
+    target_encoder = clone_encoder(parts.encoder, "encoder", trainable_all=section.target_trainable == "all")
+    dim = _feature_dim(parts.encoder, None)
+    disc = _critic(section.discriminator, dim, context.seed + 2003, "adda_discriminator")
+    wasserstein = section.objective == "wasserstein"
+    seed = keras.random.SeedGenerator(context.seed + 3001)
+
+    def target_features(batch: StepBatch):
+        return flatten(target_encoder(batch.x_target, training=True))
+
+    def disc_loss(batch: StepBatch):
+        fs = ops.stop_gradient(flatten(batch.features_source))
+        ft = ops.stop_gradient(target_features(batch))
+        ds, dt = disc(fs, training=True), disc(ft, training=True)
+        if wasserstein:
+            w = ops.mean(ds) - ops.mean(dt)
+            return -w + section.gradient_penalty * gradient_penalty(disc, fs, ft, seed=seed)
+        return 0.5 * (bce_logits(1.0, ds) + bce_logits(0.0, dt))
+
+    def encoder_loss(batch: StepBatch):
+        dt = disc(target_features(batch), training=True)
+        return -ops.mean(dt) if wasserstein else bce_logits(1.0, dt)
+
+    def disc_metric(batch: StepBatch):
+        ds = disc(flatten(batch.features_source), training=False)
+        dt = disc(flatten(target_encoder(batch.x_target, training=False)), training=False)
+        if wasserstein:
+            return ops.mean(ds) - ops.mean(dt)
+        right = ops.concatenate([ops.cast(ds > 0, "float32"), ops.cast(dt <= 0, "float32")], axis=0)
+        return ops.mean(right)
+
+    def finalize(final_parts: ModelParts) -> keras.Model:
+        inputs = keras.Input(shape=tuple(final_parts.encoder.input.shape[1:]), name="input")
+        outputs = final_parts.classifier(target_encoder(inputs))
+        return keras.Model(inputs, outputs, name="adda_adapted")
+
+    player = Player(
+        name="adda_discriminator",
+        variables=lambda: disc.trainable_variables,
+        optimizer=make_optimizer(section.optimizer, "adda_discriminator_optimizer"),
+        steps=section.steps,
+    )
+    return LossComposition(
+        terms=[
+            LossTerm("adda_discriminator_loss", disc_loss, 1.0, player=player.name),
+            LossTerm("adda_encoder_loss", encoder_loss, section.weight, player="main"),
+        ],
+        players=[player],
+        modules=[target_encoder, disc],
+        metrics={("adda_wasserstein" if wasserstein else "adda_domain_accuracy"): disc_metric},
+        finalize=finalize,
+        freeze_main=True,
+    )
+
+
+def compose_wdgrl(section: WdgrlLoss, parts: ModelParts, context: RunContext) -> LossComposition:
+    """The shared encoder minimises the critic's Wasserstein estimate; the critic maximises it (with GP)."""
+    extract = feature_extractor(parts.encoder, section.feature_layer, context.where + ".feature_layer")
+    dim = _feature_dim(parts.encoder, extract)
+    critic = _critic(section.critic, dim, context.seed + 2003, "wdgrl_critic")
+    seed = keras.random.SeedGenerator(context.seed + 3001)
+
+    def critic_loss(batch: StepBatch):
+        fs = ops.stop_gradient(_features(extract, batch, "source"))
+        ft = ops.stop_gradient(_features(extract, batch, "target"))
+        w = ops.mean(critic(fs, training=True)) - ops.mean(critic(ft, training=True))
+        return -w + section.gradient_penalty * gradient_penalty(critic, fs, ft, seed=seed)
+
+    def wasserstein(batch: StepBatch):
+        fs, ft = _features(extract, batch, "source"), _features(extract, batch, "target")
+        return ops.mean(critic(fs, training=True)) - ops.mean(critic(ft, training=True))
+
+    player = Player(
+        name="wdgrl_critic",
+        variables=lambda: critic.trainable_variables,
+        optimizer=make_optimizer(section.optimizer, "wdgrl_critic_optimizer"),
+        steps=section.steps,
+    )
+    return LossComposition(
+        terms=[
+            LossTerm("wdgrl_critic_loss", critic_loss, 1.0, player=player.name),
+            LossTerm("wdgrl_encoder_loss", wasserstein, weight_schedule(section), player="main"),
+        ],
+        players=[player],
+        modules=[critic],
+        metrics={"wdgrl_wasserstein": wasserstein},
+    )
+
+
+def compose_discrepancy(section: MmdLoss | CoralLoss, parts: ModelParts, context: RunContext) -> LossComposition:
+    """One term on the main player: MMD or CORAL between source and target features."""
+    extract = feature_extractor(parts.encoder, section.feature_layer, context.where + ".feature_layer")
+    if isinstance(section, MmdLoss):
+
+        def distance(fs, ft):
+            return mmd(fs, ft, section.kernels, section.kernel_mul, section.bandwidth)
+
+    else:
+        distance = coral
+
+    def term(batch: StepBatch):
+        return distance(_features(extract, batch, "source"), _features(extract, batch, "target"))
+
+    return LossComposition(terms=[LossTerm(f"{section.kind}_loss", term, weight_schedule(section), player="main")])

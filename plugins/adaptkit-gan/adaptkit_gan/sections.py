@@ -1,0 +1,111 @@
+"""Spec sections of the GAN-alignment plugin (pydantic only: no TensorFlow here)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from adaptkit import LossSection
+
+__all__ = ["CriticSpec", "PlayerOptimizer", "AddaLoss", "WdgrlLoss", "MmdLoss", "CoralLoss", "SECTIONS"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CriticSpec(_Strict):
+    """The feature discriminator (or Wasserstein critic): Dense layers, then one output."""
+
+    hidden: list[int] = Field([256, 256], description="Units of the hidden Dense layers.")
+    activation: str = Field("relu", description="Keras activation name of the hidden layers.")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
+
+
+class PlayerOptimizer(_Strict):
+    """The discriminator's own optimizer (it is a separate player, not the stage's optimizer)."""
+
+    name: Literal["adam", "sgd", "rmsprop"] = Field("adam", description="Keras optimizer.")
+    learning_rate: float = Field(1e-3, gt=0, description="Learning rate.")
+    beta_1: float = Field(0.5, ge=0, lt=1, description="adam: first-moment decay (GANs like 0.5).")
+    beta_2: float = Field(0.999, ge=0, lt=1, description="adam: second-moment decay (WGAN-GP uses 0.9).")
+    momentum: float = Field(0.0, ge=0, lt=1, description="sgd, rmsprop: momentum.")
+
+
+class _FeatureLoss(LossSection):
+    needs_target: ClassVar[bool] = True
+
+    weight: float = Field(1.0, ge=0, description="Weight of the alignment term (its largest value under a schedule).")
+    schedule: Literal["constant", "ganin"] = Field(
+        "constant",
+        description="constant: weight throughout; ganin: weight * (2 / (1 + exp(-gamma * p)) - 1), p the stage's progress.",
+    )
+    gamma: float = Field(10.0, gt=0, description="ganin schedule: how fast the weight rises.")
+    feature_layer: Optional[str] = Field(
+        None,
+        description="Encoder layer whose (flattened) output is aligned (nested models searched). Default: the encoder's output.",
+    )
+
+
+class AddaLoss(LossSection):
+    """ADDA (Tzeng et al. 2017): a target encoder, cloned from the source encoder, is trained to fool a
+    feature discriminator; the source encoder and the head stay frozen. The saved model is target
+    encoder + source head. Use it in a stage after the source model has been trained."""
+
+    needs_target: ClassVar[bool] = True
+    kind: Literal["adda"]
+    objective: Literal["gan", "wasserstein"] = Field(
+        "gan",
+        description=(
+            "gan: binary discriminator, inverted-label loss for the target encoder (the paper's); "
+            "wasserstein: a critic with gradient penalty (WGAN-GP)."
+        ),
+    )
+    weight: float = Field(1.0, gt=0, description="Weight of the target encoder's adversarial loss.")
+    discriminator: CriticSpec = Field(CriticSpec(), description="Architecture of the discriminator / critic.")
+    optimizer: PlayerOptimizer = Field(PlayerOptimizer(), description="The discriminator's own optimizer.")
+    steps: int = Field(1, ge=1, description="Discriminator updates per training step (5 is usual for wasserstein).")
+    gradient_penalty: float = Field(10.0, ge=0, description="wasserstein: weight of the gradient penalty.")
+    target_trainable: Literal["all", "as_source"] = Field(
+        "all",
+        description="all: every layer of the target encoder trains; as_source: it keeps the source encoder's trainable flags.",
+    )
+
+
+class WdgrlLoss(_FeatureLoss):
+    """WDGRL (Shen et al. 2018): the shared encoder minimises a Wasserstein distance between source and target
+    features estimated by a critic (own optimizer, several updates per step, gradient penalty)."""
+
+    kind: Literal["wdgrl"]
+    critic: CriticSpec = Field(CriticSpec(), description="Architecture of the critic.")
+    optimizer: PlayerOptimizer = Field(
+        PlayerOptimizer(learning_rate=1e-3, beta_1=0.5, beta_2=0.9), description="The critic's own optimizer."
+    )
+    steps: int = Field(5, ge=1, description="Critic updates per training step.")
+    gradient_penalty: float = Field(10.0, ge=0, description="Weight of the gradient penalty in the critic's loss.")
+
+
+class MmdLoss(_FeatureLoss):
+    """Multi-kernel maximum mean discrepancy between source and target features (DAN, Long et al. 2015)."""
+
+    kind: Literal["mmd"]
+    kernels: int = Field(5, ge=1, description="Number of Gaussian kernels.")
+    kernel_mul: float = Field(2.0, gt=1, description="Ratio between successive kernel bandwidths.")
+    bandwidth: Optional[float] = Field(
+        None,
+        gt=0,
+        description=(
+            "Middle bandwidth (squared distance scale). Default: the batch's mean squared pairwise distance, "
+            "recomputed every step."
+        ),
+    )
+
+
+class CoralLoss(_FeatureLoss):
+    """Deep CORAL (Sun & Saenko 2016): squared Frobenius distance of the feature covariances / (4 d^2)."""
+
+    kind: Literal["coral"]
+
+
+SECTIONS = [AddaLoss, WdgrlLoss, MmdLoss, CoralLoss]
