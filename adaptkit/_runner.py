@@ -260,6 +260,7 @@ def train_stages(
                 steps_per_epoch=steps,
                 callbacks=callbacks,
                 verbose=spec.training.verbose,
+                shuffle=False,
             )
         except tf.errors.OpError as exc:
             raise DataError("data", f"reading or training on the data failed: {exc.message.splitlines()[0]}") from exc
@@ -309,6 +310,7 @@ def train_baseline(
         steps_per_epoch=steps,
         callbacks=[EpochLog(rows, 1, "baseline", _lr_reader(optimizer)), keras.callbacks.TerminateOnNaN()],
         verbose=spec.training.verbose,
+        shuffle=False,
     )
     return ModelParts(model.get_layer("encoder"), model.get_layer("classifier"), model, parts.task)
 

@@ -95,7 +95,12 @@ def _summary(result: Any) -> None:
     console.print(table)
     transfer = m.get("transfer")
     if transfer and "negative_transfer" in transfer:
-        verdict = "NEGATIVE transfer" if transfer["negative_transfer"] else "positive transfer"
+        if transfer["negative_transfer"]:
+            verdict = "NEGATIVE transfer (worse than from scratch)"
+        elif transfer["higher_asymptote"]:
+            verdict = "positive transfer (better than from scratch)"
+        else:
+            verdict = "no difference from scratch"
         console.print(
             f"transfer vs from scratch: {verdict}; higher start: {transfer.get('higher_start')}, "
             f"steeper slope: {transfer.get('steeper_slope')}, higher asymptote: {transfer.get('higher_asymptote')}"

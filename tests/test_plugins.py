@@ -1,0 +1,153 @@
+"""Plugin discovery through entry points: third-party, broken and disabled plugins."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+
+import pytest
+from click.testing import CliRunner
+
+import adaptkit
+from adaptkit import SpecError, get_host, load_spec, reset_host
+from adaptkit.cli import main
+
+THIRD_PARTY = '''
+"""A third-party plugin: one head kind."""
+from typing import Literal
+from pydantic import Field
+import adaptkit
+
+class LinearHead(adaptkit.HeadSection):
+    """A linear softmax head."""
+    kind: Literal["linear_probe"]
+    temperature: float = Field(1.0, description="Softmax temperature.")
+
+@adaptkit.hookimpl
+def adaptkit_sections():
+    return [LinearHead]
+'''
+
+
+def install_fake(tmp_path, monkeypatch, name: str, module_source: str, version: str = "1.2.3"):
+    """Put a module and its dist-info (with an adaptkit entry point) on sys.path."""
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / f"{name}.py").write_text(textwrap.dedent(module_source))
+    dist = site / f"{name}-{version}.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n")
+    (dist / "entry_points.txt").write_text(f"[adaptkit]\n{name} = {name}\n")
+    monkeypatch.syspath_prepend(str(site))
+    reset_host()
+
+
+@pytest.fixture(autouse=True)
+def fresh_host():
+    reset_host()
+    yield
+    reset_host()
+
+
+BASE = {
+    "name": "t",
+    "data": {"train": {"kind": "arrays", "path": "d.npz"}},
+    "source": {"kind": "mlp"},
+    "head": {"kind": "classifier"},
+    "training": {"stages": [{"epochs": 1}]},
+}
+
+
+def test_builtins_register_through_entry_points():
+    host = get_host()
+    core = host.plugins["core"]
+    assert core.ok and core.distribution == "adaptkit-core" and core.version
+    assert "adaptkit_attach_head" in core.hooks
+    assert "classifier" in core.sections["head"]
+
+
+def test_third_party_plugin_adds_a_kind(tmp_path, monkeypatch):
+    install_fake(tmp_path, monkeypatch, "adaptkit_fakehead", THIRD_PARTY)
+    host = get_host()
+    info = host.plugins["adaptkit_fakehead"]
+    assert info.ok and info.version == "1.2.3" and info.distribution == "adaptkit-fakehead"
+    spec = load_spec({**BASE, "head": {"kind": "linear_probe", "temperature": 2}})
+    assert spec.head.temperature == 2.0
+    result = CliRunner().invoke(main, ["schema"])
+    assert "linear_probe" in result.output
+
+
+def test_plugin_that_fails_to_import_is_reported_and_others_work(tmp_path, monkeypatch):
+    install_fake(tmp_path, monkeypatch, "adaptkit_broken", "raise RuntimeError('boom at import')\n")
+    host = get_host()
+    assert host.plugins["adaptkit_broken"].status.startswith("broken: import failed: RuntimeError: boom at import")
+    assert host.plugins["core"].ok
+    result = CliRunner().invoke(main, ["plugins", "--json"])
+    listed = {p["name"]: p for p in json.loads(result.output)}
+    assert listed["adaptkit_broken"]["status"].startswith("broken")
+    # a spec that needs a kind no working plugin provides names the broken plugin
+    with pytest.raises(SpecError) as info:
+        load_spec({**BASE, "head": {"kind": "linear_probe"}})
+    assert "broken plugins: adaptkit_broken" in str(info.value)
+
+
+def test_plugin_with_a_hook_that_does_not_match_is_broken(tmp_path, monkeypatch):
+    source = """
+    import adaptkit
+
+    @adaptkit.hookimpl
+    def adaptkit_load_source(section, wrong_argument):
+        return None
+    """
+    install_fake(tmp_path, monkeypatch, "adaptkit_badsig", source)
+    info = get_host().plugins["adaptkit_badsig"]
+    assert info.status.startswith("broken:") and "wrong_argument" in info.status
+
+
+def test_plugin_implementing_an_unknown_hook_is_broken(tmp_path, monkeypatch):
+    source = """
+    import adaptkit
+
+    @adaptkit.hookimpl
+    def adaptkit_make_coffee():
+        return None
+    """
+    install_fake(tmp_path, monkeypatch, "adaptkit_coffee", source)
+    info = get_host().plugins["adaptkit_coffee"]
+    assert info.status == "broken: implements hooks that adaptkit does not define: adaptkit_coffee.adaptkit_make_coffee"
+
+
+def test_plugin_declaring_a_kind_twice_is_broken(tmp_path, monkeypatch):
+    source = """
+    from typing import Literal
+    import adaptkit
+
+    class Again(adaptkit.HeadSection):
+        kind: Literal["classifier"]
+
+    @adaptkit.hookimpl
+    def adaptkit_sections():
+        return [Again]
+    """
+    # plugins load in entry-point name order; the first to declare a kind keeps it
+    install_fake(tmp_path, monkeypatch, "zz_dupe", source)
+    host = get_host()
+    assert "already provided by plugin 'core'" in host.plugins["zz_dupe"].status
+    assert host.sections["head"]["classifier"][1] == "core"
+
+
+def test_disable_plugins_by_environment(monkeypatch):
+    monkeypatch.setenv("ADAPTKIT_DISABLE_PLUGINS", "vision, text")
+    host = get_host()
+    assert host.plugins["vision"].status.startswith("disabled")
+    assert "image_directory" not in host.sections["data"]
+    assert host.plugins["core"].ok
+
+
+def test_public_names_match_all():
+    public = {n for n in dir(adaptkit) if not n.startswith("_")} - {
+        "cli", "annotations"
+    }
+    modules = {n for n in public if type(getattr(adaptkit, n)).__name__ == "module"}
+    assert public - modules == set(adaptkit.__all__) - {"__version__"}
