@@ -1,0 +1,256 @@
+"""The Keras layers of the text plugin, registered so saved models reload.
+
+- :class:`ExactGeluBertBackbone`: KerasHub's ``BertBackbone`` with the exact
+  (erf) GELU that HuggingFace/original BERT checkpoints were trained with,
+  kept as a config flag so it survives ``model.save`` / ``load_model``;
+- :class:`TextPacker`: KerasHub's BERT preprocessor (WordPiece + packing) as a
+  layer of a functional model that takes raw strings and reloads in safe mode;
+- :class:`SequencePooling`: CLS or masked-mean pooling, optional L2 norm;
+- :class:`SavedModelLayer`: a TF2 SavedModel (TF Hub) inside a Keras 3 model,
+  its variables tracked so they train (or stay frozen) like any layer's.
+
+Importing this module imports TensorFlow and KerasHub.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import keras
+import keras_hub
+import tensorflow as tf
+from keras import ops
+
+__all__ = ["ExactGeluBertBackbone", "TextPacker", "SequencePooling", "SavedModelLayer", "KERAS_OBJECTS"]
+
+PACKAGE = "adaptkit_text"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ExactGeluBertBackbone(keras_hub.models.BertBackbone):
+    """``BertBackbone`` whose feed-forward activation is the exact GELU when ``exact_gelu``.
+
+    KerasHub builds every ``TransformerEncoder`` of a ``BertBackbone`` with the
+    tanh-approximate GELU and has no option for the exact one; its
+    ``from_config`` rebuilds the layers from the backbone's own arguments, so
+    patching a loaded backbone would be lost on reload. This subclass applies
+    the activation in ``__init__`` and keeps ``exact_gelu`` in its config.
+    """
+
+    def __init__(self, *args: Any, exact_gelu: bool = True, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.exact_gelu = bool(exact_gelu)
+        if self.exact_gelu:
+            for block in self.transformer_layers:
+                block.activation = keras.activations.gelu  # approximate=False: erf
+                block._feedforward_intermediate_dense.activation = keras.activations.gelu
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["exact_gelu"] = self.exact_gelu
+        return config
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TextPacker(keras.layers.Layer):
+    """Raw strings -> ``{token_ids, segment_ids, padding_mask}`` with a KerasHub preprocessor.
+
+    KerasHub preprocessors call their tokenizer to infer output shapes, and a
+    tokenizer's vocabulary is restored from the saved file's assets only
+    *after* a functional model has been rebuilt from its config, so a bare
+    preprocessor in a functional model does not reload. This layer states its
+    output spec itself; the vocabulary travels as the tokenizer's asset.
+    """
+
+    def __init__(self, preprocessor: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        if isinstance(preprocessor, dict):
+            preprocessor = keras.saving.deserialize_keras_object(preprocessor)
+        self.preprocessor = preprocessor
+        self.sequence_length = int(preprocessor.sequence_length)
+
+    def build(self, input_shape: Any) -> None:
+        self.built = True
+
+    def call(self, texts: Any) -> dict:
+        return self.preprocessor(texts)
+
+    def compute_output_spec(self, texts: Any) -> dict:
+        shape = (texts.shape[0], self.sequence_length)
+        return {
+            "token_ids": keras.KerasTensor(shape, dtype="int32"),
+            "segment_ids": keras.KerasTensor(shape, dtype="int32"),
+            "padding_mask": keras.KerasTensor(shape, dtype="bool"),
+        }
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["preprocessor"] = keras.saving.serialize_keras_object(self.preprocessor)
+        return config
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SequencePooling(keras.layers.Layer):
+    """Token vectors ``(batch, tokens, dim)`` -> one vector ``(batch, dim)``.
+
+    ``mode="cls"`` takes the first token; ``mode="mean"`` averages the tokens
+    whose padding-mask entry is true (sentence-transformers' mean pooling).
+    ``normalize`` divides by the L2 norm.
+    """
+
+    def __init__(self, mode: str = "mean", normalize: bool = False, **kwargs: Any):
+        super().__init__(**kwargs)
+        if mode not in ("mean", "cls"):
+            raise ValueError(f"pooling mode must be 'mean' or 'cls', not {mode!r}")
+        self.mode = mode
+        self.normalize = bool(normalize)
+
+    def call(self, sequence: Any, padding_mask: Any) -> Any:
+        if self.mode == "cls":
+            pooled = sequence[:, 0, :]
+        else:
+            mask = ops.cast(ops.expand_dims(padding_mask, -1), sequence.dtype)
+            pooled = ops.sum(sequence * mask, axis=1) / ops.maximum(ops.sum(mask, axis=1), 1e-9)
+        if self.normalize:
+            pooled = ops.normalize(pooled, axis=-1, order=2)
+        return pooled
+
+    def compute_output_shape(self, sequence_shape: Any, padding_mask_shape: Any = None) -> tuple:
+        return (sequence_shape[0], sequence_shape[-1])
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(mode=self.mode, normalize=self.normalize)
+        return config
+
+
+def resolve_handle(handle: str) -> str:
+    """A local directory for a SavedModel handle: itself, or tensorflow_hub's cached download."""
+    import os
+
+    if os.path.isdir(handle):
+        return handle
+    import tensorflow_hub as hub
+
+    return hub.resolve(handle)
+
+
+def _in_safe_mode() -> bool:
+    try:
+        from keras.src.saving import serialization_lib
+    except ImportError:  # pragma: no cover - a future Keras
+        return True
+    return serialization_lib.in_safe_mode() is not False
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SavedModelLayer(keras.layers.Layer):
+    """A TF2 SavedModel (e.g. from TF Hub) called as a Keras 3 layer.
+
+    ``hub.KerasLayer`` is a Keras 2 (tf_keras) layer and cannot live in a Keras
+    3 model. This layer loads the module with ``tf.saved_model.load`` and wraps
+    each of its ``tf.Variable``s in a Keras variable that *shares* it (Keras'
+    TensorFlow backend adopts an existing ``tf.Variable``), so the optimizer
+    updates the very variables the module's functions read; ``trainable=False``
+    freezes them. The module's own ``trainable_variables`` decides which are
+    trainable at all. ``training`` is passed to ``__call__`` when the module
+    accepts it (TF Hub's reusable SavedModels do).
+
+    The ``.keras`` file stores the handle and the variables' values; reloading
+    loads the SavedModel again from the handle. Like ``keras.layers.TFSMLayer``,
+    it refuses to load in safe mode, because a SavedModel is executable graph
+    code from outside the ``.keras`` file: reload with ``safe_mode=False`` when
+    you trust the handle.
+    """
+
+    def __init__(
+        self,
+        handle: str,
+        signature: Optional[str] = None,
+        output_key: Optional[str] = None,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.handle = handle
+        self.signature = signature
+        self.output_key = output_key
+        self._module = tf.saved_model.load(resolve_handle(handle))
+        if signature:
+            if signature not in self._module.signatures:
+                raise ValueError(
+                    f"no signature {signature!r}; the SavedModel has: {sorted(self._module.signatures)}"
+                )
+            self._fn = self._module.signatures[signature]
+            self._arg = next(iter(self._fn.structured_input_signature[1]), None)
+        elif callable(self._module):
+            self._fn = self._module
+            self._arg = None
+        else:
+            raise ValueError(
+                f"the SavedModel is not callable; name one of its signatures: {sorted(self._module.signatures)}"
+            )
+        trainable = list(getattr(self._module, "trainable_variables", None) or [])
+        every = list(getattr(self._module, "variables", None) or [])
+        if not every and signature:
+            from keras.src.export.saved_model import _list_variables_used_by_fns
+
+            trainable, rest = _list_variables_used_by_fns([self._fn])
+            every = list(trainable) + list(rest)
+        trainable_ids = {id(v) for v in trainable}
+        seen = set()
+        for v in every:
+            if id(v) in seen:
+                continue
+            seen.add(id(v))
+            self._track_variable(
+                keras.Variable(
+                    initializer=v,
+                    trainable=id(v) in trainable_ids,
+                    dtype=v.dtype,
+                    shape=v.shape,
+                    name=v.name.split(":")[0].replace("/", "_"),
+                )
+            )
+        self._takes_training = True
+        self.built = True
+
+    def call(self, inputs: Any, training: Any = None) -> Any:
+        if self.signature:
+            out = self._fn(**inputs) if isinstance(inputs, dict) else self._fn(**{self._arg: inputs})
+        elif self._takes_training:
+            try:
+                out = self._fn(inputs, training=bool(training))
+            except (TypeError, ValueError):
+                self._takes_training = False
+                out = self._fn(inputs)
+        else:
+            out = self._fn(inputs)
+        if isinstance(out, dict):
+            if self.output_key is not None:
+                if self.output_key not in out:
+                    raise ValueError(f"output_key {self.output_key!r} is not among {sorted(out)}")
+                return out[self.output_key]
+            if len(out) == 1:
+                return next(iter(out.values()))
+        return out
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(handle=self.handle, signature=self.signature, output_key=self.output_key)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict) -> "SavedModelLayer":
+        if _in_safe_mode():
+            raise ValueError(
+                f"this model contains a SavedModel layer that loads {config.get('handle')!r}, "
+                "executable graph code from outside the .keras file; reload with safe_mode=False "
+                "if you trust it"
+            )
+        return cls(**config)
+
+
+KERAS_OBJECTS = {
+    f"{PACKAGE}>{cls.__name__}": cls
+    for cls in (ExactGeluBertBackbone, TextPacker, SequencePooling, SavedModelLayer)
+}

