@@ -189,13 +189,12 @@ class SavedModelLayer(keras.layers.Layer):
             raise ValueError(
                 f"the SavedModel is not callable; name one of its signatures: {sorted(self._module.signatures)}"
             )
-        trainable = list(getattr(self._module, "trainable_variables", None) or [])
         every = list(getattr(self._module, "variables", None) or [])
-        if not every and signature:
-            from keras.src.export.saved_model import _list_variables_used_by_fns
-
-            trainable, rest = _list_variables_used_by_fns([self._fn])
-            every = list(trainable) + list(rest)
+        if every:  # a TF Hub reusable SavedModel lists its variables and says which train
+            trainable = list(getattr(self._module, "trainable_variables", None) or [])
+        else:  # a plain tf.Module: every variable in its object graph, with its own flag
+            every = [v for v in tf.train.TrackableView(self._module).descendants() if isinstance(v, tf.Variable)]
+            trainable = [v for v in every if v.trainable]
         trainable_ids = {id(v) for v in trainable}
         seen = set()
         for v in every:
