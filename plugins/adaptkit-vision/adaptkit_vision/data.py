@@ -39,7 +39,10 @@ def _verify_image(path: Path) -> None:
     try:
         with Image.open(path) as img:
             fmt = img.format
-            img.verify()
+            img.verify()  # PNG: checks every chunk's CRC without decoding
+        if fmt != "PNG":  # verify() does not see a truncated JPEG: decode it
+            with Image.open(path) as img:
+                img.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(str(path), f"corrupt or unreadable image ({type(exc).__name__}: {exc})") from None
     if fmt not in _PIL_FORMATS:

@@ -107,9 +107,9 @@ def test_unknown_class_name(tree, tmp_path):
     assert "'star'" in err.value.message
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage"])
-def test_corrupt_image_is_named_before_training(tree, tmp_path, damage):
-    bad = tree / "square" / "square1.png"
+@pytest.mark.parametrize("damage, name", [("truncate", "square1.png"), ("garbage", "square1.png"), ("truncate", "square2.jpg")])
+def test_corrupt_image_is_named_before_training(tree, tmp_path, damage, name):
+    bad = tree / "square" / name
     data = bad.read_bytes()
     bad.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"\x89PNG not really" * 10)
     with pytest.raises(DataError) as err:
