@@ -133,13 +133,20 @@ def compose_adversarial(section: DannLoss | CdanLoss, parts: ModelParts, context
         wsplit = (None, None) if weights is None else (weights[:ns], weights[ns:])
         return split, wsplit
 
+    last: dict = {}  # the logits of the latest loss call, reused by the metric on the same batch
+
     def loss(batch: StepBatch):
         (ls, lt), (ws, wt) = logits(batch, reverse=True)
+        last.clear()
+        last.update(batch=batch, logits=(ls, lt))
         return domain_loss(ls, lt, ws, wt)
 
     def accuracy(batch: StepBatch):
-        (ls, lt), _ = logits(batch, reverse=False, training=False)
-        return domain_accuracy(ls, lt)
+        if last.get("batch") is batch:  # same step, same graph: no second forward pass
+            ls, lt = last["logits"]
+        else:
+            (ls, lt), _ = logits(batch, reverse=False, training=False)
+        return domain_accuracy(ops.stop_gradient(ls), ops.stop_gradient(lt))
 
     def current_lambda(batch: StepBatch):
         return lam(batch.progress)
