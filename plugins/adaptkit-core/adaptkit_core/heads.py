@@ -25,6 +25,8 @@ def _trunk(section, features, where: str):
              "flatten": keras.layers.Flatten}[pool](name="head_pool")(x)
     elif rank > 4:
         x = keras.layers.Flatten(name="head_pool")(x)
+    if section.batch_norm:
+        x = keras.layers.BatchNormalization(name="head_bn")(x)
     for i, units in enumerate(section.hidden, start=1):
         if section.dropout:
             x = keras.layers.Dropout(section.dropout, name=f"head_dropout{i}")(x)

@@ -109,6 +109,9 @@ class ClassifierHead(HeadSection):
 
     kind: Literal["classifier"]
     pooling: Pooling = Field("avg", description="How a feature map becomes a vector: avg, max, flatten or none.")
+    batch_norm: bool = Field(
+        False, description="Normalise the pooled features with BatchNormalization (helps with large, unscaled features)."
+    )
     hidden: list[int] = Field([], description="Units of hidden Dense layers before the output layer.")
     activation: str = Field("relu", description="Activation of the hidden layers.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout before each Dense layer.")
@@ -120,6 +123,9 @@ class RegressionHead(HeadSection):
 
     kind: Literal["regression"]
     pooling: Pooling = Field("avg", description="How a feature map becomes a vector: avg, max, flatten or none.")
+    batch_norm: bool = Field(
+        False, description="Normalise the pooled features with BatchNormalization (helps with large, unscaled features)."
+    )
     hidden: list[int] = Field([], description="Units of hidden Dense layers before the output layer.")
     activation: str = Field("relu", description="Activation of the hidden layers.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout before each Dense layer.")
