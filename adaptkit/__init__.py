@@ -6,6 +6,7 @@ The public face of the host. Importing it does not import TensorFlow.
 from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError
 from ._hookspecs import hookimpl, hookspec
 from ._layers import leaf_layers
+from ._models import keras_objects, load_model
 from ._plugins import PluginHost, PluginInfo, get_host, reset_host
 from ._sections import (
     AugmentSection,
@@ -60,7 +61,9 @@ __all__ = [
     "get_host",
     "hookimpl",
     "hookspec",
+    "keras_objects",
     "leaf_layers",
+    "load_model",
     "load_spec",
     "load_spec_file",
     "reset_host",

@@ -116,6 +116,18 @@ def adaptkit_compose_loss(
 
 
 @hookspec
+def adaptkit_keras_objects() -> Optional[dict[str, Any]]:
+    """Name the custom Keras classes this plugin's models contain.
+
+    Return ``{registered_name: class}`` (importing TensorFlow here is fine:
+    the host asks only before it loads a saved model). ``adaptkit.load_model``
+    passes every plugin's answer to ``keras.saving.load_model`` as
+    ``custom_objects``, so a ``.keras`` file saved with any plugin's layers
+    loads in safe mode, whichever plugin loads it.
+    """
+
+
+@hookspec
 def adaptkit_evaluate(
     spec: Any, parts: ModelParts, data: dict[str, Any], context: RunContext
 ) -> Optional[dict[str, float]]:

@@ -32,6 +32,7 @@ class RunDir:
     """One run's folder. Use :meth:`path` for files, :meth:`commit` at the end."""
 
     def __init__(self, output_dir: Path, name: str) -> None:
+        self.name = name
         stamp = time.strftime("%Y%m%d-%H%M%S")
         output_dir.mkdir(parents=True, exist_ok=True)
         final = output_dir / f"{name}-{stamp}"
@@ -74,7 +75,20 @@ class RunDir:
         for leftover in self.partial.glob(".tmp-*"):
             leftover.unlink()
         os.replace(self.partial, self.final)
+        self._link_latest()
         return self.final
+
+    def _link_latest(self) -> None:
+        """``<output_dir>/<name>-latest`` -> this run (a later pipeline can name a stable path)."""
+        link = self.final.parent / f"{self.name}-latest"
+        tmp = self.final.parent / f".{self.name}-latest.tmp-{os.getpid()}"
+        try:
+            if tmp.is_symlink():
+                tmp.unlink()
+            os.symlink(self.final.name, tmp)
+            os.replace(tmp, link)
+        except OSError:  # no symlinks on this file system: the run itself is complete
+            pass
 
     def discard(self) -> None:
         shutil.rmtree(self.partial, ignore_errors=True)

@@ -101,8 +101,9 @@ def test_run_in_a_real_subprocess(spec_file, tmp_path):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "headline test/accuracy = " in out.stdout
-    (run_dir,) = list((tmp_path / "out").iterdir())
+    (run_dir,) = [p for p in (tmp_path / "out").iterdir() if not p.is_symlink()]
     assert run_dir.name.startswith("sub-")
+    assert (tmp_path / "out" / "sub-latest").resolve() == run_dir.resolve()
     assert (run_dir / "metrics.json").is_file()
 
 

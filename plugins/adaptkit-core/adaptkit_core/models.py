@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adaptkit import ModelError, RunContext
+from adaptkit import ModelError, RunContext, load_model
 
 from .sections import ConvNetSource, KerasFileSource, MLPSource
 
@@ -29,7 +29,7 @@ def convnet(section: ConvNetSource, input_shape: tuple, context: RunContext):
     for i, filters in enumerate(section.filters, start=1):
         x = keras.layers.Conv2D(filters, section.kernel_size, padding="same", use_bias=not section.batch_norm, name=f"block{i}_conv")(x)
         if section.batch_norm:
-            x = keras.layers.BatchNormalization(name=f"block{i}_bn")(x)
+            x = keras.layers.BatchNormalization(momentum=0.9, name=f"block{i}_bn")(x)
         x = keras.layers.Activation("relu", name=f"block{i}_relu")(x)
         x = keras.layers.MaxPooling2D(name=f"block{i}_pool")(x)
     return keras.Model(inputs, x, name="source")
@@ -43,7 +43,7 @@ def keras_file(section: KerasFileSource, input_shape: tuple, context: RunContext
     if not path.is_file():
         raise ModelError(where, f"no such model file: {path}")
     try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+        model = load_model(path)
     except Exception as exc:
         raise ModelError(where, f"{path} does not load as a Keras model ({type(exc).__name__}: {exc})") from exc
     if section.output_layer is not None:

@@ -31,6 +31,11 @@ def adaptkit_sections():
 
 
 @hookimpl
+def adaptkit_keras_objects():
+    return keras_objects()
+
+
+@hookimpl
 def adaptkit_load_data(section, context):
     if isinstance(section, S.TextTable):
         from .data import load_text_table

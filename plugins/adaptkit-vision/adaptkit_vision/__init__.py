@@ -61,3 +61,10 @@ def adaptkit_load_source(section: SourceSection, input_shape: tuple, context: Ru
     from .sources import build_source
 
     return build_source(section, input_shape, context)
+
+
+@adaptkit.hookimpl
+def adaptkit_keras_objects():
+    from .sources import FamilyPreprocess
+
+    return {"adaptkit_vision>FamilyPreprocess": FamilyPreprocess}
