@@ -125,7 +125,7 @@ class Trainer(keras.Model):
         batch = StepBatch(xs, ys, fs, os_, progress, xt, yt, ft, ot)
         return batch, os_
 
-    def _losses(self, batch: StepBatch, ys: Any, os_: Any, player: str, values: dict) -> Any:
+    def _player_loss(self, batch: StepBatch, ys: Any, os_: Any, player: str, values: dict) -> Any:
         total = 0.0
         if player == "main" and not self.freeze_main:
             task = self._compute_loss(x=batch.x_source, y=ys, y_pred=os_, training=True)
@@ -152,7 +152,7 @@ class Trainer(keras.Model):
             for _ in range(player.steps):
                 with tf.GradientTape() as tape:
                     batch, os_ = self._forward(xs, ys, xt, yt, progress)
-                    loss = self._losses(batch, ys, os_, player.name, values)
+                    loss = self._player_loss(batch, ys, os_, player.name, values)
                 if pvars:
                     grads = tape.gradient(loss, pvars)
                     pairs = [(g, v) for g, v in zip(grads, pvars) if g is not None]
