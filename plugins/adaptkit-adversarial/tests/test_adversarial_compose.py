@@ -181,7 +181,7 @@ def run_spec(tmp_path, name, spec):
     path.write_text(yaml.safe_dump(spec))
     result = CliRunner().invoke(main, ["run", str(path), "--output", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.output
-    (run,) = (tmp_path / "runs").glob(f"{name}*")
+    (run,) = [p for p in (tmp_path / "runs").glob(f"{name}*") if not p.is_symlink()]
     return json.loads((run / "metrics.json").read_text())["metrics"]
 
 
