@@ -37,20 +37,6 @@ METHODS = {
 }
 
 
-def _host_workaround() -> None:
-    """adaptkit 0.1.0's Trainer named a method ``_losses``, which keras.Layer uses for an attribute;
-    rename it at run time when that version is installed (a no-op once the host is fixed)."""
-    import inspect
-
-    import adaptkit._runner as runner
-    import adaptkit._training as training
-
-    if "def _losses(" in inspect.getsource(training.Trainer):
-        src = inspect.getsource(training).replace("def _losses(", "def _player_loss(")
-        exec(compile(src.replace("self._losses(", "self._player_loss("), training.__file__, "exec"), training.__dict__)
-        runner.Trainer = training.Trainer
-
-
 def spec_for(method: str, data: Path, seed: int, epochs: int) -> dict:
     losses = METHODS[method]
     if method == "ADDA":
@@ -78,8 +64,6 @@ def spec_for(method: str, data: Path, seed: int, epochs: int) -> dict:
 
 
 def run(method: str, data: Path, out: Path, seed: int, epochs: int, xt, yt) -> tuple[float, float, float]:
-    import keras
-
     import adaptkit
     from adaptkit._runner import run_pipeline
 
@@ -87,7 +71,7 @@ def run(method: str, data: Path, out: Path, seed: int, epochs: int, xt, yt) -> t
     result = run_pipeline(spec, out / "spec.yaml", output_dir=out / "runs")
     with open(result.run_dir / "history.csv") as fh:
         seconds = sum(float(row["seconds"]) for row in csv.DictReader(fh))
-    model = keras.saving.load_model(result.run_dir / "model.keras", compile=False)
+    model = adaptkit.load_model(result.run_dir / "model.keras")
     acc = float(np.mean(np.asarray(model.predict(xt, verbose=0, batch_size=256)).argmax(-1) == yt))
     return acc, float(result.metrics["metrics"].get("test/accuracy", float("nan"))), seconds
 
@@ -103,7 +87,6 @@ def main(argv=None) -> int:
     if not (data / "mnist.npz").is_file():
         print(f"{data}: no mnist.npz; run: python pipelines/prepare_data.py digits {args.data}", file=sys.stderr)
         return 2
-    _host_workaround()
     with np.load(data / "uci_digits.npz") as npz:
         xt, yt = npz["x"].astype("float32"), npz["y"]
     results: dict[str, list] = {m: [] for m in args.methods}

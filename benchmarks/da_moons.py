@@ -51,20 +51,6 @@ def moons(seed: int, n: int = 1000, degrees: float = 30.0):
     return xs.astype("float32"), ys.astype("int64"), (xt @ rot.T).astype("float32"), yt.astype("int64")
 
 
-def _host_workaround() -> None:
-    """adaptkit 0.1.0's Trainer named a method ``_losses``, which keras.Layer uses for an attribute;
-    rename it at run time when that version is installed (a no-op once the host is fixed)."""
-    import inspect
-
-    import adaptkit._runner as runner
-    import adaptkit._training as training
-
-    if "def _losses(" in inspect.getsource(training.Trainer):
-        src = inspect.getsource(training).replace("def _losses(", "def _player_loss(")
-        exec(compile(src.replace("self._losses(", "self._player_loss("), training.__file__, "exec"), training.__dict__)
-        runner.Trainer = training.Trainer
-
-
 def spec_for(name: str, folder: Path, seed: int, epochs: int) -> dict:
     losses = ADAPTKIT_METHODS[name]
     if name == "adaptkit ADDA":  # ADDA needs a trained source model: half the epochs each
@@ -92,8 +78,6 @@ def spec_for(name: str, folder: Path, seed: int, epochs: int) -> dict:
 
 
 def run_adaptkit(name: str, seed: int, folder: Path, xt, yt, epochs: int) -> tuple[float, float]:
-    import keras
-
     import adaptkit
     from adaptkit._runner import run_pipeline
 
@@ -101,7 +85,7 @@ def run_adaptkit(name: str, seed: int, folder: Path, xt, yt, epochs: int) -> tup
     result = run_pipeline(spec, folder / "spec.yaml", output_dir=folder / "runs")
     with open(result.run_dir / "history.csv") as fh:
         fit_seconds = sum(float(row["seconds"]) for row in csv.DictReader(fh))
-    model = keras.saving.load_model(result.run_dir / "model.keras", compile=False)
+    model = adaptkit.load_model(result.run_dir / "model.keras")
     acc = float(np.mean(np.asarray(model.predict(xt, verbose=0)).argmax(-1) == yt))
     return acc, fit_seconds
 
@@ -131,7 +115,6 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--methods", nargs="*", default=ALL, help=f"subset of: {ALL}")
     args = parser.parse_args(argv)
-    _host_workaround()
     results: dict[str, list[tuple[float, float]]] = {m: [] for m in args.methods}
     with tempfile.TemporaryDirectory(prefix="da_moons-") as tmp:
         folder = Path(tmp)

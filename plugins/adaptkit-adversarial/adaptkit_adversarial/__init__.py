@@ -12,7 +12,7 @@ import adaptkit
 
 from .sections import SECTIONS, CdanLoss, DannLoss
 
-__all__ = ["adaptkit_sections", "adaptkit_compose_loss", "DannLoss", "CdanLoss"]
+__all__ = ["adaptkit_sections", "adaptkit_compose_loss", "adaptkit_keras_objects", "DannLoss", "CdanLoss"]
 
 
 @adaptkit.hookimpl
@@ -30,3 +30,13 @@ def adaptkit_compose_loss(
 
     return compose_adversarial(section, parts, context)
 
+
+
+@adaptkit.hookimpl
+def adaptkit_keras_objects() -> dict:
+    from .layers import GradientReversal, RandomizedMultilinearMap
+
+    return {
+        "adaptkit_adversarial>GradientReversal": GradientReversal,
+        "adaptkit_adversarial>RandomizedMultilinearMap": RandomizedMultilinearMap,
+    }

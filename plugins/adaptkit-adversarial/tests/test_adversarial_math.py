@@ -111,3 +111,17 @@ def test_domain_classifier_shape_dropout_and_determinism():
     assert a(x).shape == (2, 1)
     np.testing.assert_allclose(np.asarray(a(x)), np.asarray(b(x)))
     assert sum(isinstance(layer, keras.layers.Dropout) for layer in a.layers) == 2
+
+
+def test_a_saved_model_with_the_plugin_layers_loads_in_safe_mode(tmp_path):
+    import adaptkit
+
+    inp = keras.Input((3,))
+    h = GradientReversal(scale=0.5)(keras.layers.Dense(4)(inp))
+    out = RandomizedMultilinearMap(8, seed=1)((h, keras.layers.Softmax()(h)))
+    model = keras.Model(inp, out)
+    model.save(tmp_path / "m.keras")
+    again = adaptkit.load_model(tmp_path / "m.keras")
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_allclose(np.asarray(again(x)), np.asarray(model(x)), rtol=1e-6)
+    assert again.layers[2].scale == 0.5
