@@ -3,9 +3,10 @@
 The public face of the host. Importing it does not import TensorFlow.
 """
 
+from ._adapters import read_adapters
 from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError
 from ._hookspecs import hookimpl, hookspec
-from ._layers import leaf_layers
+from ._layers import all_trainable, block_of, layer_groups, leaf_layers, set_trainable
 from ._models import keras_objects, load_model
 from ._plugins import PluginHost, PluginInfo, get_host, reset_host
 from ._sections import (
@@ -61,10 +62,15 @@ __all__ = [
     "get_host",
     "hookimpl",
     "hookspec",
+    "all_trainable",
+    "block_of",
     "keras_objects",
+    "layer_groups",
     "leaf_layers",
     "load_model",
     "load_spec",
     "load_spec_file",
+    "read_adapters",
     "reset_host",
+    "set_trainable",
 ]

@@ -18,11 +18,13 @@ import numpy as np
 import tensorflow as tf
 import yaml
 
-from ._errors import AdaptkitError, DataError, SpecError
-from ._layers import leaf_layers
+from ._adapters import adapter_arrays, write_adapters
+from ._errors import DataError, SpecError
+from ._layers import all_trainable, layer_groups, leaf_layers, set_trainable
 from ._plugins import PluginHost, get_host
 from ._rundir import RunDir
 from ._training import (
+    GradualUnfreezing,
     Trainer,
     build_optimizer,
     build_schedule,
@@ -228,21 +230,28 @@ def train_stages(
             freeze_batch_norm(parts.encoder)
         trainable, total = count_params(parts.model)
         log.info("stage %d (%s): %s of %s parameters trainable", s + 1, name, f"{trainable:,}", f"{total:,}")
-        lr = build_schedule(stage.schedule, stage.optimizer.learning_rate, stage.epochs * steps)
+        total_steps = stage.epochs * steps
+        lr = build_schedule(stage.schedule, stage.optimizer.learning_rate, total_steps)
         optimizer = build_optimizer(stage.optimizer, lr)
         compositions = []
         for j, section in enumerate(stage.losses):
             where = f"training.stages.{s}.losses.{j}"
             compositions.append(host.call_first("adaptkit_compose_loss", where, section, parts=parts, context=ctx.at(where)))
         compositions_all.extend(compositions)
-        if compositions:
-            two_stream = target_ds is not None
-            model = Trainer(parts, compositions, two_stream, stage.epochs * steps)
+        groups = discriminative_groups(stage, source, total_steps) if stage.discriminative else None
+        extra_callbacks: list = []
+        if stage.gradual_unfreezing is not None:
+            extra_callbacks.append(gradual_unfreezing(stage, spec, parts, source, name))
+        if compositions or groups or stage.gradual_unfreezing:
+            two_stream = target_ds is not None and bool(compositions)
+            model = Trainer(parts, compositions, two_stream, total_steps, groups=groups)
             fit_data = tf.data.Dataset.zip((train_ds, target_ds)) if two_stream else train_ds
+            if stage.gradual_unfreezing is not None:
+                prebuild_optimizer(optimizer, parts.model, groups)
         else:
             model, fit_data = parts.model, train_ds
         model.compile(optimizer=optimizer, loss=head.loss, metrics=list(head.metrics))
-        callbacks: list = [EpochLog(history, s + 1, name, _lr_reader(optimizer)), keras.callbacks.TerminateOnNaN()]
+        callbacks: list = [*extra_callbacks, EpochLog(history, s + 1, name, _lr_reader(optimizer)), keras.callbacks.TerminateOnNaN()]
         if stage.early_stopping is not None:
             callbacks.append(
                 keras.callbacks.EarlyStopping(
@@ -268,6 +277,44 @@ def train_stages(
     if adapted is not None:
         parts = ModelParts(parts.encoder, parts.classifier, adapted, parts.task)
     return parts
+
+
+def discriminative_groups(stage: Any, source: Any, total_steps: int) -> list[tuple[Any, list]]:
+    """One optimizer per layer group of the source, the rate divided by ``factor`` per group down."""
+    spec = stage.discriminative
+    groups = layer_groups(source, spec.block_depth)
+    out = []
+    with all_trainable(source):
+        for k, (group, layers) in enumerate(reversed(groups), start=1):
+            rate = stage.optimizer.learning_rate / spec.factor**k
+            optimizer = build_optimizer(stage.optimizer, build_schedule(stage.schedule, rate, total_steps))
+            variables = [v for layer in layers for v in layer.trainable_variables]
+            optimizer.build(variables)
+            out.append((optimizer, variables))
+            log.info("discriminative rate: group %s learns at %.3g", group, rate)
+    return out
+
+
+def prebuild_optimizer(optimizer: Any, model: Any, groups: Optional[list]) -> None:
+    """Build the stage optimizer on every variable that may become trainable during the stage."""
+    grouped = {id(v) for _, vs in groups or [] for v in vs}
+    with all_trainable(model):
+        optimizer.build([v for v in model.trainable_variables if id(v) not in grouped])
+
+
+def gradual_unfreezing(stage: Any, spec: Any, parts: ModelParts, source: Any, name: str) -> GradualUnfreezing:
+    """Freeze the source, then let the callback unfreeze its groups top down, one per epoch."""
+    gu = stage.gradual_unfreezing
+    groups = [layers for _, layers in reversed(layer_groups(source, gu.block_depth))]
+    set_trainable(source, lambda i, _: False)
+
+    def after_change() -> None:
+        if spec.training.batch_norm == "frozen":
+            freeze_batch_norm(parts.encoder)
+        trainable, total = count_params(parts.model)
+        log.info("%s: gradual unfreezing: %s of %s parameters trainable", name, f"{trainable:,}", f"{total:,}")
+
+    return GradualUnfreezing(groups, gu.start, gu.every, after_change)
 
 
 # -- evaluation ----------------------------------------------------------------
@@ -405,6 +452,7 @@ def run_pipeline(
     started = time.perf_counter()
     ctx = RunContext(seed=spec.seed, spec_dir=Path(spec_path).resolve().parent)
     configure_determinism(spec.seed)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if spec.training.mixed_precision else "float32")
     rundir = RunDir(Path(output_dir or spec.output_dir), spec.name)
     ctx.run_dir = rundir.partial
     handler = logging.FileHandler(rundir.path("run.log"), encoding="utf-8")
@@ -440,6 +488,10 @@ def run_pipeline(
             )
             rundir.write_csv("baseline_history.csv", baseline_rows)
         rundir.save_model("model.keras", parts.model)
+        adapters = adapter_arrays(parts.model)
+        if adapters:
+            write_adapters(rundir.path("adapters.npz"), adapters)
+            result["adapters"] = {"file": "adapters.npz", "parameters": int(sum(a.size for a in adapters.values()))}
         rundir.write_csv("history.csv", history)
         if spec.evaluation.plots and history:
             plot_curves(rundir.path("curves.png"), history, baseline_rows, monitor)
@@ -455,3 +507,5 @@ def run_pipeline(
         handler.close()
         rundir.discard()
         raise
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

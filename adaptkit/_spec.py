@@ -24,6 +24,8 @@ __all__ = [
     "OptimizerSpec",
     "ScheduleSpec",
     "EarlyStoppingSpec",
+    "DiscriminativeSpec",
+    "GradualUnfreezingSpec",
     "EvaluationSpec",
     "build_spec_model",
     "load_spec",
@@ -54,15 +56,47 @@ class OptimizerSpec(StrictModel):
 class ScheduleSpec(StrictModel):
     """How the learning rate moves within a stage (Keras schedules)."""
 
-    kind: Literal["constant", "cosine"] = Field(
+    kind: Literal["constant", "cosine", "linear", "slanted_triangular"] = Field(
         "constant",
-        description="constant: the optimizer's rate throughout; cosine: linear warmup then cosine decay.",
+        description=(
+            "constant: the optimizer's rate throughout; cosine: linear warmup then cosine decay; "
+            "linear: linear warmup then linear decay; slanted_triangular: ULMFiT's short linear "
+            "rise (cut_fraction of the steps) from rate/ratio to the peak, then a long linear decay "
+            "back to rate/ratio."
+        ),
     )
     warmup_fraction: float = Field(
-        0.0, ge=0, lt=1, description="cosine: fraction of the stage's steps spent warming up from 0."
+        0.0, ge=0, lt=1, description="cosine, linear: fraction of the stage's steps spent warming up from 0."
     )
     final_fraction: float = Field(
-        0.0, ge=0, le=1, description="cosine: final rate as a fraction of the peak rate."
+        0.0, ge=0, le=1, description="cosine, linear: final rate as a fraction of the peak rate."
+    )
+    cut_fraction: float = Field(
+        0.1, gt=0, lt=1, description="slanted_triangular: fraction of the steps during which the rate rises."
+    )
+    ratio: float = Field(
+        32.0, ge=1, description="slanted_triangular: how much smaller the lowest rate is than the peak."
+    )
+
+
+class DiscriminativeSpec(StrictModel):
+    """Per-layer-group learning rates (ULMFiT): lower groups learn more slowly."""
+
+    factor: float = Field(
+        2.6, ge=1, description="Each group of the source model, from the top down, gets the rate of the group above divided by this; the head gets the full rate."
+    )
+    block_depth: int = Field(
+        1, ge=1, description="Layers form a group by the first N '_'-separated parts of their names (block5_conv1 -> block5 at 1)."
+    )
+
+
+class GradualUnfreezingSpec(StrictModel):
+    """Unfreeze the source model one layer group per epoch, from the top down (ULMFiT)."""
+
+    start: int = Field(1, ge=0, description="Groups of the source unfrozen in the first epoch (0: the head alone).")
+    every: int = Field(1, ge=1, description="Unfreeze one more group every this many epochs.")
+    block_depth: int = Field(
+        1, ge=1, description="Layers form a group by the first N '_'-separated parts of their names."
     )
 
 
@@ -162,6 +196,14 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
             Optional[EarlyStoppingSpec],
             Field(None, description="Stop the stage early when the validation metric stalls."),
         ),
+        discriminative=(
+            Optional[DiscriminativeSpec],
+            Field(None, description="Discriminative (per-layer-group) learning rates for this stage."),
+        ),
+        gradual_unfreezing=(
+            Optional[GradualUnfreezingSpec],
+            Field(None, description="Unfreeze one more layer group of the source per epoch, from the top down."),
+        ),
     )
 
     TrainingSpec = create_model(
@@ -181,6 +223,16 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
             ),
         ),
         verbose=(int, Field(1, ge=0, le=2, description="Keras fit verbosity (0 silent, 1 progress bar, 2 one line per epoch).")),
+        mixed_precision=(
+            bool,
+            Field(
+                False,
+                description=(
+                    "Compute in bfloat16 with float32 variables (Keras 'mixed_bfloat16' policy; no loss "
+                    "scaling needed). Fast on GPUs since Ampere and CPUs with AVX512-BF16/AMX."
+                ),
+            ),
+        ),
     )
 
     def _check(spec: Any) -> Any:

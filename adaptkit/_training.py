@@ -12,7 +12,7 @@ its own weighted loss with its own optimizer. Everything still runs inside
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import keras
 import tensorflow as tf
@@ -20,11 +20,42 @@ import tensorflow as tf
 from ._types import LossComposition, ModelParts, Player, StepBatch
 
 
+@keras.saving.register_keras_serializable(package="adaptkit")
+class TriangularSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Piecewise linear: ``start`` -> ``peak`` over ``rise_steps``, then -> ``end`` at ``total_steps``.
+
+    Covers linear warmup + linear decay (start 0) and ULMFiT's slanted
+    triangular rate (start = end = peak / ratio, rise = cut_fraction).
+    """
+
+    def __init__(self, peak: float, total_steps: int, rise_steps: int, start: float, end: float) -> None:
+        self.peak, self.total_steps, self.rise_steps = float(peak), int(total_steps), int(rise_steps)
+        self.start, self.end = float(start), float(end)
+
+    def __call__(self, step: Any) -> Any:
+        step = keras.ops.cast(step, "float32")
+        rise = max(self.rise_steps, 1)
+        fall = max(self.total_steps - self.rise_steps, 1)
+        up = self.start + (self.peak - self.start) * keras.ops.minimum(step / rise, 1.0)
+        down = self.peak + (self.end - self.peak) * keras.ops.clip((step - self.rise_steps) / fall, 0.0, 1.0)
+        return keras.ops.where(step < self.rise_steps, up, down)
+
+    def get_config(self) -> dict:
+        return {"peak": self.peak, "total_steps": self.total_steps, "rise_steps": self.rise_steps,
+                "start": self.start, "end": self.end}
+
+
 def build_schedule(schedule: Any, learning_rate: float, total_steps: int) -> Any:
-    """A Keras learning-rate schedule (or a float) for one stage."""
+    """A Keras learning-rate schedule (or a float) for one stage of ``total_steps`` steps."""
     if schedule.kind == "constant":
         return learning_rate
+    if schedule.kind == "slanted_triangular":
+        low = learning_rate / schedule.ratio
+        rise = int(round(schedule.cut_fraction * total_steps))
+        return TriangularSchedule(learning_rate, total_steps, rise, low, low)
     warmup = int(round(schedule.warmup_fraction * total_steps))
+    if schedule.kind == "linear":
+        return TriangularSchedule(learning_rate, total_steps, warmup, 0.0, learning_rate * schedule.final_fraction)
     decay = max(1, total_steps - warmup)
     if warmup:
         return keras.optimizers.schedules.CosineDecay(
@@ -68,8 +99,13 @@ class Trainer(keras.Model):
         compositions: list[LossComposition],
         two_stream: bool,
         total_steps: int,
+        groups: Optional[list[tuple[Any, list]]] = None,
         **kwargs: Any,
     ) -> None:
+        """``groups``: (optimizer, variables) pairs that take the main player's
+        gradients for those variables instead of the compiled optimizer
+        (discriminative learning rates). Each optimizer is built on its
+        variables up front, so layers unfrozen later still have slots."""
         super().__init__(**kwargs)
         self.net = parts.model
         self.encoder = parts.encoder
@@ -82,6 +118,8 @@ class Trainer(keras.Model):
         self.extra_players: list[Player] = [p for c in compositions for p in c.players]
         self.player_optimizers = [p.optimizer for p in self.extra_players]
         self.freeze_main = any(c.freeze_main for c in compositions)
+        self.group_optimizers = [opt for opt, _ in groups or []]
+        self._group_of = {id(v): i for i, (_, vs) in enumerate(groups or []) for v in vs}
         self.step_counter = keras.Variable(0.0, trainable=False, dtype="float32", name="adaptkit_step")
         self.extra_metrics = {name: fn for c in compositions for name, fn in c.metrics.items()}
         names = [t.name for t in self.terms] + list(self.extra_metrics)
@@ -140,6 +178,14 @@ class Trainer(keras.Model):
             total = total + keras.ops.cast(weight, "float32") * value
         return total
 
+    def _apply_grouped(self, pairs: list) -> None:
+        routed: dict[int, list] = {}
+        for g, v in pairs:
+            routed.setdefault(self._group_of.get(id(v), -1), []).append((g, v))
+        for index, group_pairs in routed.items():
+            optimizer = self.optimizer if index < 0 else self.group_optimizers[index]
+            optimizer.apply_gradients(group_pairs)
+
     def train_step(self, data: Any) -> dict:
         xs, ys, xt, yt = self._unpack(data)
         progress = keras.ops.minimum(self.step_counter / self.total_steps, 1.0)
@@ -156,7 +202,9 @@ class Trainer(keras.Model):
                 if pvars:
                     grads = tape.gradient(loss, pvars)
                     pairs = [(g, v) for g, v in zip(grads, pvars) if g is not None]
-                    if pairs:
+                    if player.name == "main" and self._group_of:
+                        self._apply_grouped(pairs)
+                    elif pairs:
                         player.optimizer.apply_gradients(pairs)
         if "__task__" in values:
             self._loss_tracker.update_state(values["__task__"], sample_weight=tf.shape(ys)[0])
@@ -168,6 +216,27 @@ class Trainer(keras.Model):
         self.step_counter.assign_add(1.0)
         logs = self.compute_metrics(xs, ys, os_, sample_weight=None)
         return logs
+
+
+class GradualUnfreezing(keras.callbacks.Callback):
+    """Unfreeze one more layer group (top down) every ``every`` epochs, and retrace the step."""
+
+    def __init__(self, groups_top_down: list[list], start: int, every: int, after_change: Callable[[], None]) -> None:
+        super().__init__()
+        self.groups, self.start, self.every, self.after_change = groups_top_down, start, every, after_change
+        self.unfrozen = -1
+
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
+        n = min(len(self.groups), self.start + epoch // self.every)
+        if n == self.unfrozen:
+            return
+        for layers in self.groups[:n]:
+            for layer in layers:
+                layer.trainable = True
+        self.unfrozen = n
+        self.after_change()
+        if self.model.train_function is not None:
+            self.model.make_train_function(force=True)
 
 
 def steps_per_epoch(size: int, batch_size: int) -> int:

@@ -111,6 +111,36 @@ def _summary(result: Any) -> None:
     console.print(f"results in {result.run_dir}")
 
 
+@main.command("lr-find")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@set_option
+@click.option("--stage", default=0, show_default=True, help="Index of the training stage whose trainability and optimizer to use.")
+@click.option("--min-lr", default=1e-7, show_default=True, help="First learning rate of the sweep.")
+@click.option("--max-lr", default=1.0, show_default=True, help="Last learning rate of the sweep.")
+@click.option("--steps", default=100, show_default=True, help="Training steps in the sweep.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Where to save the loss-vs-rate plot (default: <name>-lr-find.png).")
+def lr_find_command(spec: Path, overrides: tuple[str, ...], stage: int, min_lr: float, max_lr: float, steps: int, plot_path: Optional[Path]) -> None:
+    """Sweep the learning rate exponentially and suggest one (weights are restored)."""
+    from ._spec import load_spec_file
+
+    try:
+        validated = load_spec_file(spec, list(overrides))
+    except AdaptkitError as exc:
+        _fail(exc, f"{spec}: ")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ._lrfind import lr_find
+
+    plot_path = plot_path or Path(f"{validated.name}-lr-find.png")
+    try:
+        result, _ = lr_find(validated, spec, stage, min_lr, max_lr, steps, plot_path)
+    except AdaptkitError as exc:
+        _fail(exc)
+    shown = "none (the loss did not fall)" if result.suggested is None else f"{result.suggested:.3g}"
+    click.echo(f"swept {len(result.losses)} steps from {min_lr:g} to {result.learning_rates[-1]:.3g}")
+    click.echo(f"suggested learning rate: {shown}")
+    click.echo(f"plot: {plot_path}")
+
+
 @main.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @set_option

@@ -40,7 +40,7 @@ def adaptkit_load_source(section, input_shape, context):
 def adaptkit_apply_surgery(section, model, context):
     from . import surgery
 
-    ops = {S.Freeze: surgery.freeze, S.Unfreeze: surgery.unfreeze, S.Truncate: surgery.truncate}
+    ops = {S.Freeze: surgery.freeze, S.Unfreeze: surgery.unfreeze, S.Truncate: surgery.truncate, S.LoRA: surgery.lora}
     op = ops.get(type(section))
     return None if op is None else op(section, model, context)
 

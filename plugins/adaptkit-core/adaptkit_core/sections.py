@@ -104,6 +104,23 @@ class Truncate(SurgerySection):
     layer: str = Field(..., description="Name of the layer whose output becomes the features.")
 
 
+class LoRA(SurgerySection):
+    """Low-rank adapters (Keras ``enable_lora``): the chosen layers' kernels freeze, and a
+    trainable rank-``rank`` update ``A @ B`` is learnt beside each."""
+
+    kind: Literal["lora"]
+    rank: int = Field(4, ge=1, description="Rank of the adapters.")
+    alpha: Optional[float] = Field(None, gt=0, description="Scale of the update is alpha / rank; default: alpha = rank.")
+    layers: Optional[list[str]] = Field(
+        None,
+        description="Names of the layers to adapt; default: every Dense, EinsumDense, convolution and Embedding layer of the source.",
+    )
+    adapters: Optional[str] = Field(
+        None,
+        description="An adapters.npz written by an earlier run (its adapted weights only): loaded into the new adapters.",
+    )
+
+
 class ClassifierHead(HeadSection):
     """Pooling, optional hidden layers with dropout, and a softmax over the classes."""
 
@@ -140,6 +157,7 @@ SECTIONS = [
     Freeze,
     Unfreeze,
     Truncate,
+    LoRA,
     ClassifierHead,
     RegressionHead,
 ]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from adaptkit import RunContext, SpecError, block_of, leaf_layers, set_trainable
 
-from adaptkit import RunContext, SpecError, leaf_layers
-
-from .sections import Freeze, Truncate, Unfreeze
+from .sections import Freeze, LoRA, Truncate, Unfreeze
 
 
 def _index(leaves: list, name: str, where: str) -> int:
@@ -16,19 +14,6 @@ def _index(leaves: list, name: str, where: str) -> int:
     names = [layer.name for layer in leaves]
     shown = ", ".join(names) if len(names) <= 12 else ", ".join(names[:4] + ["..."] + names[-6:])
     raise SpecError(where, f"the model has no layer {name!r} (layers: {shown})")
-
-
-def set_trainable(model, wanted: Callable[[int, object], bool]) -> None:
-    """Set each leaf layer's ``trainable`` to ``wanted(index, layer)``.
-
-    Containers are made trainable first (in Keras that cascades to every
-    sub-layer), then each leaf gets its own flag.
-    """
-    leaves = leaf_layers(model)
-    flags = [bool(wanted(i, layer)) for i, layer in enumerate(leaves)]
-    model.trainable = True
-    for layer, flag in zip(leaves, flags):
-        layer.trainable = flag
 
 
 def freeze(section: Freeze, model, context: RunContext):
@@ -45,10 +30,6 @@ def freeze(section: Freeze, model, context: RunContext):
     return model
 
 
-def block_names(leaves: list, depth: int) -> list[str]:
-    return ["_".join(layer.name.split("_")[:depth]) for layer in leaves]
-
-
 def unfreeze(section: Unfreeze, model, context: RunContext):
     leaves = leaf_layers(model)
     current = [layer.trainable for layer in leaves]
@@ -60,7 +41,7 @@ def unfreeze(section: Unfreeze, model, context: RunContext):
         chosen = set(weighted[-section.last_layers :])
         set_trainable(model, lambda i, _: current[i] or i in chosen)
     elif section.last_blocks:
-        blocks = block_names(leaves, section.block_depth)
+        blocks = [block_of(layer, section.block_depth) for layer in leaves]
         order = []
         for i, b in enumerate(blocks):
             if leaves[i].weights and b not in order:
@@ -83,3 +64,40 @@ def truncate(section: Truncate, model, context: RunContext):
         _index(leaf_layers(model), section.layer, context.where + ".layer")
     layer = model.get_layer(section.layer)
     return keras.Model(model.inputs, layer.output, name=model.name)
+
+
+LORA_TYPES = ("Dense", "EinsumDense", "Conv1D", "Conv2D", "Conv3D", "Embedding")
+
+
+def lora(section: LoRA, model, context: RunContext):
+    import numpy as np
+
+    from adaptkit import DataError, ModelError, read_adapters
+
+    leaves = leaf_layers(model)
+    if section.layers:
+        chosen = [leaves[_index(leaves, name, f"{context.where}.layers")] for name in section.layers]
+    else:
+        chosen = [layer for layer in leaves if type(layer).__name__ in LORA_TYPES]
+    if not chosen:
+        raise SpecError(context.where, "the source model has no Dense, EinsumDense, convolution or Embedding layer to adapt")
+    for layer in chosen:
+        if not hasattr(layer, "enable_lora"):
+            raise SpecError(f"{context.where}.layers", f"layer {layer.name!r} ({type(layer).__name__}) does not support LoRA")
+        if getattr(layer, "lora_enabled", False):
+            continue
+        layer.enable_lora(section.rank, lora_alpha=section.alpha)
+    if section.adapters:
+        where = f"{context.where}.adapters"
+        path = context.resolve(section.adapters)
+        arrays = read_adapters(path, where)
+        for layer in chosen:
+            for part in ("a", "b"):
+                key = f"{layer.name}/lora_kernel_{part}"
+                if key not in arrays:
+                    raise DataError(where, f"{path} has no adapter {key!r}")
+                var = getattr(layer, f"lora_kernel_{part}")
+                if tuple(var.shape) != arrays[key].shape:
+                    raise ModelError(where, f"{path}: adapter {key!r} has shape {arrays[key].shape}, the layer needs {tuple(var.shape)}")
+                var.assign(np.asarray(arrays[key]))
+    return model

@@ -1,0 +1,198 @@
+"""The fine-tuning toolkit: schedules, discriminative rates, gradual unfreezing, LoRA,
+mixed precision and the learning-rate finder, with real Keras."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import numpy as np
+import pytest
+
+from adaptkit import load_spec, load_spec_file
+from adaptkit._runner import run_pipeline
+from adaptkit._spec import ScheduleSpec
+from adaptkit._training import build_schedule
+
+
+def value(schedule, step):
+    return float(schedule(step)) if callable(schedule) else float(schedule)
+
+
+def test_slanted_triangular_schedule_values():
+    s = build_schedule(ScheduleSpec(kind="slanted_triangular", cut_fraction=0.1, ratio=32), 0.01, 100)
+    assert value(s, 0) == pytest.approx(0.01 / 32)
+    assert value(s, 5) == pytest.approx(0.01 / 32 + (0.01 - 0.01 / 32) * 0.5)
+    assert value(s, 10) == pytest.approx(0.01)
+    assert value(s, 55) == pytest.approx(0.01 + (0.01 / 32 - 0.01) * 0.5)
+    assert value(s, 100) == pytest.approx(0.01 / 32)
+
+
+def test_linear_and_cosine_warmup_and_constant():
+    lin = build_schedule(ScheduleSpec(kind="linear", warmup_fraction=0.2, final_fraction=0.1), 1.0, 50)
+    assert [round(value(lin, t), 6) for t in (0, 5, 10, 30, 50)] == [0.0, 0.5, 1.0, 0.55, 0.1]
+    cos = build_schedule(ScheduleSpec(kind="cosine", warmup_fraction=0.1), 1.0, 100)
+    assert value(cos, 0) == pytest.approx(0.0)
+    assert value(cos, 10) == pytest.approx(1.0)
+    assert value(cos, 55) == pytest.approx(0.5, abs=1e-6)
+    assert value(cos, 100) == pytest.approx(0.0, abs=1e-6)
+    assert build_schedule(ScheduleSpec(), 0.3, 10) == 0.3
+
+
+def _digits_parts(digits_npz, tmp_path, stage_yaml, source="{kind: convnet, filters: [4, 4]}"):
+    import yaml
+
+    from adaptkit import get_host
+    from adaptkit._runner import build_model, load_splits
+    from adaptkit._types import RunContext
+
+    spec = load_spec(
+        yaml.safe_load(
+            f"""
+            name: t
+            data: {{train: {{kind: arrays, path: {digits_npz}}}, batch_size: 16}}
+            source: {source}
+            head: {{kind: classifier, pooling: flatten}}
+            training: {{stages: [{stage_yaml}]}}
+            """
+        )
+    )
+    host = get_host()
+    ctx = RunContext(seed=0, spec_dir=tmp_path)
+    splits = load_splits(spec, host, ctx)
+    parts, head, src = build_model(spec, host, ctx, splits.source)
+    return spec, parts, head, src, splits
+
+
+def test_discriminative_rates_are_applied_per_group(digits_npz, tmp_path):
+    """With SGD one step moves each variable by exactly -rate_of_its_group * gradient."""
+    import keras
+    import tensorflow as tf
+
+    from adaptkit._runner import discriminative_groups
+    from adaptkit._training import Trainer, build_optimizer
+
+    stage_yaml = "{epochs: 1, optimizer: {name: sgd, learning_rate: 0.1}, discriminative: {factor: 4}}"
+    spec, parts, head, source, splits = _digits_parts(digits_npz, tmp_path, stage_yaml)
+    stage = spec.training.stages[0]
+    groups = discriminative_groups(stage, source, 10)
+    assert len(groups) == 2  # block2 (top) and block1
+    trainer = Trainer(parts, [], False, 10, groups=groups)
+    trainer.compile(optimizer=build_optimizer(stage.optimizer, 0.1), loss=head.loss)
+    x, y = next(iter(splits.sets["train"].batch(16)))
+    with tf.GradientTape() as tape:
+        loss = head.loss(y, parts.model(x, training=True))
+    variables = parts.model.trainable_variables
+    grads = dict(zip([id(v) for v in variables], tape.gradient(loss, variables)))
+    before = {id(v): np.array(v) for v in variables}
+    trainer.train_on_batch(x, y)
+    rate = {}
+    for v in variables:
+        g = np.asarray(grads[id(v)])
+        step = before[id(v)] - np.asarray(v)
+        if np.abs(g).max() > 1e-6:
+            rate[v.path] = float(np.sum(step * g) / np.sum(g * g))
+    by_block = {}
+    for path, r in rate.items():
+        block = "head" if "classifier" in path or "predictions" in path else path.split("/")[-2].split("_")[0]
+        by_block.setdefault(block, set()).add(round(r, 5))
+    assert by_block["head"] == {0.1}
+    assert by_block["block2"] == {0.025}   # 0.1 / 4
+    assert by_block["block1"] == {0.00625}  # 0.1 / 4**2
+
+
+def test_gradual_unfreezing_changes_trainable_counts_per_epoch(spec_file, digits_npz):
+    path = spec_file(
+        f"""
+        data: {{train: {{kind: arrays, path: {digits_npz}}}, batch_size: 64}}
+        source: {{kind: convnet, filters: [4, 4, 4]}}
+        head: {{kind: classifier, pooling: flatten}}
+        training:
+          verbose: 0
+          stages:
+            - {{epochs: 4, optimizer: {{learning_rate: 0.003}}, gradual_unfreezing: {{start: 1}}}}
+        """
+    )
+    result = run_pipeline(load_spec_file(path), path)
+    log = (result.run_dir / "run.log").read_text()
+    counts = [int(c.replace(",", "")) for c in re.findall(r"gradual unfreezing: ([\d,]+) of", log)]
+    conv = lambda cin, cout: 3 * 3 * cin * cout + cout  # noqa: E731
+    head = 1 * 1 * 4 * 10 + 10  # 8x8 digits pooled three times: a 1x1x4 map, flattened
+    assert counts == [head + conv(4, 4), head + 2 * conv(4, 4), head + 2 * conv(4, 4) + conv(1, 4)]
+    rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
+    assert len(rows) == 4
+
+
+def test_lora_surgery_trainable_count_and_adapter_round_trip(spec_file, digits_npz, tmp_path):
+    import keras
+
+    path = spec_file(
+        """
+        source: {kind: mlp, units: [32, 16]}
+        surgery: [{kind: lora, rank: 2}]
+        head: {kind: classifier}
+        """
+    )
+    result = run_pipeline(load_spec_file(path), path)
+    log = (result.run_dir / "run.log").read_text()
+    lora_params = (64 * 2 + 2 * 32) + (32 * 2 + 2 * 16)
+    head = 16 * 10 + 10
+    biases = 32 + 16
+    assert f"stage 1 (stage1): {lora_params + head + biases:,} of" in log
+    assert result.metrics["adapters"]["parameters"] == lora_params
+    with np.load(result.run_dir / "adapters.npz") as npz:
+        saved = {k: npz[k] for k in npz.files}
+    assert sorted(saved) == ["dense1/lora_kernel_a", "dense1/lora_kernel_b", "dense2/lora_kernel_a", "dense2/lora_kernel_b"]
+    assert np.abs(saved["dense1/lora_kernel_b"]).sum() > 0  # B starts at zero: it trained
+
+    # load only the adapters into a fresh source with the same (seeded) base weights
+    again = spec_file(
+        f"""
+        name: again
+        source: {{kind: mlp, units: [32, 16]}}
+        surgery: [{{kind: lora, rank: 2, adapters: {result.run_dir / 'adapters.npz'}}}]
+        head: {{kind: classifier}}
+        training: {{verbose: 0, stages: [{{epochs: 1, optimizer: {{learning_rate: 1.0e-9}}}}]}}
+        """
+    )
+    second = run_pipeline(load_spec_file(again), again)
+    with np.load(second.run_dir / "adapters.npz") as npz:
+        np.testing.assert_allclose(npz["dense1/lora_kernel_b"], saved["dense1/lora_kernel_b"], atol=1e-6)
+    model = keras.saving.load_model(second.run_dir / "model.keras", safe_mode=True)
+    assert model.get_layer("encoder").get_layer("source").get_layer("dense1").lora_enabled
+
+
+def test_mixed_precision_run(spec_file):
+    path = spec_file("training: {verbose: 0, mixed_precision: true, stages: [{epochs: 2, optimizer: {learning_rate: 0.01}}]}")
+    result = run_pipeline(load_spec_file(path), path)
+    import keras
+
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after the run
+    model = keras.saving.load_model(result.run_dir / "model.keras", safe_mode=True)
+    dense = model.get_layer("encoder").get_layer("source").get_layer("dense1")
+    assert dense.compute_dtype == "bfloat16" and dense.variable_dtype == "float32"
+    assert model.output.dtype == "float32"
+    assert result.metrics["headline"]["value"] > 0.5
+
+
+def test_lr_find_suggests_a_rate_and_restores_weights(spec_file, tmp_path):
+    from adaptkit._lrfind import lr_find
+
+    path = spec_file()
+    spec = load_spec_file(path)
+    plot = tmp_path / "lr.png"
+    result, model = lr_find(spec, path, steps=40, min_lr=1e-5, max_lr=1.0, output=plot)
+    assert plot.stat().st_size > 1000
+    assert 1e-5 <= result.suggested <= 1.0
+    assert result.learning_rates[0] == pytest.approx(1e-5)
+    assert len(result.losses) <= 40
+    # the weights were restored: they equal a freshly built model's (same seed)
+    from adaptkit import get_host
+    from adaptkit._runner import build_model, configure_determinism, load_splits
+    from adaptkit._types import RunContext
+
+    configure_determinism(spec.seed)
+    ctx = RunContext(seed=spec.seed, spec_dir=path.parent)
+    parts, _, _ = build_model(spec, get_host(), ctx, load_splits(spec, get_host(), ctx).source)
+    for a, b in zip(model.get_weights(), parts.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
