@@ -14,9 +14,15 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
-__all__ = ["RunDir", "atomic_write_text"]
+__all__ = ["RunDir", "Checkpoints", "atomic_write_text", "spec_digest"]
+
+
+def spec_digest(resolved_yaml: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(resolved_yaml.encode("utf-8")).hexdigest()[:16]
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -30,6 +36,20 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 class RunDir:
     """One run's folder. Use :meth:`path` for files, :meth:`commit` at the end."""
+
+    @classmethod
+    def resume(cls, output_dir: Path, name: str, digest: str) -> Optional["RunDir"]:
+        """The newest interrupted run of this spec (same resolved spec), if any."""
+        candidates = sorted(output_dir.glob(f".{name}-*.partial"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for partial in candidates:
+            state = Checkpoints(partial).state
+            if state.get("digest") == digest:
+                self = cls.__new__(cls)
+                self.name = name
+                self.partial = partial
+                self.final = output_dir / partial.name[1 : -len(".partial")]
+                return self
+        return None
 
     def __init__(self, output_dir: Path, name: str) -> None:
         self.name = name
@@ -74,6 +94,7 @@ class RunDir:
     def commit(self) -> Path:
         for leftover in self.partial.glob(".tmp-*"):
             leftover.unlink()
+        shutil.rmtree(self.partial / Checkpoints.FOLDER, ignore_errors=True)
         os.replace(self.partial, self.final)
         self._link_latest()
         return self.final
@@ -92,3 +113,37 @@ class RunDir:
 
     def discard(self) -> None:
         shutil.rmtree(self.partial, ignore_errors=True)
+
+
+class Checkpoints:
+    """What an interrupted run needs to go on: stages done, history so far, weights.
+
+    ``checkpoints/state.json`` holds the spec digest, the number of completed
+    stages and the history rows; ``stage{i}.weights.h5`` the model after stage
+    i; ``backup/stage{i}`` is Keras' ``BackupAndRestore`` folder of the stage
+    in progress (weights, optimizer and epoch, saved at every epoch end).
+    """
+
+    FOLDER = "checkpoints"
+
+    def __init__(self, run_root: Path) -> None:
+        self.dir = run_root / self.FOLDER
+        self._state_path = self.dir / "state.json"
+
+    @property
+    def state(self) -> dict[str, Any]:
+        try:
+            return json.loads(self._state_path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def save_state(self, digest: str, completed: int, history: list) -> None:
+        self.dir.mkdir(exist_ok=True)
+        atomic_write_text(self._state_path, json.dumps({"digest": digest, "completed": completed, "history": history}))
+
+    def weights(self, stage: int) -> Path:
+        self.dir.mkdir(exist_ok=True)
+        return self.dir / f"stage{stage}.weights.h5"
+
+    def backup(self, stage: int) -> Path:
+        return self.dir / "backup" / f"stage{stage}"

@@ -19,10 +19,10 @@ import tensorflow as tf
 import yaml
 
 from ._adapters import adapter_arrays, write_adapters
-from ._errors import DataError, SpecError
+from ._errors import AdaptkitError, DataError, SpecError
 from ._layers import all_trainable, layer_groups, leaf_layers, set_trainable
 from ._plugins import PluginHost, get_host
-from ._rundir import RunDir
+from ._rundir import Checkpoints, RunDir, spec_digest
 from ._training import (
     GradualUnfreezing,
     Trainer,
@@ -162,10 +162,26 @@ def freeze_batch_norm(model: Any) -> int:
 class EpochLog(keras.callbacks.Callback):
     """One log line per epoch, and the rows of history.csv."""
 
-    def __init__(self, rows: list, stage_index: int, stage_name: str, lr_of: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        rows: list,
+        stage_index: int,
+        stage_name: str,
+        lr_of: Callable[[], float],
+        persist: Optional[Callable[[], None]] = None,
+    ) -> None:
         super().__init__()
         self.rows, self.stage_index, self.stage_name, self.lr_of = rows, stage_index, stage_name, lr_of
+        self.persist = persist
         self.started = time.perf_counter()
+
+    def on_train_begin(self, logs: Optional[dict] = None) -> None:
+        # BackupAndRestore (earlier in the list) may have restored a later epoch: keep rows up to it
+        done = getattr(self.model, "_initial_epoch", None) or 0
+        kept = [r for r in self.rows if r["stage"] != self.stage_index or r["stage_epoch"] <= done]
+        if done:
+            log.info("stage %d (%s): resuming after epoch %d", self.stage_index, self.stage_name, done)
+        self.rows[:] = kept
 
     def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
         self.started = time.perf_counter()
@@ -183,6 +199,8 @@ class EpochLog(keras.callbacks.Callback):
         self.rows.append(row)
         shown = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if isinstance(v, float) and k != "seconds")
         log.info("stage %d (%s) epoch %d: %s", self.stage_index, self.stage_name, epoch + 1, shown)
+        if self.persist is not None:
+            self.persist()
 
 
 def _lr_reader(optimizer: Any) -> Callable[[], float]:
@@ -204,8 +222,11 @@ def train_stages(
     source: Any,
     splits: Splits,
     history: list,
+    checkpoints: Optional[Checkpoints] = None,
+    digest: str = "",
 ) -> ModelParts:
     data = spec.data
+    done = int(checkpoints.state.get("completed", 0)) if checkpoints is not None else 0
     n_train = splits.sizes["train"]
     steps = steps_per_epoch(n_train, data.batch_size)
     train_ds = batched(splits.sets["train"], data.batch_size, cache=data.cache, shuffle=n_train, seed=spec.seed)
@@ -228,6 +249,11 @@ def train_stages(
             host.call_first("adaptkit_apply_surgery", where, section, model=source, context=ctx.at(where))
         if spec.training.batch_norm == "frozen":
             freeze_batch_norm(parts.encoder)
+        if s < done:
+            log.info("stage %d (%s): done in the interrupted run", s + 1, name)
+            continue
+        if s == done and done > 0:
+            parts.model.load_weights(checkpoints.weights(done - 1))
         trainable, total = count_params(parts.model)
         log.info("stage %d (%s): %s of %s parameters trainable", s + 1, name, f"{trainable:,}", f"{total:,}")
         total_steps = stage.epochs * steps
@@ -251,7 +277,12 @@ def train_stages(
         else:
             model, fit_data = parts.model, train_ds
         model.compile(optimizer=optimizer, loss=head.loss, metrics=list(head.metrics))
-        callbacks: list = [*extra_callbacks, EpochLog(history, s + 1, name, _lr_reader(optimizer)), keras.callbacks.TerminateOnNaN()]
+        persist = None
+        callbacks: list = list(extra_callbacks)
+        if checkpoints is not None:
+            persist = lambda s=s: checkpoints.save_state(digest, s, history)  # noqa: E731
+            callbacks.append(keras.callbacks.BackupAndRestore(str(checkpoints.backup(s))))
+        callbacks += [EpochLog(history, s + 1, name, _lr_reader(optimizer), persist), keras.callbacks.TerminateOnNaN()]
         if stage.early_stopping is not None:
             callbacks.append(
                 keras.callbacks.EarlyStopping(
@@ -273,6 +304,9 @@ def train_stages(
             )
         except tf.errors.OpError as exc:
             raise DataError("data", f"reading or training on the data failed: {exc.message.splitlines()[0]}") from exc
+        if checkpoints is not None:
+            parts.model.save_weights(checkpoints.weights(s))
+            checkpoints.save_state(digest, s + 1, history)
     adapted = finalize_model(parts, compositions_all)
     if adapted is not None:
         parts = ModelParts(parts.encoder, parts.classifier, adapted, parts.task)
@@ -447,25 +481,39 @@ def run_pipeline(
     spec_path: Path,
     output_dir: Optional[Path] = None,
     host: Optional[PluginHost] = None,
+    resume: bool = False,
 ) -> RunResult:
+    """Run a validated spec; ``resume`` goes on with the newest interrupted run of the same spec."""
     host = host or get_host()
     started = time.perf_counter()
     ctx = RunContext(seed=spec.seed, spec_dir=Path(spec_path).resolve().parent)
+    resolved = _resolved_yaml(spec)
+    digest = spec_digest(resolved)
+    parent = Path(output_dir or spec.output_dir)
+    if resume:
+        found = RunDir.resume(parent, spec.name, digest)
+        if found is None:
+            raise SpecError("--resume", f"no interrupted run of {spec.name!r} with this exact spec in {parent}")
+        rundir = found
+    else:
+        rundir = RunDir(parent, spec.name)
+    checkpoints = Checkpoints(rundir.partial)
     configure_determinism(spec.seed)
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if spec.training.mixed_precision else "float32")
-    rundir = RunDir(Path(output_dir or spec.output_dir), spec.name)
     ctx.run_dir = rundir.partial
     handler = logging.FileHandler(rundir.path("run.log"), encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     try:
-        rundir.write_text("spec.yaml", _resolved_yaml(spec))
+        rundir.write_text("spec.yaml", resolved)
         splits = load_splits(spec, host, ctx)
         log.info("data: " + ", ".join(f"{k} {v}" for k, v in splits.sizes.items()))
         parts, head, source = build_model(spec, host, ctx, splits.source)
-        history: list = []
-        parts = train_stages(spec, host, ctx, parts, head, source, splits, history)
+        history: list = list(checkpoints.state.get("history", [])) if resume else []
+        if resume:
+            log.info("resuming %s after %d completed stage(s)", rundir.partial.name, checkpoints.state.get("completed", 0))
+        parts = train_stages(spec, host, ctx, parts, head, source, splits, history, checkpoints, digest)
         sets = evaluation_sets(spec, splits)
         metrics = evaluate(spec, host, ctx, parts, sets)
         trainable, total = count_params(parts.model)
@@ -502,10 +550,17 @@ def run_pipeline(
         handler.close()
         final = rundir.commit()
         return RunResult(final, result, (headline_key, metrics.get(headline_key)))
-    except BaseException:
+    except BaseException as exc:
         log.removeHandler(handler)
         handler.close()
-        rundir.discard()
+        # bad input is found before training: leave nothing. A run that was training
+        # keeps its hidden .partial folder, so that `run --resume` can go on with it.
+        if isinstance(exc, AdaptkitError) or not checkpoints.state:
+            if not resume:
+                rundir.discard()
+        else:
+            exc.add_note(f"adaptkit: interrupted run kept in {rundir.partial}; go on with: adaptkit run SPEC --resume")
+            exc.adaptkit_partial = rundir.partial  # type: ignore[attr-defined]
         raise
     finally:
         keras.mixed_precision.set_global_policy("float32")

@@ -124,6 +124,7 @@ class Trainer(keras.Model):
         self.extra_metrics = {name: fn for c in compositions for name, fn in c.metrics.items()}
         names = [t.name for t in self.terms] + list(self.extra_metrics)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.built = True  # the wrapped model is built; BackupAndRestore needs a built model
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         return self.net(inputs, training=training)

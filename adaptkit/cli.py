@@ -50,7 +50,8 @@ set_option = click.option(
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @set_option
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path), help="Parent folder of the run directory (default: the spec's output_dir).")
-def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path]) -> None:
+@click.option("--resume", is_flag=True, help="Go on with the newest interrupted run of this exact spec (completed stages are not trained again; the stage in progress restarts from its last finished epoch).")
+def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: bool) -> None:
     """Run the pipeline SPEC and write a run directory."""
     from ._spec import load_spec_file
 
@@ -63,11 +64,15 @@ def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path]) -> None:
     from ._runner import run_pipeline
 
     try:
-        result = run_pipeline(validated, spec, output)
+        result = run_pipeline(validated, spec, output, resume=resume)
     except AdaptkitError as exc:
         _fail(exc)
-    except KeyboardInterrupt:
-        click.echo("error: interrupted; no run directory was written", err=True)
+    except KeyboardInterrupt as exc:
+        partial = getattr(exc, "adaptkit_partial", None)
+        if partial is not None:
+            click.echo(f"error: interrupted; the run so far is in {partial}; go on with: adaptkit run {spec} --resume", err=True)
+        else:
+            click.echo("error: interrupted; no run directory was written", err=True)
         sys.exit(130)
     _summary(result)
 
