@@ -1,6 +1,6 @@
 """adaptkit's text plugin: BERT-family encoders through KerasHub (preset names,
 kaggle:// and hf:// handles, local KerasHub or HuggingFace directories, installed
-model packages), TF Hub SavedModels as Keras 3 layers, and text data (CSV, TSV,
+model packages), LoRA inside transformer blocks, TF Hub SavedModels as Keras 3 layers, and text data (CSV, TSV,
 JSON lines, one folder per class).
 
 TensorFlow, Keras and KerasHub are imported only inside the hooks that build
@@ -58,4 +58,13 @@ def adaptkit_load_source(section, input_shape, context):
         from .hub import build_hub_source
 
         return build_hub_source(section, input_shape, context)
+    return None
+
+
+@hookimpl
+def adaptkit_apply_surgery(section, model, context):
+    if isinstance(section, S.TransformerLoRA):
+        from .lora import transformer_lora
+
+        return transformer_lora(section, model, context)
     return None

@@ -1,7 +1,14 @@
 """The ``bert`` source: a KerasHub BERT encoder that takes raw strings.
 
     text (string) -> TextPacker (WordPiece, [CLS] ... [SEP], pad/truncate)
-                  -> ExactGeluBertBackbone -> SequencePooling (cls | masked mean) -> features
+                  -> embeddings (BertEmbeddings) -> transformer_layer_0 ... transformer_layer_{N-1}
+                  -> SequencePooling (cls | masked mean) -> features
+
+The backbone KerasHub loads is taken apart into these layers (its weights copied,
+its transformer blocks reused with the exact GELU), so that the source model's
+layer groups at ``block_depth: 3`` are exactly ``embeddings`` and one group per
+transformer block, bottom to top. BERT's pooler (``pooled_dense``, a tanh Dense on
+[CLS]) is dropped: neither pooling uses it.
 """
 
 from __future__ import annotations
@@ -133,11 +140,13 @@ def build_bert_source(section: BertSource, input_shape: tuple, context: RunConte
     import keras
     import keras_hub
 
-    from .layers import ExactGeluBertBackbone, SequencePooling, TextPacker
+    from .layers import BertEmbeddings, SequencePooling, TextPacker
 
     kwargs = {} if section.dropout is None else {"dropout": section.dropout}
     try:
-        loaded = keras_hub.models.BertBackbone.from_preset(preset, **kwargs)
+        loaded = keras_hub.models.BertBackbone.from_preset(
+            preset, load_weights=section.weights == "pretrained", **kwargs
+        )
         preprocessor = keras_hub.models.BertTextClassifierPreprocessor.from_preset(
             preset, sequence_length=section.sequence_length
         )
@@ -158,26 +167,36 @@ def build_bert_source(section: BertSource, input_shape: tuple, context: RunConte
             context.where + ".sequence_length",
             f"{section.sequence_length} is more than the model's {loaded.max_sequence_length} positions",
         )
-    config = loaded.get_config()
-    config.pop("name", None)
-    backbone = ExactGeluBertBackbone.from_config({**config, "exact_gelu": section.exact_gelu, "name": "bert_backbone"})
-    backbone.set_weights(loaded.get_weights())
-    del loaded
-    # The pooler (a tanh Dense on [CLS]) is not used by cls/mean pooling: keep it out of training.
-    backbone.get_layer("pooled_dense").trainable = False
+    embeddings = BertEmbeddings(
+        vocabulary_size=loaded.vocabulary_size,
+        hidden_dim=loaded.hidden_dim,
+        max_sequence_length=loaded.max_sequence_length,
+        num_segments=loaded.num_segments,
+        dropout=loaded.dropout,
+        layer_norm_epsilon=loaded.embeddings_layer_norm.epsilon,
+        name="embeddings",
+    )
+    blocks = list(loaded.transformer_layers)
+    if section.exact_gelu:
+        # TransformerEncoder serializes its activation ("gelu": exact), so this survives save + load.
+        for block in blocks:
+            block.activation = keras.activations.gelu  # approximate=False: erf
+            block._feedforward_intermediate_dense.activation = keras.activations.gelu
 
     normalize = section.normalize if section.normalize is not None else preset_normalizes(directory)
     text = keras.Input(shape=(), dtype="string", name="text")
     packed = TextPacker(preprocessor, name="text_packer")(text)
-    outputs = backbone(packed)
-    pooled = SequencePooling(section.pooling, normalize, name=f"{section.pooling}_pooling")(
-        outputs["sequence_output"], packed["padding_mask"]
-    )
+    x = embeddings(packed["token_ids"], packed["segment_ids"])
+    embeddings.copy_from(loaded)
+    for block in blocks:
+        x = block(x, padding_mask=packed["padding_mask"])
+    pooled = SequencePooling(section.pooling, normalize, name=f"{section.pooling}_pooling")(x, packed["padding_mask"])
     context.log.info(
-        "bert: %s, %d layers, hidden %d, sequence_length %d, %s pooling%s, %s GELU, accents %s",
+        "bert: %s (%s weights), %d layers, hidden %d, sequence_length %d, %s pooling%s, %s GELU, accents %s",
         preset,
-        backbone.num_layers,
-        backbone.hidden_dim,
+        section.weights,
+        len(blocks),
+        loaded.hidden_dim,
         section.sequence_length,
         section.pooling,
         " + L2 norm" if normalize else "",

@@ -1,8 +1,9 @@
 """The Keras layers of the text plugin, registered so saved models reload.
 
+- :class:`BertEmbeddings`: BERT's embedding block (token + position + segment
+  embeddings, LayerNorm, dropout) as one layer, so it is one layer group;
 - :class:`ExactGeluBertBackbone`: KerasHub's ``BertBackbone`` with the exact
-  (erf) GELU that HuggingFace/original BERT checkpoints were trained with,
-  kept as a config flag so it survives ``model.save`` / ``load_model``;
+  (erf) GELU (models saved by earlier versions of the plugin contain it);
 - :class:`TextPacker`: KerasHub's BERT preprocessor (WordPiece + packing) as a
   layer of a functional model that takes raw strings and reloads in safe mode;
 - :class:`SequencePooling`: CLS or masked-mean pooling, optional L2 norm;
@@ -21,9 +22,88 @@ import keras_hub
 import tensorflow as tf
 from keras import ops
 
-__all__ = ["ExactGeluBertBackbone", "TextPacker", "SequencePooling", "SavedModelLayer", "KERAS_OBJECTS"]
+__all__ = ["BertEmbeddings", "ExactGeluBertBackbone", "TextPacker", "SequencePooling", "SavedModelLayer", "KERAS_OBJECTS"]
 
 PACKAGE = "adaptkit_text"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class BertEmbeddings(keras.layers.Layer):
+    """BERT's embedding block: token + position + segment embeddings, LayerNorm, dropout.
+
+    The same computation as the first layers of KerasHub's ``BertBackbone``, as one
+    layer named ``embeddings``: adaptkit groups a source's layers into blocks by
+    name, and the four weighted layers of the backbone's embedding block
+    (``token_embedding``, ``position_embedding``, ``segment_embedding``,
+    ``embeddings_layer_norm``) would otherwise be four groups.
+    """
+
+    def __init__(
+        self,
+        vocabulary_size: int,
+        hidden_dim: int,
+        max_sequence_length: int = 512,
+        num_segments: int = 2,
+        dropout: float = 0.1,
+        layer_norm_epsilon: float = 1e-12,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.vocabulary_size = int(vocabulary_size)
+        self.hidden_dim = int(hidden_dim)
+        self.max_sequence_length = int(max_sequence_length)
+        self.num_segments = int(num_segments)
+        self.dropout = float(dropout)
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+        policy = self.dtype_policy
+        self.token_embedding = keras.layers.Embedding(
+            self.vocabulary_size, self.hidden_dim, dtype=policy, name="token_embedding"
+        )
+        self.position_embedding = keras_hub.layers.PositionEmbedding(
+            sequence_length=self.max_sequence_length, dtype=policy, name="position_embedding"
+        )
+        self.segment_embedding = keras.layers.Embedding(
+            self.num_segments, self.hidden_dim, dtype=policy, name="segment_embedding"
+        )
+        self.layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=policy, name="layer_norm"
+        )
+        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=policy, name="dropout")
+
+    def build(self, token_ids_shape: Any, segment_ids_shape: Any = None) -> None:
+        vectors = tuple(token_ids_shape) + (self.hidden_dim,)
+        self.token_embedding.build(token_ids_shape)
+        self.position_embedding.build(vectors)
+        self.segment_embedding.build(token_ids_shape)
+        self.layer_norm.build(vectors)
+        self.built = True
+
+    def call(self, token_ids: Any, segment_ids: Any, training: Any = None) -> Any:
+        tokens = self.token_embedding(token_ids)
+        x = tokens + self.position_embedding(tokens) + self.segment_embedding(segment_ids)
+        return self.dropout_layer(self.layer_norm(x), training=training)
+
+    def compute_output_shape(self, token_ids_shape: Any, segment_ids_shape: Any = None) -> tuple:
+        return tuple(token_ids_shape) + (self.hidden_dim,)
+
+    def copy_from(self, backbone: Any) -> None:
+        """Take the embedding weights of a KerasHub ``BertBackbone``."""
+        self.token_embedding.set_weights(backbone.token_embedding.get_weights())
+        self.position_embedding.set_weights(backbone.position_embedding.get_weights())
+        self.segment_embedding.set_weights(backbone.segment_embedding.get_weights())
+        self.layer_norm.set_weights(backbone.embeddings_layer_norm.get_weights())
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            vocabulary_size=self.vocabulary_size,
+            hidden_dim=self.hidden_dim,
+            max_sequence_length=self.max_sequence_length,
+            num_segments=self.num_segments,
+            dropout=self.dropout,
+            layer_norm_epsilon=self.layer_norm_epsilon,
+        )
+        return config
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -251,5 +331,5 @@ class SavedModelLayer(keras.layers.Layer):
 
 KERAS_OBJECTS = {
     f"{PACKAGE}>{cls.__name__}": cls
-    for cls in (ExactGeluBertBackbone, TextPacker, SequencePooling, SavedModelLayer)
+    for cls in (BertEmbeddings, ExactGeluBertBackbone, TextPacker, SequencePooling, SavedModelLayer)
 }

@@ -2,6 +2,7 @@
 
     SourceSection      bert         a BERT-family encoder through KerasHub, raw strings in
                        tfhub        a TF Hub / SavedModel encoder inside a Keras 3 model
+    SurgerySection     transformer_lora  LoRA on the projections inside transformer blocks
     DataSourceSection  text_table   CSV / TSV / JSONL file with a text and a label column
                        text_directory  one sub-folder of .txt files per class
 """
@@ -12,9 +13,9 @@ from typing import Literal, Optional
 
 from pydantic import Field, model_validator
 
-from adaptkit import DataSourceSection, SourceSection
+from adaptkit import DataSourceSection, SourceSection, SurgerySection
 
-__all__ = ["BertSource", "TFHubSource", "TextTable", "TextDirectory", "SECTIONS"]
+__all__ = ["BertSource", "TFHubSource", "TransformerLoRA", "TextTable", "TextDirectory", "SECTIONS"]
 
 
 class BertSource(SourceSection):
@@ -66,12 +67,46 @@ class BertSource(SourceSection):
     dropout: Optional[float] = Field(
         None, ge=0, lt=1, description="Dropout rate inside the encoder while training; default: the checkpoint's (0.1)."
     )
+    weights: Literal["pretrained", "random"] = Field(
+        "pretrained",
+        description=(
+            "pretrained: the checkpoint's weights; random: the same architecture and tokenizer with "
+            "freshly initialised weights (KerasHub's BERT initialisers, seeded by the run's seed), "
+            "the from-scratch control of a transfer experiment."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_origin(self) -> "BertSource":
         if (self.preset is None) == (self.package is None):
             raise ValueError("give exactly one of preset or package")
         return self
+
+
+LoRATarget = Literal["query", "key", "value", "attention_output", "feedforward_intermediate", "feedforward_output"]
+
+
+class TransformerLoRA(SurgerySection):
+    """LoRA (Keras ``enable_lora``) on the projections inside KerasHub transformer blocks.
+
+    Every variable the source model had stops training; a rank-``rank`` update is
+    learnt beside each chosen projection of each chosen block.
+    """
+
+    kind: Literal["transformer_lora"]
+    rank: int = Field(8, ge=1, description="Rank of the adapters.")
+    alpha: Optional[float] = Field(None, gt=0, description="Scale of the update is alpha / rank; default: alpha = rank.")
+    targets: list[LoRATarget] = Field(
+        ["query", "value"],
+        min_length=1,
+        description=(
+            "Projections to adapt in each block: query, key, value, attention_output, "
+            "feedforward_intermediate, feedforward_output (default: query and value, as in the LoRA paper)."
+        ),
+    )
+    blocks: Optional[list[str]] = Field(
+        None, description="Names of the transformer blocks to adapt (transformer_layer_4, ...); default: all."
+    )
 
 
 class TFHubSource(SourceSection):
@@ -165,4 +200,4 @@ class TextDirectory(_TextData):
         return self
 
 
-SECTIONS = [BertSource, TFHubSource, TextTable, TextDirectory]
+SECTIONS = [BertSource, TFHubSource, TransformerLoRA, TextTable, TextDirectory]

@@ -84,18 +84,57 @@ def test_saved_and_reloaded_model_keeps_parity_in_safe_mode(encoder, tmp_path):
     path = tmp_path / "model.keras"
     model.save(path)
     reloaded = keras.saving.load_model(path, safe_mode=True)
-    backbone = reloaded.get_layer("bert_backbone")
-    assert backbone.exact_gelu and backbone.transformer_layers[0].activation is keras.activations.gelu
+    block = reloaded.get_layer("transformer_layer_0")
+    assert block.activation is keras.activations.gelu  # exact, restored from the saved config
     got, logits = reloaded(tf.constant(SENTENCES))
     np.testing.assert_allclose(got.numpy(), EXPECTED, atol=1e-5, rtol=0)
     np.testing.assert_allclose(logits.numpy(), model(tf.constant(SENTENCES))[1].numpy(), atol=1e-6)
+
+
+def test_layer_groups_are_embeddings_then_each_transformer_block(encoder):
+    """ULMFiT-style techniques see exactly these blocks, bottom to top; the unused pooler is gone."""
+    groups = adaptkit.layer_groups(encoder, 3)
+    assert [name for name, _ in groups] == ["embeddings"] + [f"transformer_layer_{i}" for i in range(6)]
+    assert [len(layers) for _, layers in groups] == [1] * 7
+    assert [name for name, _ in adaptkit.layer_groups(encoder, 1)] == ["embeddings", "transformer"]
+    assert "pooled_dense" not in [layer.name for layer in adaptkit.leaf_layers(encoder)]
+    assert encoder.count_params() == 22_565_376  # 22,713,216 in the checkpoint, less the 147,840 of the pooler
+
+
+def test_transformer_lora_trains_only_the_adapters(tmp_path):
+    from adaptkit_text.lora import transformer_lora
+    from adaptkit_text.sections import TransformerLoRA
+
+    model = build_bert_source(source(sequence_length=16), (), ctx())
+    section = TransformerLoRA(kind="transformer_lora", rank=4, targets=["query", "feedforward_output"], blocks=["transformer_layer_5"])
+    transformer_lora(section, model, ctx())
+    block = model.get_layer("transformer_layer_5")
+    # query (EinsumDense, kernel (384, 12, 32)): A (384, 12, 4), B (4, 32); feedforward output (1536 -> 384): A (1536, 4), B (4, 384)
+    assert sum(int(np.prod(v.shape)) for v in model.trainable_weights) == 384 * 12 * 4 + 4 * 32 + 1536 * 4 + 4 * 384
+    classifier = keras.Model(model.input, keras.layers.Dense(2, trainable=False)(model.output))
+    classifier.compile(keras.optimizers.SGD(1.0), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    frozen = [w.numpy().copy() for w in block.non_trainable_weights]
+    data = tf.data.Dataset.from_tensor_slices((tf.constant(SENTENCES[:4]), tf.constant([0, 1, 0, 1]))).batch(4)
+    classifier.fit(data, epochs=2, verbose=0)
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(frozen, block.non_trainable_weights))
+    assert any(np.abs(w.numpy()).sum() > 0 for w in block.trainable_weights if "lora_kernel_b" in w.path)
+    with pytest.raises(adaptkit.SpecError, match="no transformer block 'block9'") as err:
+        transformer_lora(TransformerLoRA(kind="transformer_lora", blocks=["block9"]), model, ctx())
+    assert err.value.where == "source.blocks"
+
+
+def test_random_weights_keep_the_architecture_and_tokenizer():
+    model = build_bert_source(source(weights="random", sequence_length=16), (), ctx())
+    assert model.count_params() == 22_565_376
+    got = model(tf.constant(SENTENCES[:2])).numpy()
+    assert np.abs(got - EXPECTED[:2]).max() > 0.05
 
 
 def test_fit_on_raw_strings_updates_the_encoder(encoder):
     """(Trains the module's shared encoder: keep this the last test that uses it.)"""
     model = keras.Model(encoder.input, keras.layers.Dense(2)(encoder.output))
     model.compile(keras.optimizers.SGD(0.5), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    layer = model.get_layer("bert_backbone").get_layer("transformer_layer_5")
+    layer = model.get_layer("transformer_layer_5")
     before = [w.numpy().copy() for w in layer.trainable_weights]
     data = tf.data.Dataset.from_tensor_slices((tf.constant(SENTENCES[:4]), tf.constant([0, 1, 0, 1]))).batch(4)
     model.fit(data, epochs=1, verbose=0)
@@ -117,9 +156,11 @@ def test_pooling_cls_and_masked_mean_by_hand():
 def test_cls_pooling_takes_the_first_token():
     model = build_bert_source(source(pooling="cls", normalize=False, sequence_length=16), (), ctx())
     got = model(tf.constant(SENTENCES[:1])).numpy()
-    backbone = model.get_layer("bert_backbone")
     packed = model.get_layer("text_packer")(tf.constant(SENTENCES[:1]))
-    np.testing.assert_allclose(got, backbone(packed)["sequence_output"].numpy()[:, 0, :], atol=1e-6)
+    x = model.get_layer("embeddings")(packed["token_ids"], packed["segment_ids"])
+    for i in range(6):
+        x = model.get_layer(f"transformer_layer_{i}")(x, padding_mask=packed["padding_mask"])
+    np.testing.assert_allclose(got, x.numpy()[:, 0, :], atol=1e-6)
 
 
 def test_preset_directory_without_needed_files_is_one_line_error(tmp_path):
