@@ -198,7 +198,7 @@ class EpochLog(keras.callbacks.Callback):
         row.update({k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"})
         self.rows.append(row)
         shown = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if isinstance(v, float) and k != "seconds")
-        log.info("stage %d (%s) epoch %d: %s", self.stage_index, self.stage_name, epoch + 1, shown)
+        log.debug("stage %d (%s) epoch %d: %s", self.stage_index, self.stage_name, epoch + 1, shown)
         if self.persist is not None:
             self.persist()
 
@@ -276,7 +276,13 @@ def train_stages(
                 prebuild_optimizer(optimizer, parts.model, groups)
         else:
             model, fit_data = parts.model, train_ds
-        model.compile(optimizer=optimizer, loss=head.loss, metrics=list(head.metrics))
+        model.compile(
+            optimizer=optimizer,
+            loss=head.loss,
+            metrics=list(head.metrics),
+            steps_per_execution=spec.training.steps_per_execution,
+            jit_compile=spec.training.jit_compile,
+        )
         persist = None
         callbacks: list = list(extra_callbacks)
         if checkpoints is not None:
@@ -379,7 +385,13 @@ def train_baseline(
     data = spec.data
     steps = steps_per_epoch(splits.sizes["train"], data.batch_size)
     optimizer = build_optimizer(opt_spec, opt_spec.learning_rate)
-    model.compile(optimizer=optimizer, loss=head.loss, metrics=list(head.metrics))
+    model.compile(
+        optimizer=optimizer,
+        loss=head.loss,
+        metrics=list(head.metrics),
+        steps_per_execution=spec.training.steps_per_execution,
+        jit_compile=spec.training.jit_compile,
+    )
     train_ds = batched(splits.sets["train"], data.batch_size, cache=data.cache, shuffle=splits.sizes["train"], seed=spec.seed)
     val_ds = batched(splits.sets["validation"], data.batch_size, cache=data.cache) if splits.sizes["validation"] else None
     trainable, total = count_params(model)
@@ -503,8 +515,9 @@ def run_pipeline(
     ctx.run_dir = rundir.partial
     handler = logging.FileHandler(rundir.path("run.log"), encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setLevel(logging.DEBUG)
     log.addHandler(handler)
-    log.setLevel(logging.INFO)
+    log.setLevel(logging.DEBUG)
     try:
         rundir.write_text("spec.yaml", resolved)
         splits = load_splits(spec, host, ctx)

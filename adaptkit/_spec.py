@@ -56,13 +56,14 @@ class OptimizerSpec(StrictModel):
 class ScheduleSpec(StrictModel):
     """How the learning rate moves within a stage (Keras schedules)."""
 
-    kind: Literal["constant", "cosine", "linear", "slanted_triangular"] = Field(
+    kind: Literal["constant", "cosine", "linear", "slanted_triangular", "inverse_power"] = Field(
         "constant",
         description=(
             "constant: the optimizer's rate throughout; cosine: linear warmup then cosine decay; "
             "linear: linear warmup then linear decay; slanted_triangular: ULMFiT's short linear "
             "rise (cut_fraction of the steps) from rate/ratio to the peak, then a long linear decay "
-            "back to rate/ratio."
+            "back to rate/ratio; inverse_power: rate / (1 + alpha p)^beta with p the stage's progress "
+            "from 0 to 1 (the annealing of Ganin et al.'s DANN)."
         ),
     )
     warmup_fraction: float = Field(
@@ -77,6 +78,8 @@ class ScheduleSpec(StrictModel):
     ratio: float = Field(
         32.0, ge=1, description="slanted_triangular: how much smaller the lowest rate is than the peak."
     )
+    alpha: float = Field(10.0, ge=0, description="inverse_power: alpha of rate / (1 + alpha p)^beta.")
+    beta: float = Field(0.75, ge=0, description="inverse_power: beta of rate / (1 + alpha p)^beta.")
 
 
 class DiscriminativeSpec(StrictModel):
@@ -223,6 +226,18 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
             ),
         ),
         verbose=(int, Field(1, ge=0, le=2, description="Keras fit verbosity (0 silent, 1 progress bar, 2 one line per epoch).")),
+        steps_per_execution=(
+            int,
+            Field(
+                1,
+                ge=1,
+                description="Training steps run inside one compiled call (Keras steps_per_execution): much faster for small models; callbacks then see every N-th step.",
+            ),
+        ),
+        jit_compile=(
+            bool,
+            Field(False, description="Compile the training step with XLA (Keras jit_compile). Not every op supports it (e.g. text tokenizers)."),
+        ),
         mixed_precision=(
             bool,
             Field(

@@ -45,10 +45,27 @@ class TriangularSchedule(keras.optimizers.schedules.LearningRateSchedule):
                 "start": self.start, "end": self.end}
 
 
+@keras.saving.register_keras_serializable(package="adaptkit")
+class InversePowerSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """``rate / (1 + alpha p)^beta``, p = step / total_steps (Ganin et al.'s DANN annealing)."""
+
+    def __init__(self, rate: float, total_steps: int, alpha: float, beta: float) -> None:
+        self.rate, self.total_steps, self.alpha, self.beta = float(rate), int(total_steps), float(alpha), float(beta)
+
+    def __call__(self, step: Any) -> Any:
+        p = keras.ops.minimum(keras.ops.cast(step, "float32") / max(self.total_steps, 1), 1.0)
+        return self.rate / keras.ops.power(1.0 + self.alpha * p, self.beta)
+
+    def get_config(self) -> dict:
+        return {"rate": self.rate, "total_steps": self.total_steps, "alpha": self.alpha, "beta": self.beta}
+
+
 def build_schedule(schedule: Any, learning_rate: float, total_steps: int) -> Any:
     """A Keras learning-rate schedule (or a float) for one stage of ``total_steps`` steps."""
     if schedule.kind == "constant":
         return learning_rate
+    if schedule.kind == "inverse_power":
+        return InversePowerSchedule(learning_rate, total_steps, schedule.alpha, schedule.beta)
     if schedule.kind == "slanted_triangular":
         low = learning_rate / schedule.ratio
         rise = int(round(schedule.cut_fraction * total_steps))
@@ -187,26 +204,41 @@ class Trainer(keras.Model):
             optimizer = self.optimizer if index < 0 else self.group_optimizers[index]
             optimizer.apply_gradients(group_pairs)
 
+    def _apply(self, optimizer: Any, grads: Any, variables: list, grouped: bool = False) -> None:
+        pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        if grouped and self._group_of:
+            self._apply_grouped(pairs)
+        elif pairs:
+            optimizer.apply_gradients(pairs)
+
     def train_step(self, data: Any) -> dict:
+        """One forward pass over both streams; every player's loss; each player's update.
+
+        Players are updated simultaneously from the same forward pass (the
+        main player's gradient does not see this step's discriminator update).
+        A player with ``steps > 1`` (a WGAN critic) takes its extra updates on
+        the same features, recomputing only its own terms.
+        """
         xs, ys, xt, yt = self._unpack(data)
         progress = keras.ops.minimum(self.step_counter / self.total_steps, 1.0)
         variables = self._player_variables()
         values: dict[str, Any] = {}
-        order = self.extra_players + [Player("main", lambda: variables["main"], self.optimizer)]
-        os_ = None
-        for player in order:
+        with tf.GradientTape(persistent=True) as tape:
+            batch, os_ = self._forward(xs, ys, xt, yt, progress)
+            losses = {p.name: self._player_loss(batch, ys, os_, p.name, values) for p in self.extra_players}
+            main_loss = self._player_loss(batch, ys, os_, "main", values)
+        for player in self.extra_players:
             pvars = variables[player.name]
-            for _ in range(player.steps):
-                with tf.GradientTape() as tape:
-                    batch, os_ = self._forward(xs, ys, xt, yt, progress)
+            if not pvars:
+                continue
+            self._apply(player.optimizer, tape.gradient(losses[player.name], pvars), pvars)
+            for _ in range(player.steps - 1):
+                with tf.GradientTape() as inner:
                     loss = self._player_loss(batch, ys, os_, player.name, values)
-                if pvars:
-                    grads = tape.gradient(loss, pvars)
-                    pairs = [(g, v) for g, v in zip(grads, pvars) if g is not None]
-                    if player.name == "main" and self._group_of:
-                        self._apply_grouped(pairs)
-                    elif pairs:
-                        player.optimizer.apply_gradients(pairs)
+                self._apply(player.optimizer, inner.gradient(loss, pvars), pvars)
+        if variables["main"]:
+            self._apply(self.optimizer, tape.gradient(main_loss, variables["main"]), variables["main"], grouped=True)
+        del tape
         if "__task__" in values:
             self._loss_tracker.update_state(values["__task__"], sample_weight=tf.shape(ys)[0])
         for name, fn in self.extra_metrics.items():
@@ -215,8 +247,7 @@ class Trainer(keras.Model):
             if name in values:
                 tracker.update_state(values[name])
         self.step_counter.assign_add(1.0)
-        logs = self.compute_metrics(xs, ys, os_, sample_weight=None)
-        return logs
+        return self.compute_metrics(xs, ys, os_, sample_weight=None)
 
 
 class GradualUnfreezing(keras.callbacks.Callback):

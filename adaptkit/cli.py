@@ -60,6 +60,7 @@ def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: 
     except AdaptkitError as exc:
         _fail(exc, f"{spec}: ")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _console_log()
     click.echo(f"adaptkit: running {validated.name} (loading TensorFlow...)", err=True)
     from ._runner import run_pipeline
 
@@ -75,6 +76,16 @@ def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: 
             click.echo("error: interrupted; no run directory was written", err=True)
         sys.exit(130)
     _summary(result)
+
+
+def _console_log() -> None:
+    """Stage headers, parameter counts and notes on stderr (epoch lines come from Keras)."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("adaptkit: %(message)s"))
+    logging.getLogger("adaptkit").addHandler(handler)
 
 
 def _summary(result: Any) -> None:
@@ -133,6 +144,7 @@ def lr_find_command(spec: Path, overrides: tuple[str, ...], stage: int, min_lr: 
     except AdaptkitError as exc:
         _fail(exc, f"{spec}: ")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _console_log()
     from ._lrfind import lr_find
 
     plot_path = plot_path or Path(f"{validated.name}-lr-find.png")

@@ -37,6 +37,10 @@ def test_linear_and_cosine_warmup_and_constant():
     assert value(cos, 55) == pytest.approx(0.5, abs=1e-6)
     assert value(cos, 100) == pytest.approx(0.0, abs=1e-6)
     assert build_schedule(ScheduleSpec(), 0.3, 10) == 0.3
+    inv = build_schedule(ScheduleSpec(kind="inverse_power"), 0.01, 100)
+    assert value(inv, 0) == pytest.approx(0.01)
+    assert value(inv, 50) == pytest.approx(0.01 / 6**0.75)
+    assert value(inv, 100) == pytest.approx(0.01 / 11**0.75)
 
 
 def _digits_parts(digits_npz, tmp_path, stage_yaml, source="{kind: convnet, filters: [4, 4]}"):

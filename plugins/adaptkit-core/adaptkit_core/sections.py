@@ -121,31 +121,28 @@ class LoRA(SurgerySection):
     )
 
 
-class ClassifierHead(HeadSection):
+class _Trunk(HeadSection):
+    """Fields shared by the core heads: pooling, optional normalisation, hidden layers."""
+
+    pooling: Pooling = Field("avg", description="How a feature map becomes a vector: avg, max, flatten or none.")
+    batch_norm: bool = Field(
+        False, description="Normalise the pooled features with BatchNormalization (helps with large, unscaled features)."
+    )
+    hidden: list[int] = Field([], description="Units of hidden Dense layers before the output layer.")
+    activation: str = Field("relu", description="Activation of the hidden layers.")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout before each Dense layer.")
+
+
+class ClassifierHead(_Trunk):
     """Pooling, optional hidden layers with dropout, and a softmax over the classes."""
 
     kind: Literal["classifier"]
-    pooling: Pooling = Field("avg", description="How a feature map becomes a vector: avg, max, flatten or none.")
-    batch_norm: bool = Field(
-        False, description="Normalise the pooled features with BatchNormalization (helps with large, unscaled features)."
-    )
-    hidden: list[int] = Field([], description="Units of hidden Dense layers before the output layer.")
-    activation: str = Field("relu", description="Activation of the hidden layers.")
-    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout before each Dense layer.")
-    label_smoothing: float = Field(0.0, ge=0, lt=1, description="Label smoothing of the cross-entropy.")
 
 
-class RegressionHead(HeadSection):
+class RegressionHead(_Trunk):
     """Pooling, optional hidden layers with dropout, and a linear output."""
 
     kind: Literal["regression"]
-    pooling: Pooling = Field("avg", description="How a feature map becomes a vector: avg, max, flatten or none.")
-    batch_norm: bool = Field(
-        False, description="Normalise the pooled features with BatchNormalization (helps with large, unscaled features)."
-    )
-    hidden: list[int] = Field([], description="Units of hidden Dense layers before the output layer.")
-    activation: str = Field("relu", description="Activation of the hidden layers.")
-    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout before each Dense layer.")
     loss: Literal["mse", "mae", "huber"] = Field("mse", description="Regression loss.")
 
 
