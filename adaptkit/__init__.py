@@ -4,6 +4,7 @@ The public face of the host. Importing it does not import TensorFlow.
 """
 
 from ._adapters import read_adapters
+from ._features import dense_network, feature_extractor, layer_names
 from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError
 from ._hookspecs import hookimpl, hookspec
 from ._layers import all_trainable, block_of, layer_groups, leaf_layers, set_trainable
@@ -59,6 +60,8 @@ __all__ = [
     "TaskInfo",
     "__version__",
     "build_spec_model",
+    "dense_network",
+    "feature_extractor",
     "get_host",
     "hookimpl",
     "hookspec",
@@ -66,6 +69,7 @@ __all__ = [
     "block_of",
     "keras_objects",
     "layer_groups",
+    "layer_names",
     "leaf_layers",
     "load_model",
     "load_spec",

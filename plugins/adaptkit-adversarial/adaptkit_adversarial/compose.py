@@ -13,9 +13,8 @@ from typing import Any, Callable
 import numpy as np
 from keras import ops
 
-from adaptkit import LossComposition, LossTerm, ModelParts, RunContext, StepBatch
+from adaptkit import feature_extractor, LossComposition, LossTerm, ModelParts, RunContext, StepBatch
 
-from .features import feature_extractor
 from .layers import (
     RandomizedMultilinearMap,
     domain_accuracy,

@@ -3,7 +3,6 @@
 - :func:`reverse_gradient` / :class:`GradientReversal`: identity forward,
   gradient multiplied by ``-scale`` backward (built from ``stop_gradient``);
 - :func:`ganin_lambda`: Ganin et al.'s schedule ``2 / (1 + exp(-gamma p)) - 1``;
-- :func:`annealed_learning_rate`: the paper's ``lr0 / (1 + alpha p) ** beta``;
 - :func:`domain_classifier`: the Dense domain-classifier head (one logit);
 - :func:`multilinear_map` / :class:`RandomizedMultilinearMap`: CDAN's
   conditioning of features on class predictions;
@@ -16,13 +15,14 @@ import math
 from typing import Optional, Sequence
 
 import keras
+
+import adaptkit
 from keras import ops
 
 __all__ = [
     "reverse_gradient",
     "GradientReversal",
     "ganin_lambda",
-    "annealed_learning_rate",
     "domain_classifier",
     "multilinear_map",
     "RandomizedMultilinearMap",
@@ -72,12 +72,6 @@ def ganin_lambda(progress, gamma: float = 10.0):
     return 2.0 / (1.0 + ops.exp(-gamma * p)) - 1.0
 
 
-def annealed_learning_rate(progress, base: float, alpha: float = 10.0, beta: float = 0.75):
-    """DANN's learning-rate annealing ``base / (1 + alpha * p) ** beta`` (needs a host schedule to be applied)."""
-    p = ops.cast(progress, "float32")
-    return base / ops.power(1.0 + alpha * p, beta)
-
-
 def domain_classifier(
     input_dim: int,
     hidden: Sequence[int] = (256, 256),
@@ -87,21 +81,7 @@ def domain_classifier(
     name: str = "domain_classifier",
 ) -> keras.Model:
     """Dense layers on a flat feature vector, then one logit (domain: 1 = source, 0 = target). Built."""
-    inputs = keras.Input(shape=(int(input_dim),), name=f"{name}_in")
-    x = inputs
-    for i, units in enumerate(hidden):
-        s = None if seed is None else seed + 2 * i
-        x = keras.layers.Dense(
-            units, activation=activation, kernel_initializer=keras.initializers.GlorotUniform(seed=s),
-            name=f"{name}_dense{i}",
-        )(x)
-        if dropout:
-            x = keras.layers.Dropout(dropout, seed=None if s is None else s + 1, name=f"{name}_dropout{i}")(x)
-    s = None if seed is None else seed + 2 * len(hidden)
-    logit = keras.layers.Dense(
-        1, kernel_initializer=keras.initializers.GlorotUniform(seed=s), name=f"{name}_logit"
-    )(x)
-    return keras.Model(inputs, logit, name=name)
+    return adaptkit.dense_network(input_dim, hidden, activation, dropout, seed, name, output_name="logit")
 
 
 def flatten(x):

@@ -10,7 +10,6 @@ import tensorflow as tf
 from adaptkit_adversarial.layers import (
     GradientReversal,
     RandomizedMultilinearMap,
-    annealed_learning_rate,
     domain_accuracy,
     domain_classifier,
     domain_loss,
@@ -61,8 +60,6 @@ def test_ganin_lambda_schedule(p, expected):
 def test_ganin_lambda_values_at_quarter_points_with_another_gamma():
     assert float(ganin_lambda(0.5, gamma=10.0)) == pytest.approx(0.986614, abs=1e-6)
     assert float(ganin_lambda(1.0, gamma=1.0)) == pytest.approx(0.462117, abs=1e-6)
-    assert float(annealed_learning_rate(1.0, 0.01)) == pytest.approx(0.01 / 11**0.75, rel=1e-6)
-    assert float(annealed_learning_rate(0.0, 0.01)) == pytest.approx(0.01)
 
 
 def test_multilinear_map_is_the_flattened_outer_product():

@@ -9,9 +9,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from adaptkit import LossComposition, LossTerm, ModelParts, Player, RunContext, StepBatch
+from adaptkit import feature_extractor, LossComposition, LossTerm, ModelParts, Player, RunContext, StepBatch
 
-from .features import feature_extractor
 from .layers import bce_logits, coral, critic_network, flatten, ganin_lambda, gradient_penalty, make_optimizer, mmd
 from .sections import AddaLoss, CoralLoss, MmdLoss, WdgrlLoss
 

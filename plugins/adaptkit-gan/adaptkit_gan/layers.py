@@ -14,6 +14,8 @@ import math
 from typing import Optional, Sequence
 
 import keras
+
+import adaptkit
 from keras import ops
 
 __all__ = [
@@ -121,19 +123,7 @@ def critic_network(
     name: str = "critic",
 ) -> keras.Model:
     """Dense layers on a flat feature vector, then one output (a logit, or a critic score). Built."""
-    inputs = keras.Input(shape=(int(input_dim),), name=f"{name}_in")
-    x = inputs
-    for i, units in enumerate(hidden):
-        s = None if seed is None else seed + 2 * i
-        x = keras.layers.Dense(
-            units, activation=activation, kernel_initializer=keras.initializers.GlorotUniform(seed=s),
-            name=f"{name}_dense{i}",
-        )(x)
-        if dropout:
-            x = keras.layers.Dropout(dropout, seed=None if s is None else s + 1, name=f"{name}_dropout{i}")(x)
-    s = None if seed is None else seed + 2 * len(hidden)
-    out = keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=s), name=f"{name}_out")(x)
-    return keras.Model(inputs, out, name=name)
+    return adaptkit.dense_network(input_dim, hidden, activation, dropout, seed, name, output_name="out")
 
 
 def make_optimizer(spec, name: str) -> keras.optimizers.Optimizer:

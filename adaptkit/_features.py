@@ -1,18 +1,23 @@
-"""Where the domain classifier looks: the encoder's output or a named layer inside it."""
+"""Building blocks that several plugins share: features of a named layer, small dense networks.
+
+Generic Keras, no model family. Keras is imported inside the functions, so
+importing adaptkit stays free of TensorFlow.
+"""
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
-import keras
+from ._errors import SpecError
 
-from adaptkit import SpecError
-
-__all__ = ["feature_extractor", "layer_names"]
+__all__ = ["feature_extractor", "layer_names", "dense_network"]
 
 
-def layer_names(model: keras.Model) -> list[str]:
+
+def layer_names(model: Any) -> list[str]:
     """Every layer name in ``model``, nested models included (depth first)."""
+    import keras
+
     out = []
     for layer in model.layers:
         out.append(layer.name)
@@ -21,8 +26,10 @@ def layer_names(model: keras.Model) -> list[str]:
     return out
 
 
-def _find(model: keras.Model, name: str) -> Optional[Callable]:
+def _find(model: Any, name: str) -> Optional[Callable]:
     """A callable ``(x, training) -> that layer's output`` on ``model``'s inputs, or None."""
+    import keras
+
     try:
         layer = model.get_layer(name)
     except ValueError:
@@ -46,7 +53,7 @@ def _find(model: keras.Model, name: str) -> Optional[Callable]:
     return None
 
 
-def feature_extractor(encoder: keras.Model, name: Optional[str], where: str) -> Optional[Callable]:
+def feature_extractor(encoder: Any, name: Optional[str], where: str) -> Optional[Callable]:
     """``None`` for the encoder's own output; else a callable computing layer ``name``'s output.
 
     Raises ``SpecError(where, ...)`` when no layer has that name.
@@ -59,3 +66,30 @@ def feature_extractor(encoder: keras.Model, name: Optional[str], where: str) -> 
         shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
         raise SpecError(where, f"the encoder has no layer {name!r} (layers: {shown})")
     return found
+
+
+def dense_network(
+    input_dim: int,
+    hidden: Sequence[int] = (256, 256),
+    activation: str = "relu",
+    dropout: float = 0.0,
+    seed: Optional[int] = None,
+    name: str = "dense_network",
+    output_name: str = "out",
+) -> Any:
+    """Dense layers on a flat feature vector, then one linear output (a logit or a critic score). Built."""
+    import keras
+
+    inputs = keras.Input(shape=(int(input_dim),), name=f"{name}_in")
+    x = inputs
+    for i, units in enumerate(hidden):
+        s = None if seed is None else seed + 2 * i
+        x = keras.layers.Dense(
+            units, activation=activation, kernel_initializer=keras.initializers.GlorotUniform(seed=s),
+            name=f"{name}_dense{i}",
+        )(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, seed=None if s is None else s + 1, name=f"{name}_dropout{i}")(x)
+    s = None if seed is None else seed + 2 * len(hidden)
+    out = keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=s), name=f"{name}_{output_name}")(x)
+    return keras.Model(inputs, out, name=name)
