@@ -129,13 +129,17 @@ def adaptkit_keras_objects() -> Optional[dict[str, Any]]:
 
 @hookspec
 def adaptkit_evaluate(
-    spec: Any, parts: ModelParts, data: dict[str, Any], context: RunContext
+    spec: Any, parts: ModelParts, data: dict[str, Any], context: RunContext, before: Optional[ModelParts]
 ) -> Optional[dict[str, float]]:
     """Add metrics to ``metrics.json`` after training.
 
     ``data`` maps split names (``train``, ``validation``, ``test``, and
     ``target``/``target_test`` when the spec has a target stream) to batched
-    ``tf.data`` datasets. Every plugin may contribute; return ``None`` to
+    ``tf.data`` datasets. ``before`` is the model as it was just before the
+    first stage with domain-adaptation losses (``None`` without such a
+    stage), to compare features before and after adaptation. Every plugin
+    may contribute (an implementation may leave out arguments it does not
+    need); return ``None`` to
     contribute nothing. Keys should be prefixed by the split they use
     (``test/accuracy``).
     """

@@ -224,7 +224,10 @@ def train_stages(
     history: list,
     checkpoints: Optional[Checkpoints] = None,
     digest: str = "",
+    before: Optional[list] = None,
 ) -> ModelParts:
+    """Train every stage; ``before`` receives a snapshot of the model before the first
+    stage with domain-adaptation losses."""
     data = spec.data
     done = int(checkpoints.state.get("completed", 0)) if checkpoints is not None else 0
     n_train = splits.sizes["train"]
@@ -256,6 +259,8 @@ def train_stages(
             parts.model.load_weights(checkpoints.weights(done - 1))
         trainable, total = count_params(parts.model)
         log.info("stage %d (%s): %s of %s parameters trainable", s + 1, name, f"{trainable:,}", f"{total:,}")
+        if stage.losses and before is not None and not before:
+            before.append(snapshot(parts))
         total_steps = stage.epochs * steps
         lr = build_schedule(stage.schedule, stage.optimizer.learning_rate, total_steps)
         optimizer = build_optimizer(stage.optimizer, lr)
@@ -315,8 +320,23 @@ def train_stages(
             checkpoints.save_state(digest, s + 1, history)
     adapted = finalize_model(parts, compositions_all)
     if adapted is not None:
-        parts = ModelParts(parts.encoder, parts.classifier, adapted, parts.task)
+        names = [layer.name for layer in adapted.layers]
+        encoder = adapted.get_layer("encoder") if "encoder" in names else parts.encoder
+        classifier = adapted.get_layer("classifier") if "classifier" in names else parts.classifier
+        parts = ModelParts(encoder, classifier, adapted, parts.task)
     return parts
+
+
+def snapshot(parts: ModelParts) -> ModelParts:
+    """A frozen copy of the model as it is now (fresh layers, same weights)."""
+    encoder = keras.models.clone_model(parts.encoder)
+    encoder.set_weights(parts.encoder.get_weights())
+    classifier = keras.models.clone_model(parts.classifier)
+    classifier.set_weights(parts.classifier.get_weights())
+    inputs = keras.Input(shape=tuple(parts.encoder.inputs[0].shape[1:]), dtype=parts.encoder.inputs[0].dtype)
+    model = keras.Model(inputs, classifier(encoder(inputs)), name="before_adaptation")
+    model.trainable = False
+    return ModelParts(encoder, classifier, model, parts.task)
 
 
 def discriminative_groups(stage: Any, source: Any, total_steps: int) -> list[tuple[Any, list]]:
@@ -365,9 +385,12 @@ def evaluation_sets(spec: Any, splits: Splits) -> dict[str, Any]:
     return {name: batched(ds, bs, cache=False) for name, ds in splits.sets.items() if splits.sizes.get(name)}
 
 
-def evaluate(spec: Any, host: PluginHost, ctx: RunContext, parts: ModelParts, sets: dict) -> dict[str, Any]:
+def evaluate(
+    spec: Any, host: PluginHost, ctx: RunContext, parts: ModelParts, sets: dict, before: Optional[ModelParts] = None
+) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
-    for answer in host.hook.adaptkit_evaluate(spec=spec, parts=parts, data=sets, context=ctx.at("evaluation")):
+    answers = host.hook.adaptkit_evaluate(spec=spec, parts=parts, data=sets, context=ctx.at("evaluation"), before=before)
+    for answer in answers:
         metrics.update(answer or {})
     return metrics
 
@@ -526,9 +549,10 @@ def run_pipeline(
         history: list = list(checkpoints.state.get("history", [])) if resume else []
         if resume:
             log.info("resuming %s after %d completed stage(s)", rundir.partial.name, checkpoints.state.get("completed", 0))
-        parts = train_stages(spec, host, ctx, parts, head, source, splits, history, checkpoints, digest)
+        before: list = []
+        parts = train_stages(spec, host, ctx, parts, head, source, splits, history, checkpoints, digest, before)
         sets = evaluation_sets(spec, splits)
-        metrics = evaluate(spec, host, ctx, parts, sets)
+        metrics = evaluate(spec, host, ctx, parts, sets, before[0] if before else None)
         trainable, total = count_params(parts.model)
         monitor = head.monitor
         headline_key = f"test/{monitor}"
@@ -538,6 +562,7 @@ def run_pipeline(
             "parameters": {"total": total, "trainable_last_stage": trainable},
             "data": splits.sizes,
             "epochs": len(history),
+            "last_epoch": history[-1] if history else {},
         }
         baseline_rows: list = []
         if spec.evaluation.baseline:

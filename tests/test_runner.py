@@ -155,3 +155,39 @@ def test_keras_file_source_errors(spec_file, tmp_path):
     with pytest.raises(ModelError, match=r"^source.path: .*junk.keras does not load as a Keras model"):
         run(spec_file(f"source: {{kind: keras_file, path: {junk}}}"))
     assert entries(tmp_path / "runs") == []
+
+
+def test_proxy_a_distance():
+    from adaptkit_core.evaluate import proxy_a_distance
+
+    rng = np.random.default_rng(0)
+    same = proxy_a_distance(rng.normal(size=(400, 5)), rng.normal(size=(400, 5)))
+    shifted = proxy_a_distance(rng.normal(size=(400, 5)), rng.normal(size=(400, 5)) + 3.0)
+    assert same < 0.3
+    assert shifted > 1.9
+
+
+def test_domain_adaptation_run_reports_target_and_before_after(spec_file, tmp_path, digits_npz):
+    with np.load(digits_npz) as d:
+        x, y = d["x"], d["y"]
+    target = tmp_path / "target.npz"
+    np.savez(target, x=(16 - x).astype("float32"), y=y)  # inverted digits: a strong shift
+    path = spec_file(
+        f"""
+        data:
+          train: {{kind: arrays, path: {digits_npz}, scale: 0.0625}}
+          target: {{kind: arrays, path: {target}, scale: 0.0625}}
+          batch_size: 64
+        training:
+          verbose: 0
+          stages:
+            - {{name: source, epochs: 2, optimizer: {{learning_rate: 0.01}}}}
+            - {{name: adapt, epochs: 2, optimizer: {{learning_rate: 0.003}}, losses: [{{kind: mmd}}]}}
+        """
+    )
+    result = run(path)
+    m = result.metrics["metrics"]
+    for key in ("test/accuracy", "target_test/accuracy", "domain/proxy_a_distance", "domain/proxy_a_distance_before"):
+        assert key in m, key
+    assert m["domain/proxy_a_distance_before"] > 1.5  # inverted digits are easy to tell apart
+    assert "mmd_loss" in result.metrics["last_epoch"]

@@ -55,7 +55,9 @@ def adaptkit_attach_head(section, features, task, context):
 
 
 @hookimpl
-def adaptkit_evaluate(spec, parts, data, context):
-    from .evaluate import evaluate_splits
+def adaptkit_evaluate(spec, parts, data, context, before):
+    from .evaluate import evaluate_splits, proxy_a_distances
 
-    return evaluate_splits(parts, data)
+    metrics = evaluate_splits(parts, data)
+    metrics.update(proxy_a_distances(parts, data, before, seed=spec.seed))
+    return metrics
