@@ -401,7 +401,7 @@ def train_baseline(
     """The same architecture from random initialisation, every layer trainable."""
     keras.utils.set_random_seed(spec.seed)
     model = keras.models.clone_model(parts.model)
-    model.trainable = True
+    set_trainable(model, lambda i, _: True)  # every layer, BatchNorm included: nothing was learnt before
     ev = spec.evaluation
     epochs = ev.baseline_epochs or sum(stage.epochs for stage in spec.training.stages)
     opt_spec = ev.baseline_optimizer or spec.training.stages[0].optimizer

@@ -4,6 +4,7 @@ sequential learning, determinism, and failures that leave nothing behind."""
 from __future__ import annotations
 
 import csv
+import re
 import json
 from pathlib import Path
 
@@ -191,3 +192,13 @@ def test_domain_adaptation_run_reports_target_and_before_after(spec_file, tmp_pa
         assert key in m, key
     assert m["domain/proxy_a_distance_before"] > 1.5  # inverted digits are easy to tell apart
     assert "mmd_loss" in result.metrics["last_epoch"]
+
+
+def test_baseline_trains_every_layer_from_scratch(spec_file):
+    result = run(spec_file("surgery: [{kind: freeze}]\nevaluation: {baseline: true}"))
+    log = (result.run_dir / "run.log").read_text()
+    line = next(l for l in log.splitlines() if "baseline (from scratch)" in l)
+    trainable, total = re.search(r"([\d,]+) of ([\d,]+) parameters trainable", line).groups()
+    assert trainable == total
+    stage = next(l for l in log.splitlines() if "stage 1 (stage1)" in l)
+    assert re.search(r"([\d,]+) of", stage).group(1) != total  # the transfer run kept its source frozen
