@@ -202,3 +202,28 @@ def test_baseline_trains_every_layer_from_scratch(spec_file):
     assert trainable == total
     stage = next(l for l in log.splitlines() if "stage 1 (stage1)" in l)
     assert re.search(r"([\d,]+) of", stage).group(1) != total  # the transfer run kept its source frozen
+
+
+def test_target_with_other_shapes_is_refused(spec_file, tmp_path, digits_npz):
+    np.savez(tmp_path / "wide.npz", x=np.zeros((20, 9, 9, 1), "float32"), y=np.zeros(20, "int64"))
+    path = spec_file(
+        f"""
+        data:
+          train: {{kind: arrays, path: {digits_npz}}}
+          target: {{kind: arrays, path: {tmp_path / 'wide.npz'}, labeled: false}}
+        training:
+          verbose: 0
+          stages: [{{epochs: 1, losses: [{{kind: coral}}]}}]
+        """
+    )
+    with pytest.raises(SpecError) as info:
+        run(path)
+    assert str(info.value) == "data.target: examples of shape (9, 9, 1) do not match data.train's (8, 8, 1)"
+    assert entries(tmp_path / "runs") == []
+
+
+def test_domain_loss_without_target_is_a_spec_error(spec_file):
+    path = spec_file("training: {stages: [{epochs: 1, losses: [{kind: dann}]}]}")
+    with pytest.raises(SpecError) as info:
+        load_spec_file(path)
+    assert str(info.value) == "training.stages.0.losses.0: 'dann' needs target-domain data: add data.target"
