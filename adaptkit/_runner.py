@@ -79,6 +79,8 @@ def load_splits(spec: Any, host: PluginHost, ctx: RunContext) -> Splits:
         test = _load(host, data.test, ctx, "data.test")
         if tuple(test.input_shape) != tuple(train.input_shape):
             raise SpecError("data.test", f"examples of shape {test.input_shape} do not match data.train's {train.input_shape}")
+        if test.class_names != train.class_names:
+            raise SpecError("data.test", f"classes {test.class_names} differ from data.train's {train.class_names}")
         out.sets["test"], out.sizes["test"] = test.dataset, test.size
     else:
         out.sets["test"], rest, out.sizes["test"] = _take_split(rest, size, data.test_split)
@@ -94,6 +96,10 @@ def load_splits(spec: Any, host: PluginHost, ctx: RunContext) -> Splits:
                 "data.target", f"examples of shape {target.input_shape} do not match data.train's {train.input_shape}"
             )
         tds, tsize = target.dataset, target.size
+        if target.labeled and target.class_names != train.class_names:
+            raise SpecError(
+                "data.target", f"classes {target.class_names} differ from data.train's {train.class_names}"
+            )
         if target.labeled:
             out.sets["target_test"], tds, out.sizes["target_test"] = _take_split(tds, tsize, data.target_test_split)
             tsize -= out.sizes["target_test"]
