@@ -140,12 +140,18 @@ class TextPacker(keras.layers.Layer):
     *after* a functional model has been rebuilt from its config, so a bare
     preprocessor in a functional model does not reload. This layer states its
     output spec itself; the vocabulary travels as the tokenizer's asset.
+
+    The vocabulary is also kept in the layer's config: ``keras.models.clone_model``
+    rebuilds layers from their configs alone (no assets), and adaptkit clones models
+    for the from-scratch baseline and the before-adaptation snapshot.
     """
 
-    def __init__(self, preprocessor: Any, **kwargs: Any):
+    def __init__(self, preprocessor: Any, vocabulary: Optional[list] = None, **kwargs: Any):
         super().__init__(**kwargs)
         if isinstance(preprocessor, dict):
             preprocessor = keras.saving.deserialize_keras_object(preprocessor)
+        if vocabulary is not None:
+            preprocessor.tokenizer.set_vocabulary(list(vocabulary))
         self.preprocessor = preprocessor
         self.sequence_length = int(preprocessor.sequence_length)
 
@@ -166,6 +172,7 @@ class TextPacker(keras.layers.Layer):
     def get_config(self) -> dict:
         config = super().get_config()
         config["preprocessor"] = keras.saving.serialize_keras_object(self.preprocessor)
+        config["vocabulary"] = list(self.preprocessor.tokenizer.get_vocabulary())
         return config
 
 

@@ -91,6 +91,13 @@ def test_saved_and_reloaded_model_keeps_parity_in_safe_mode(encoder, tmp_path):
     np.testing.assert_allclose(logits.numpy(), model(tf.constant(SENTENCES))[1].numpy(), atol=1e-6)
 
 
+def test_clone_model_rebuilds_the_encoder_from_its_config(encoder):
+    """adaptkit clones models (baseline, before-adaptation snapshot): the vocabulary must come along."""
+    clone = keras.models.clone_model(encoder)
+    clone.set_weights(encoder.get_weights())
+    np.testing.assert_allclose(clone(tf.constant(SENTENCES)).numpy(), EXPECTED, atol=1e-5, rtol=0)
+
+
 def test_layer_groups_are_embeddings_then_each_transformer_block(encoder):
     """ULMFiT-style techniques see exactly these blocks, bottom to top; the unused pooler is gone."""
     groups = adaptkit.layer_groups(encoder, 3)
