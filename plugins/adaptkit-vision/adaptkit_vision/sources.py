@@ -15,7 +15,15 @@ from adaptkit import ModelError, RunContext, SpecError
 
 from .sections import HED_WEIGHTS, KerasApplicationSource
 
-__all__ = ["FamilyPreprocess", "FAMILIES", "build_source", "hed_weights_path", "load_hed_into_vgg16"]
+__all__ = [
+    "FamilyPreprocess",
+    "FAMILIES",
+    "build_source",
+    "hed_weights_path",
+    "image_input",
+    "load_hed_into_vgg16",
+    "load_weights_file",
+]
 
 # architecture -> (keras.applications constructor name, preprocess_input mode)
 FAMILIES: dict[str, tuple[str, str]] = {
@@ -136,7 +144,7 @@ def _weight_shapes_in_file(path: Path) -> Counter:
     return shapes
 
 
-def _load_weights_file(model: "keras.Model", path: Path, where: str, architecture: str) -> None:
+def load_weights_file(model: "keras.Model", path: Path, where: str, architecture: str) -> None:
     """Load a Keras ``.weights.h5`` file into ``model``; any mismatch is a ModelError naming the file."""
     if not path.is_file():
         raise ModelError(where, f"weights file not found: {path}")
@@ -162,22 +170,24 @@ def _load_weights_file(model: "keras.Model", path: Path, where: str, architectur
         raise ModelError(where, f"{path} does not load into {architecture}: {exc}") from None
 
 
+def image_input(architecture: str, input_shape: tuple, input_size: Any, mode: str, where: str) -> tuple:
+    """The source model's input (raw images, named ``image``) and the tensor after [resize] and preprocessing."""
+    input_shape = tuple(None if d is None else int(d) for d in input_shape)
+    if len(input_shape) != 3 or input_shape[-1] not in (1, 3):
+        raise SpecError(where, f"{architecture} needs images of shape (height, width, 1 or 3), the data gives {input_shape}")
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    if input_size is not None and tuple(input_size) != input_shape[:2]:
+        x = keras.layers.Resizing(*input_size, name="resize")(x)
+    return inputs, FamilyPreprocess(mode, name="preprocess")(x)
+
+
 def build_source(section: KerasApplicationSource, input_shape: tuple, context: RunContext) -> "keras.Model":
     """Build the source model: raw images -> [resize] -> family preprocessing -> conv base -> feature map."""
     where = context.where or "source"
     constructor_name, mode = FAMILIES[section.architecture]
     constructor = getattr(keras.applications, constructor_name)
-    input_shape = tuple(int(d) for d in input_shape)
-    if len(input_shape) != 3 or input_shape[-1] not in (1, 3):
-        raise SpecError(
-            where, f"{section.architecture} needs images of shape (height, width, 1 or 3), the data gives {input_shape}"
-        )
-
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
-    if section.input_size is not None and tuple(section.input_size) != input_shape[:2]:
-        x = keras.layers.Resizing(*section.input_size, name="resize")(x)
-    x = FamilyPreprocess(mode, name="preprocess")(x)
+    inputs, x = image_input(section.architecture, input_shape, section.input_size, mode, where)
 
     weights = section.weights
     keras_weights = "imagenet" if weights == "imagenet" else None
@@ -202,6 +212,6 @@ def build_source(section: KerasApplicationSource, input_shape: tuple, context: R
         n = load_hed_into_vgg16(base, path, where + ".weights")
         context.log.info("%s: loaded %d pretrained conv layers from %s", where, n, path)
     elif weights not in ("imagenet", "none"):
-        _load_weights_file(base, context.resolve(weights), where + ".weights", section.architecture)
+        load_weights_file(base, context.resolve(weights), where + ".weights", section.architecture)
 
     return keras.Model(inputs, base.output, name="source")
