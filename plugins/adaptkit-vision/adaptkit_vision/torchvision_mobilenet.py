@@ -146,9 +146,8 @@ def load_torch_weights(model: "keras.Model", state: dict, where: str) -> int:
             arrays = [take(f"{prefix}.weight").transpose(2, 3, 1, 0)]
         expected = [tuple(w.shape) for w in layer.weights]
         if [a.shape for a in arrays] != expected:
-            raise ModelError(
-                where, f"'{prefix}' has shapes {[a.shape for a in arrays]}, layer {layer_name} needs {expected}"
-            )
+            found = [tuple(state[k].shape) for k in sorted(used) if k.startswith(prefix + ".")]
+            raise ModelError(where, f"'{prefix}' has shapes {found}, layer {layer_name} needs {expected} (Keras layout)")
         layer.set_weights(arrays)
         count += 1
     left = [k for k in state if k not in used and not k.startswith("classifier.") and not k.endswith(_IGNORED)]
@@ -183,18 +182,19 @@ def build_torchvision_mobilenet_v2(
 ) -> "keras.Model":
     """raw images -> [resize] -> torch preprocessing -> torchvision MobileNetV2 features -> 1280-channel map."""
     where = context.where or "source"
-    inputs, x = image_input("torchvision MobileNetV2", input_shape, section.input_size, "torch", where)
-    model = keras.Model(inputs, mobilenet_v2_features(x), name="source")
-    weights = section.weights
-    if weights == "none":
-        return model
+    weights, state, path = section.weights, None, None
     if weights == "imagenet":
         path = imagenet_weights_path(where + ".weights")
-    else:
+    elif weights != "none":
         path = context.resolve(weights)
-        if path.name.endswith(".weights.h5"):
-            load_weights_file(model, path, where + ".weights", "torchvision MobileNetV2")
-            return model
-    n = load_torch_weights(model, _read_torch_file(path, where + ".weights"), where + ".weights")
-    context.log.info("%s: loaded %d torchvision MobileNetV2 layers from %s", where, n, path)
+    if path is not None and not path.name.endswith(".weights.h5"):
+        state = _read_torch_file(path, where + ".weights")  # before building: a bad file fails fast
+
+    inputs, x = image_input("torchvision MobileNetV2", input_shape, section.input_size, "torch", where)
+    model = keras.Model(inputs, mobilenet_v2_features(x), name="source")
+    if state is not None:
+        n = load_torch_weights(model, state, where + ".weights")
+        context.log.info("%s: loaded %d torchvision MobileNetV2 layers from %s", where, n, path)
+    elif path is not None:
+        load_weights_file(model, path, where + ".weights", "torchvision MobileNetV2")
     return model
