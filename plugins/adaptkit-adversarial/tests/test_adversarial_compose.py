@@ -102,6 +102,24 @@ def test_feature_layer_inside_the_nested_source_model():
     assert g2 is None  # dense2 lies after the chosen layer
 
 
+def test_feature_layer_of_the_head_reverses_through_it_into_the_encoder():
+    base = tiny_parts()
+    f_in = keras.Input((8,), name="features")
+    hidden = keras.layers.Dense(3, activation="relu", name="head_dense1")
+    classifier = keras.Model(f_in, keras.layers.Dense(2, activation="softmax", name="predictions")(hidden(f_in)),
+                             name="classifier")
+    m_in = keras.Input((2,), name="inputs")
+    parts = ModelParts(base.encoder, classifier, keras.Model(m_in, classifier(base.encoder(m_in))), base.task)
+    comp = adaptkit_compose_loss(section=DannLoss(kind="dann", feature_layer="head_dense1", discriminator={"hidden": []}),
+                                 parts=parts, context=ctx())
+    assert int(comp.modules[0].input.shape[-1]) == 3  # the head's hidden layer
+    dense1 = parts.encoder.get_layer("source").get_layer("dense1")
+    with tf.GradientTape() as tape:
+        loss = comp.terms[0].fn(step_batch(parts))
+    g_enc, g_hidden = tape.gradient(loss, [dense1.kernel, hidden.kernel])
+    assert np.abs(g_enc.numpy()).max() > 0 and np.abs(g_hidden.numpy()).max() > 0
+
+
 def test_unknown_feature_layer_is_a_one_line_spec_error_naming_the_key():
     with pytest.raises(adaptkit.SpecError) as err:
         adaptkit_compose_loss(section=DannLoss(kind="dann", feature_layer="nope"), parts=tiny_parts(), context=ctx())

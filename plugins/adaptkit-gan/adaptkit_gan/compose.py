@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from adaptkit import feature_extractor, LossComposition, LossTerm, ModelParts, Player, RunContext, StepBatch
+from adaptkit import feature_extractor, layer_names, LossComposition, SpecError, LossTerm, ModelParts, Player, RunContext, StepBatch
 
 from .layers import bce_logits, coral, critic_network, flatten, ganin_lambda, gradient_penalty, make_optimizer, mmd
 from .sections import AddaLoss, CoralLoss, MmdLoss, WdgrlLoss
@@ -76,16 +76,27 @@ def _critic(spec, dim: int, seed: int, name: str) -> keras.Model:
 def compose_adda(section: AddaLoss, parts: ModelParts, context: RunContext) -> LossComposition:
     """Target encoder (clone of the source encoder) vs. a discriminator with its own optimizer."""
     target_encoder = clone_encoder(parts.encoder, "encoder", trainable_all=section.target_trainable == "all")
-    dim = _feature_dim(parts.encoder, None)
+    head = _head_part(parts, section.head_layer, context.where + ".head_layer")
+    if head is None:
+        dim = _feature_dim(parts.encoder, None)
+    else:
+        f = np.zeros((1,) + tuple(int(d) for d in parts.classifier.input.shape[1:]), "float32")
+        dim = int(math.prod(int(d) for d in tuple(head(f, training=False).shape)[1:]))
     disc = _critic(section.discriminator, dim, context.seed + 2003, "adda_discriminator")
     wasserstein = section.objective == "wasserstein"
     seed = keras.random.SeedGenerator(context.seed + 3001)
 
+    def aligned(features, training=True):
+        return flatten(features if head is None else head(features, training=training))
+
     def target_features(batch: StepBatch):
-        return flatten(target_encoder(batch.x_target, training=True))
+        return aligned(target_encoder(batch.x_target, training=True))
+
+    def source_features(batch: StepBatch):
+        return ops.stop_gradient(aligned(batch.features_source))
 
     def disc_loss(batch: StepBatch):
-        fs = ops.stop_gradient(flatten(batch.features_source))
+        fs = source_features(batch)
         ft = ops.stop_gradient(target_features(batch))
         ds, dt = disc(fs, training=True), disc(ft, training=True)
         if wasserstein:
@@ -98,8 +109,8 @@ def compose_adda(section: AddaLoss, parts: ModelParts, context: RunContext) -> L
         return -ops.mean(dt) if wasserstein else bce_logits(1.0, dt)
 
     def disc_metric(batch: StepBatch):
-        ds = disc(flatten(batch.features_source), training=False)
-        dt = disc(flatten(target_encoder(batch.x_target, training=False)), training=False)
+        ds = disc(aligned(batch.features_source, training=False), training=False)
+        dt = disc(aligned(target_encoder(batch.x_target, training=False), training=False), training=False)
         if wasserstein:
             return ops.mean(ds) - ops.mean(dt)
         right = ops.concatenate([ops.cast(ds > 0, "float32"), ops.cast(dt <= 0, "float32")], axis=0)
@@ -129,9 +140,36 @@ def compose_adda(section: AddaLoss, parts: ModelParts, context: RunContext) -> L
     )
 
 
+def _extractor(parts: ModelParts, name, where: str):
+    """``feature_layer`` -> ``(x, training) -> features``: a layer of the encoder or, failing that, of the
+    head (run on the encoder's output, so gradients reach the encoder through it)."""
+    if name is None:
+        return None
+    try:
+        return feature_extractor(parts.encoder, name, where)
+    except SpecError:
+        if name not in layer_names(parts.classifier):
+            names = layer_names(parts.encoder) + layer_names(parts.classifier)
+            shown = ", ".join(names[:16]) + (", ..." if len(names) > 16 else "")
+            raise SpecError(where, f"neither the encoder nor the head has a layer {name!r} (layers: {shown})")
+    head = feature_extractor(parts.classifier, name, where)
+    return lambda x, training=True: head(parts.encoder(x, training=training), training=training)
+
+
+def _head_part(parts: ModelParts, name, where: str):
+    """``None``, or a callable ``features -> output of the head's layer name`` (the head stays frozen)."""
+    if name is None:
+        return None
+    try:
+        return feature_extractor(parts.classifier, name, where)
+    except SpecError as exc:
+        names = ", ".join(layer_names(parts.classifier))
+        raise SpecError(where, f"the head has no layer {name!r} (layers: {names})") from exc
+
+
 def compose_wdgrl(section: WdgrlLoss, parts: ModelParts, context: RunContext) -> LossComposition:
     """The shared encoder minimises the critic's Wasserstein estimate; the critic maximises it (with GP)."""
-    extract = feature_extractor(parts.encoder, section.feature_layer, context.where + ".feature_layer")
+    extract = _extractor(parts, section.feature_layer, context.where + ".feature_layer")
     dim = _feature_dim(parts.encoder, extract)
     critic = _critic(section.critic, dim, context.seed + 2003, "wdgrl_critic")
     seed = keras.random.SeedGenerator(context.seed + 3001)
@@ -165,7 +203,7 @@ def compose_wdgrl(section: WdgrlLoss, parts: ModelParts, context: RunContext) ->
 
 def compose_discrepancy(section: MmdLoss | CoralLoss, parts: ModelParts, context: RunContext) -> LossComposition:
     """One term on the main player: MMD or CORAL between source and target features."""
-    extract = feature_extractor(parts.encoder, section.feature_layer, context.where + ".feature_layer")
+    extract = _extractor(parts, section.feature_layer, context.where + ".feature_layer")
     if isinstance(section, MmdLoss):
 
         def distance(fs, ft):

@@ -83,11 +83,29 @@ def _covariance(x):
 
 
 def coral(source, target):
-    """Deep CORAL: ``||C_s - C_t||_F^2 / (4 d^2)`` with unbiased feature covariances."""
+    """Deep CORAL: ``||C_s - C_t||_F^2 / (4 d^2)`` with unbiased feature covariances.
+
+    When the features are wider than the batch (a flattened conv map: d in the thousands, n = 64),
+    the same value is computed from n x n Gram matrices, ``||C_s - C_t||^2 = ||X_s X_s^T||^2 / a^2
+    + ||X_t X_t^T||^2 / b^2 - 2 ||X_s X_t^T||^2 / (a b)`` (X centred, a = n_s - 1, b = n_t - 1),
+    in O(n^2 d) instead of O(d^2 n).
+    """
     source, target = flatten(source), flatten(target)
     d = float(source.shape[-1])
-    diff = _covariance(source) - _covariance(target)
-    return ops.sum(diff * diff) / (4.0 * d * d)
+    if d <= 256:
+        diff = _covariance(source) - _covariance(target)
+        return ops.sum(diff * diff) / (4.0 * d * d)
+    xs = source - ops.mean(source, axis=0, keepdims=True)
+    xt = target - ops.mean(target, axis=0, keepdims=True)
+    a = ops.maximum(ops.cast(ops.shape(source)[0], "float32") - 1.0, 1.0)
+    b = ops.maximum(ops.cast(ops.shape(target)[0], "float32") - 1.0, 1.0)
+
+    def sq(u, v):
+        g = ops.matmul(u, ops.transpose(v))
+        return ops.sum(g * g)
+
+    total = sq(xs, xs) / (a * a) + sq(xt, xt) / (b * b) - 2.0 * sq(xs, xt) / (a * b)
+    return ops.maximum(total, 0.0) / (4.0 * d * d)
 
 
 def gradient_penalty(critic, source, target, seed=None):

@@ -67,6 +67,15 @@ class AddaLoss(LossSection):
     optimizer: PlayerOptimizer = Field(PlayerOptimizer(), description="The discriminator's own optimizer.")
     steps: int = Field(1, ge=1, description="Discriminator updates per training step (5 is usual for wasserstein).")
     gradient_penalty: float = Field(10.0, ge=0, description="wasserstein: weight of the gradient penalty.")
+    head_layer: Optional[str] = Field(
+        None,
+        description=(
+            "Align the output of this layer of the (frozen) head instead of the encoder's output, e.g. "
+            "head_dense1: the discriminator sees the head's hidden representation of the target encoder's "
+            "features (gradients reach the target encoder through the frozen head). Useful when the "
+            "encoder's output is a large feature map that a discriminator separates trivially."
+        ),
+    )
     target_trainable: Literal["all", "as_source"] = Field(
         "all",
         description="all: every layer of the target encoder trains; as_source: it keeps the source encoder's trainable flags.",

@@ -37,6 +37,13 @@ def test_coral_matches_a_numpy_reference():
     assert float(coral(x.astype("float32"), x.astype("float32"))) == pytest.approx(0.0, abs=1e-7)
 
 
+def test_coral_of_features_wider_than_the_batch_uses_gram_matrices_and_matches_numpy():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(12, 300)), rng.normal(0.5, 2.0, size=(10, 300))
+    want = ((np.cov(x, rowvar=False) - np.cov(y, rowvar=False)) ** 2).sum() / (4 * 300**2)
+    assert float(coral(x.astype("float32"), y.astype("float32"))) == pytest.approx(want, rel=1e-3)
+
+
 def test_gradient_penalty_of_a_linear_critic_and_its_gradient():
     critic = critic_network(3, hidden=[], seed=0)
     w = critic.layers[-1].kernel.numpy()[:, 0]

@@ -83,6 +83,27 @@ def test_adda_discriminator_trains_only_through_its_own_optimizer_and_main_is_fr
     np.testing.assert_allclose(np.asarray(adapted(x)), np.asarray(parts.classifier(target_encoder(x))), rtol=1e-6)
 
 
+def test_adda_head_layer_aligns_the_frozen_heads_hidden_layer():
+    keras.utils.set_random_seed(0)
+    parts = tiny_parts()
+    f_in = keras.Input((8,), name="features")
+    hidden = keras.layers.Dense(3, activation="relu", name="head_dense1")(f_in)
+    classifier = keras.Model(f_in, keras.layers.Dense(2, activation="softmax", name="predictions")(hidden),
+                             name="classifier")
+    m_in = keras.Input((2,), name="inputs")
+    parts = ModelParts(parts.encoder, classifier, keras.Model(m_in, classifier(parts.encoder(m_in))), parts.task)
+    comp = adaptkit_compose_loss(section=AddaLoss(kind="adda", head_layer="head_dense1", discriminator={"hidden": [4]}),
+                                 parts=parts, context=ctx())
+    target_encoder, disc = comp.modules
+    assert int(disc.input.shape[-1]) == 3  # the head's hidden layer, not the encoder's 8 features
+    head_before, tenc_before = values(classifier.weights), values(target_encoder.weights)
+    two_stream_fit(parts, [comp], steps=3)
+    assert not changed(head_before, classifier.weights) and changed(tenc_before, target_encoder.weights)
+    with pytest.raises(adaptkit.SpecError) as err:
+        adaptkit_compose_loss(section=AddaLoss(kind="adda", head_layer="nope"), parts=parts, context=ctx())
+    assert str(err.value).startswith("training.stages.1.losses.0.head_layer: the head has no layer 'nope'")
+
+
 def test_wdgrl_critic_takes_several_steps_with_gradient_penalty_and_the_encoder_trains():
     parts = tiny_parts()
     comp = adaptkit_compose_loss(
