@@ -13,8 +13,8 @@ __all__ = ["keras_objects", "load_model"]
 def keras_objects() -> dict[str, Any]:
     """Every plugin's answer to ``adaptkit_keras_objects``, merged."""
     merged: dict[str, Any] = {}
-    for answer in get_host().hook.adaptkit_keras_objects():
-        merged.update(answer or {})
+    for _, answer in get_host().call_each("adaptkit_keras_objects", "adaptkit_keras_objects"):
+        merged.update(answer)
     return merged
 
 

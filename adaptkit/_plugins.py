@@ -17,7 +17,7 @@ from typing import Any, Optional
 import pluggy
 
 from . import _hookspecs
-from ._errors import PluginError
+from ._errors import AdaptkitError, PluginError
 from ._sections import SECTION_BASES, Section
 
 __all__ = ["PluginInfo", "PluginHost", "get_host", "reset_host", "ENTRY_POINT_GROUP"]
@@ -170,24 +170,38 @@ class PluginHost:
                     return plugin
         return "?"
 
-    def call_first(self, hookname: str, where: str, section: Section, **kwargs: Any) -> Any:
-        """Call a firstresult building hook; name the plugin when it fails."""
-        plugin = self.provider(section)
+    def _impls(self, hookname: str) -> list:
+        """A hook's implementations in pluggy's calling order (last registered first)."""
+        return list(reversed(getattr(self.pm.hook, hookname).get_hookimpls()))
+
+    @staticmethod
+    def _call(impl: Any, hookname: str, where: str, kwargs: dict[str, Any]) -> Any:
         try:
-            result = getattr(self.pm.hook, hookname)(section=section, **kwargs)
-        except PluginError:
+            return impl.function(**{name: kwargs[name] for name in impl.argnames})
+        except AdaptkitError:
             raise
         except Exception as exc:
-            from ._errors import AdaptkitError
+            raise PluginError(where, f"plugin {impl.plugin_name!r} failed in {hookname}: {_one_line(exc)}") from exc
 
-            if isinstance(exc, AdaptkitError):
-                raise
-            raise PluginError(where, f"plugin {plugin!r} failed in {hookname}: {_one_line(exc)}") from exc
-        if result is None:
-            raise PluginError(
-                where, f"no plugin answered {hookname} for kind {section.kind!r} (declared by {plugin!r})"
-            )
-        return result
+    def call_first(self, hookname: str, where: str, section: Section, **kwargs: Any) -> Any:
+        """Call a firstresult building hook; a failure names the plugin that raised."""
+        kwargs["section"] = section
+        for impl in self._impls(hookname):
+            result = self._call(impl, hookname, where, kwargs)
+            if result is not None:
+                return result
+        raise PluginError(
+            where, f"no plugin answered {hookname} for kind {section.kind!r} (declared by {self.provider(section)!r})"
+        )
+
+    def call_each(self, hookname: str, where: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call a collecting hook; ``(plugin, answer)`` for every non-``None`` answer."""
+        answers = []
+        for impl in self._impls(hookname):
+            result = self._call(impl, hookname, where, kwargs)
+            if result is not None:
+                answers.append((impl.plugin_name, result))
+        return answers
 
 
 _HOST: Optional[PluginHost] = None

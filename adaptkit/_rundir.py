@@ -86,8 +86,13 @@ class RunDir:
         return self.write_text(name, buf.getvalue())
 
     def save_model(self, name: str, model: Any) -> Path:
+        """Save the model *uncompiled*: it then loads with plain ``keras.saving.load_model``
+        (no optimizer or custom learning-rate schedule inside)."""
+        import keras
+
         tmp = self.path(f".tmp-{name}")
-        model.save(tmp)
+        one = lambda xs: xs[0] if len(xs) == 1 else xs  # noqa: E731  (keep single tensors single)
+        keras.Model(one(model.inputs), one(model.outputs), name=model.name).save(tmp)
         os.replace(tmp, self.path(name))
         return self.final / name
 

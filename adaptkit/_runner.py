@@ -19,7 +19,7 @@ import tensorflow as tf
 import yaml
 
 from ._adapters import adapter_arrays, write_adapters
-from ._errors import AdaptkitError, DataError, SpecError
+from ._errors import AdaptkitError, DataError, PluginError, SpecError
 from ._layers import all_trainable, layer_groups, leaf_layers, set_trainable
 from ._plugins import PluginHost, get_host
 from ._rundir import Checkpoints, RunDir, spec_digest
@@ -259,10 +259,17 @@ def train_stages(
         if spec.training.batch_norm == "frozen":
             freeze_batch_norm(parts.encoder)
         if s < done:
+            if stage.gradual_unfreezing is not None:  # leave the groups as the stage left them
+                gu = stage.gradual_unfreezing
+                unfreezer = gradual_unfreezing(stage, spec, parts, source, name)
+                unfreezer.unfreeze(min(len(unfreezer.groups), gu.start + (stage.epochs - 1) // gu.every))
             log.info("stage %d (%s): done in the interrupted run", s + 1, name)
             continue
         if s == done and done > 0:
             parts.model.load_weights(checkpoints.weights(done - 1))
+        extra_callbacks: list = []
+        if stage.gradual_unfreezing is not None:
+            extra_callbacks.append(gradual_unfreezing(stage, spec, parts, source, name))
         trainable, total = count_params(parts.model)
         log.info("stage %d (%s): %s of %s parameters trainable", s + 1, name, f"{trainable:,}", f"{total:,}")
         if stage.losses and before is not None and not before:
@@ -276,9 +283,6 @@ def train_stages(
             compositions.append(host.call_first("adaptkit_compose_loss", where, section, parts=parts, context=ctx.at(where)))
         compositions_all.extend(compositions)
         groups = discriminative_groups(stage, source, total_steps) if stage.discriminative else None
-        extra_callbacks: list = []
-        if stage.gradual_unfreezing is not None:
-            extra_callbacks.append(gradual_unfreezing(stage, spec, parts, source, name))
         if compositions or groups or stage.gradual_unfreezing:
             two_stream = target_ds is not None and bool(compositions)
             model = Trainer(parts, compositions, two_stream, total_steps, groups=groups)
@@ -296,9 +300,9 @@ def train_stages(
         )
         persist = None
         callbacks: list = list(extra_callbacks)
-        if checkpoints is not None:
+        if checkpoints is not None and spec.training.backup != "off":
             persist = lambda s=s: checkpoints.save_state(digest, s, history)  # noqa: E731
-            callbacks.append(keras.callbacks.BackupAndRestore(str(checkpoints.backup(s))))
+            callbacks.append(keras.callbacks.BackupAndRestore(str(checkpoints.backup(s)), save_freq=spec.training.backup))
         callbacks += [EpochLog(history, s + 1, name, _lr_reader(optimizer), persist), keras.callbacks.TerminateOnNaN()]
         if stage.early_stopping is not None:
             callbacks.append(
@@ -309,6 +313,7 @@ def train_stages(
                     restore_best_weights=stage.early_stopping.restore_best_weights,
                 )
             )
+        model._initial_epoch = None  # a restored epoch belongs to its own stage only (Keras keeps it)
         try:
             model.fit(
                 fit_data,
@@ -319,11 +324,13 @@ def train_stages(
                 verbose=spec.training.verbose,
                 shuffle=False,
             )
-        except tf.errors.OpError as exc:
-            raise DataError("data", f"reading or training on the data failed: {exc.message.splitlines()[0]}") from exc
+        except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.NotFoundError) as exc:
+            raise DataError("data", f"reading the data failed: {exc.message.splitlines()[0]}") from exc
         if checkpoints is not None:
             parts.model.save_weights(checkpoints.weights(s))
             checkpoints.save_state(digest, s + 1, history)
+    if 0 < done == len(spec.training.stages):  # interrupted after the last stage
+        parts.model.load_weights(checkpoints.weights(done - 1))
     adapted = finalize_model(parts, compositions_all)
     if adapted is not None:
         names = [layer.name for layer in adapted.layers]
@@ -395,10 +402,22 @@ def evaluate(
     spec: Any, host: PluginHost, ctx: RunContext, parts: ModelParts, sets: dict, before: Optional[ModelParts] = None
 ) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
-    answers = host.hook.adaptkit_evaluate(spec=spec, parts=parts, data=sets, context=ctx.at("evaluation"), before=before)
-    for answer in answers:
-        metrics.update(answer or {})
+    answers = host.call_each(
+        "adaptkit_evaluate", "evaluation", spec=spec, parts=parts, data=sets, context=ctx.at("evaluation"), before=before
+    )
+    for plugin, answer in answers:
+        if not isinstance(answer, dict):
+            raise PluginError("evaluation", f"plugin {plugin!r} answered adaptkit_evaluate with {type(answer).__name__}, not a dict")
+        metrics.update(answer)
     return metrics
+
+
+def _fresh_layer(layer: Any) -> Any:
+    """A new layer from the config, without LoRA adapters: its full kernel trains from scratch."""
+    config = layer.get_config()
+    config.pop("lora_rank", None)
+    config.pop("lora_alpha", None)
+    return layer.__class__.from_config(config)
 
 
 def train_baseline(
@@ -406,7 +425,7 @@ def train_baseline(
 ) -> ModelParts:
     """The same architecture from random initialisation, every layer trainable."""
     keras.utils.set_random_seed(spec.seed)
-    model = keras.models.clone_model(parts.model)
+    model = keras.models.clone_model(parts.model, clone_function=_fresh_layer, recursive=True)
     set_trainable(model, lambda i, _: True)  # every layer, BatchNorm included: nothing was learnt before
     ev = spec.evaluation
     epochs = ev.baseline_epochs or sum(stage.epochs for stage in spec.training.stages)
@@ -537,17 +556,21 @@ def run_pipeline(
             raise SpecError("--resume", f"no interrupted run of {spec.name!r} with this exact spec in {parent}")
         rundir = found
     else:
-        rundir = RunDir(parent, spec.name)
+        try:
+            rundir = RunDir(parent, spec.name)
+        except OSError as exc:
+            raise SpecError("output_dir", f"cannot create a run directory in {parent}: {exc.strerror or exc}") from exc
     checkpoints = Checkpoints(rundir.partial)
-    configure_determinism(spec.seed)
-    keras.mixed_precision.set_global_policy("mixed_bfloat16" if spec.training.mixed_precision else "float32")
     ctx.run_dir = rundir.partial
     handler = logging.FileHandler(rundir.path("run.log"), encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     handler.setLevel(logging.DEBUG)
+    previous_level, previous_policy = log.level, keras.mixed_precision.global_policy()
     log.addHandler(handler)
     log.setLevel(logging.DEBUG)
     try:
+        configure_determinism(spec.seed)
+        keras.mixed_precision.set_global_policy("mixed_bfloat16" if spec.training.mixed_precision else "float32")
         rundir.write_text("spec.yaml", resolved)
         splits = load_splits(spec, host, ctx)
         log.info("data: " + ", ".join(f"{k} {v}" for k, v in splits.sizes.items()))
@@ -590,16 +613,14 @@ def run_pipeline(
         result["wall_time_s"] = round(time.perf_counter() - started, 2)
         rundir.write_json("metrics.json", result)
         log.info("headline %s = %s", headline_key, metrics.get(headline_key))
-        log.removeHandler(handler)
         handler.close()
         final = rundir.commit()
         return RunResult(final, result, (headline_key, metrics.get(headline_key)))
     except BaseException as exc:
-        log.removeHandler(handler)
         handler.close()
-        # bad input is found before training: leave nothing. A run that was training
-        # keeps its hidden .partial folder, so that `run --resume` can go on with it.
-        if isinstance(exc, AdaptkitError) or not checkpoints.state:
+        # Bad input is found before training starts: leave nothing behind. A run that
+        # has trained keeps its hidden .partial folder, so `run --resume` can go on.
+        if not checkpoints.state:
             if not resume:
                 rundir.discard()
         else:
@@ -607,4 +628,6 @@ def run_pipeline(
             exc.adaptkit_partial = rundir.partial  # type: ignore[attr-defined]
         raise
     finally:
-        keras.mixed_precision.set_global_policy("float32")
+        log.removeHandler(handler)
+        log.setLevel(previous_level)
+        keras.mixed_precision.set_global_policy(previous_policy)

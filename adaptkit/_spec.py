@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from ._errors import SpecError
 from ._plugins import PluginHost, get_host
@@ -130,16 +130,24 @@ class EvaluationSpec(StrictModel):
     plots: bool = Field(True, description="Write learning-curve plots (PNG) into the run directory.")
 
 
-def _union(classes: list[type[Section]], family: str) -> Any:
+def _union(classes: list[type[Section]], family: str, host: PluginHost) -> Any:
     if not classes:
-        return Annotated[Any, Field(json_schema_extra={"description": f"no plugin provides {family}"})]
+        broken = [f"{p.name} ({p.status})" for p in host.broken()]
+        message = f"no installed plugin provides {family} kinds" + (
+            "; broken plugins: " + ", ".join(broken) if broken else ""
+        )
+
+        def refuse(value: Any) -> Any:
+            raise ValueError(message)
+
+        return Annotated[Any, AfterValidator(refuse), Field(json_schema_extra={"description": message})]
     return Annotated[Union[tuple(classes)], Field(discriminator="kind")]
 
 
 def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
     """The ``PipelineSpec`` model for the plugins that are installed now."""
     host = host or get_host()
-    U = {family: _union(host.section_classes(family), family) for family in SECTION_BASES}
+    U = {family: _union(host.section_classes(family), family, host) for family in SECTION_BASES}
 
     DataSpec = create_model(
         "DataSpec",
@@ -226,6 +234,16 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
             ),
         ),
         verbose=(int, Field(1, ge=0, le=2, description="Keras fit verbosity (0 silent, 1 progress bar, 2 one line per epoch).")),
+        backup=(
+            Union[Literal["epoch", "off"], Annotated[int, Field(ge=1)]],
+            Field(
+                "epoch",
+                description=(
+                    "How often the stage in progress is backed up for `run --resume` (Keras BackupAndRestore): "
+                    "'epoch', every N steps (a number), or 'off' (completed stages are still checkpointed)."
+                ),
+            ),
+        ),
         steps_per_execution=(
             int,
             Field(

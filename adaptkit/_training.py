@@ -93,7 +93,8 @@ def build_optimizer(spec: Any, learning_rate: Any) -> keras.optimizers.Optimizer
     if spec.clipnorm:
         common["clipnorm"] = spec.clipnorm
     if spec.name == "adamw":
-        return keras.optimizers.AdamW(weight_decay=spec.weight_decay or 0.004, **common)
+        decay = 0.004 if spec.weight_decay is None else spec.weight_decay  # Keras' default
+        return keras.optimizers.AdamW(weight_decay=decay, **common)
     if spec.weight_decay:
         common["weight_decay"] = spec.weight_decay
     if spec.name == "adam":
@@ -141,6 +142,10 @@ class Trainer(keras.Model):
         self.extra_metrics = {name: fn for c in compositions for name, fn in c.metrics.items()}
         names = [t.name for t in self.terms] + list(self.extra_metrics)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        for player in self.extra_players:  # built up front: BackupAndRestore restores their state
+            variables = list(player.variables())
+            if variables and not player.optimizer.built:
+                player.optimizer.build(variables)
         self.built = True  # the wrapped model is built; BackupAndRestore needs a built model
 
     def call(self, inputs: Any, training: bool = False) -> Any:
@@ -200,9 +205,19 @@ class Trainer(keras.Model):
         routed: dict[int, list] = {}
         for g, v in pairs:
             routed.setdefault(self._group_of.get(id(v), -1), []).append((g, v))
-        for index, group_pairs in routed.items():
-            optimizer = self.optimizer if index < 0 else self.group_optimizers[index]
+        for index, group_pairs in sorted(routed.items(), reverse=True):  # groups first, main (-1) last
+            if index < 0:
+                self.optimizer.apply_gradients(group_pairs)
+                continue
+            optimizer = self.group_optimizers[index]
+            # the stage's schedule runs on one clock, also for groups unfrozen late
+            optimizer.iterations.assign(self.optimizer.iterations)
             optimizer.apply_gradients(group_pairs)
+
+    def test_step(self, data: Any) -> dict:
+        # validation sees the model alone: the loss terms' trackers are training-only
+        logs = super().test_step(data)
+        return {k: v for k, v in logs.items() if k not in self.trackers}
 
     def _apply(self, optimizer: Any, grads: Any, variables: list, grouped: bool = False) -> None:
         pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
@@ -258,16 +273,20 @@ class GradualUnfreezing(keras.callbacks.Callback):
         self.groups, self.start, self.every, self.after_change = groups_top_down, start, every, after_change
         self.unfrozen = -1
 
-    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
-        n = min(len(self.groups), self.start + epoch // self.every)
+    def unfreeze(self, n: int) -> bool:
+        """Unfreeze the top ``n`` groups; True when that changed anything."""
         if n == self.unfrozen:
-            return
+            return False
         for layers in self.groups[:n]:
             for layer in layers:
                 layer.trainable = True
         self.unfrozen = n
         self.after_change()
-        if self.model.train_function is not None:
+        return True
+
+    def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
+        changed = self.unfreeze(min(len(self.groups), self.start + epoch // self.every))
+        if changed and self.model.train_function is not None:
             self.model.make_train_function(force=True)
 
 

@@ -67,6 +67,9 @@ def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: 
     try:
         result = run_pipeline(validated, spec, output, resume=resume)
     except AdaptkitError as exc:
+        partial = getattr(exc, "adaptkit_partial", None)
+        if partial is not None:
+            click.echo(f"adaptkit: the run so far is in {partial}; after fixing, go on with: adaptkit run {spec} --resume", err=True)
         _fail(exc)
     except KeyboardInterrupt as exc:
         partial = getattr(exc, "adaptkit_partial", None)
@@ -82,10 +85,16 @@ def _console_log() -> None:
     """Stage headers, parameter counts and notes on stderr (epoch lines come from Keras)."""
     import logging
 
+    logger = logging.getLogger("adaptkit")
+    if any(getattr(h, "adaptkit_console", False) for h in logger.handlers):
+        return
     handler = logging.StreamHandler(sys.stderr)
+    handler.adaptkit_console = True  # type: ignore[attr-defined]
     handler.setLevel(logging.INFO)
     handler.setFormatter(logging.Formatter("adaptkit: %(message)s"))
-    logging.getLogger("adaptkit").addHandler(handler)
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
 
 
 def _summary(result: Any) -> None:

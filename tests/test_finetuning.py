@@ -200,3 +200,29 @@ def test_lr_find_suggests_a_rate_and_restores_weights(spec_file, tmp_path):
     parts, _, _ = build_model(spec, get_host(), ctx, load_splits(spec, get_host(), ctx).source)
     for a, b in zip(model.get_weights(), parts.model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_saved_model_loads_with_plain_keras_after_a_custom_schedule(spec_file):
+    import keras
+
+    path = spec_file(
+        "training: {verbose: 0, stages: [{epochs: 1, schedule: {kind: slanted_triangular}, optimizer: {learning_rate: 0.01}}]}"
+    )
+    result = run_pipeline(load_spec_file(path), path)
+    model = keras.saving.load_model(result.run_dir / "model.keras")  # no custom objects needed
+    assert model.output_shape == (None, 10)
+
+
+def test_baseline_of_a_lora_run_trains_full_kernels(spec_file):
+    path = spec_file(
+        """
+        source: {kind: mlp, units: [32, 16]}
+        surgery: [{kind: lora, rank: 2}]
+        evaluation: {baseline: true, baseline_epochs: 1}
+        """
+    )
+    result = run_pipeline(load_spec_file(path), path)
+    log = (result.run_dir / "run.log").read_text()
+    line = next(l for l in log.splitlines() if "baseline (from scratch)" in l)
+    full = (64 * 32 + 32) + (32 * 16 + 16) + (16 * 10 + 10)
+    assert f"{full:,} of {full:,} parameters trainable" in line

@@ -151,3 +151,31 @@ def test_public_names_match_all():
     }
     modules = {n for n in public if type(getattr(adaptkit, n)).__name__ == "module"}
     assert public - modules == set(adaptkit.__all__) - {"__version__"}
+
+
+def test_a_failing_hook_is_blamed_on_its_plugin(tmp_path, monkeypatch, digits_npz):
+    source = """
+    import adaptkit
+
+    @adaptkit.hookimpl
+    def adaptkit_evaluate(parts):
+        raise ZeroDivisionError("bad metric")
+    """
+    install_fake(tmp_path, monkeypatch, "adaptkit_badmetric", source)
+    from adaptkit import PluginError
+    from adaptkit._runner import run_pipeline
+
+    spec = load_spec({**BASE, "output_dir": str(tmp_path / "runs"),
+                      "data": {"train": {"kind": "arrays", "path": str(digits_npz)}},
+                      "training": {"verbose": 0, "stages": [{"epochs": 1}]}})
+    with pytest.raises(PluginError) as info:
+        run_pipeline(spec, tmp_path / "spec.yaml")
+    assert str(info.value) == "evaluation: plugin 'adaptkit_badmetric' failed in adaptkit_evaluate: ZeroDivisionError: bad metric"
+
+
+def test_a_family_without_any_provider_is_a_one_line_error(monkeypatch):
+    monkeypatch.setenv("ADAPTKIT_DISABLE_PLUGINS", "adversarial,gan")
+    data = {**BASE, "training": {"stages": [{"epochs": 1, "losses": [{"kind": "dann"}]}]}}
+    with pytest.raises(SpecError) as info:
+        load_spec(data)
+    assert str(info.value).startswith("training.stages.0.losses.0: no installed plugin provides loss kinds; broken plugins: adversarial")

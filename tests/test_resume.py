@@ -96,3 +96,34 @@ def test_checkpointed_two_stream_run_resumes(spec_file, tmp_path, digits_npz, mo
     assert "mmd_loss" in rows[-1]  # the loss term is logged
     assert "stage 1 (adapt): resuming after epoch 2" in (result.run_dir / "run.log").read_text()
     assert result.metrics["metrics"]["target_test/accuracy"] > 0.5
+
+
+def test_interrupted_in_the_first_stage_resumes_every_later_stage_whole(spec_file, tmp_path, monkeypatch):
+    path = spec_file(TWO_STAGES)
+    spec = load_spec_file(path)
+    with monkeypatch.context() as m:
+        interrupt_after(m, stage=1, epoch=1)
+        with pytest.raises(KeyboardInterrupt):
+            run_pipeline(spec, path)
+    result = run_pipeline(spec, path, resume=True)
+    rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
+    assert [(r["stage_name"], r["stage_epoch"]) for r in rows] == [
+        ("a", "1"), ("a", "2"), ("b", "1"), ("b", "2"), ("b", "3")
+    ]
+
+
+def test_interrupted_after_the_last_stage_keeps_the_trained_weights(spec_file, tmp_path, monkeypatch):
+    import adaptkit._runner as runner
+
+    path = spec_file(TWO_STAGES)
+    spec = load_spec_file(path)
+    with monkeypatch.context() as m:
+        def boom(*args, **kwargs):
+            raise RuntimeError("evaluation crashed")
+
+        m.setattr(runner, "evaluate", boom)
+        with pytest.raises(RuntimeError):
+            run_pipeline(spec, path)
+    result = run_pipeline(spec, path, resume=True)
+    assert "stage 2 (b): done in the interrupted run" in (result.run_dir / "run.log").read_text()
+    assert result.metrics["headline"]["value"] > 0.5  # the trained model, not a fresh one

@@ -56,6 +56,14 @@ def keras_file(section: KerasFileSource, input_shape: tuple, context: RunContext
         source = model.get_layer("encoder")
     else:
         source = model
+    # a fresh graph with the same weights: the reused part is then called once, in the new
+    # model, so a layer inside it can be named (e.g. a domain-adaptation feature_layer)
+    try:
+        fresh = keras.models.clone_model(source)
+        fresh.set_weights(source.get_weights())
+        source = fresh
+    except Exception:  # a model Keras cannot clone still works as it is, only less addressable
+        pass
     expected = tuple(source.input_shape[1:]) if hasattr(source, "input_shape") else tuple(source.inputs[0].shape[1:])
     if tuple(expected) != tuple(input_shape):
         raise ModelError(where, f"{path} takes inputs of shape {expected}, the data has {tuple(input_shape)}")
