@@ -53,6 +53,19 @@ def set_trainable(model: Any, wanted: Callable[[int, Any], bool]) -> None:
     model.trainable = True
     for layer, flag in zip(leaves, flags):
         layer.trainable = flag
+        if flag:
+            _keep_lora_frozen(layer)
+
+
+def _keep_lora_frozen(layer: Any) -> None:
+    """Keras' ``trainable`` setter unfreezes every variable, LoRA's frozen base kernels too."""
+    inner = layer._flatten_layers() if hasattr(layer, "_flatten_layers") else [layer]
+    for sub in inner:
+        if getattr(sub, "lora_enabled", False):
+            for name in ("_kernel", "_embeddings"):
+                variable = getattr(sub, name, None)
+                if variable is not None and hasattr(variable, "trainable"):
+                    variable.trainable = False
 
 
 @contextmanager

@@ -203,7 +203,7 @@ class EpochLog(keras.callbacks.Callback):
         }
         row.update({k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"})
         self.rows.append(row)
-        shown = ", ".join(f"{k}={v:.4f}" for k, v in row.items() if isinstance(v, float) and k != "seconds")
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if isinstance(v, float) and k != "seconds")
         log.debug("stage %d (%s) epoch %d: %s", self.stage_index, self.stage_name, epoch + 1, shown)
         if self.persist is not None:
             self.persist()

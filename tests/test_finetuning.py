@@ -226,3 +226,18 @@ def test_baseline_of_a_lora_run_trains_full_kernels(spec_file):
     line = next(l for l in log.splitlines() if "baseline (from scratch)" in l)
     full = (64 * 32 + 32) + (32 * 16 + 16) + (16 * 10 + 10)
     assert f"{full:,} of {full:,} parameters trainable" in line
+
+
+def test_unfreezing_keeps_lora_base_kernels_frozen():
+    import keras
+
+    from adaptkit import set_trainable
+
+    inputs = keras.Input((3,))
+    dense = keras.layers.Dense(4, name="d")
+    model = keras.Model(inputs, dense(inputs))
+    dense.enable_lora(2)
+    set_trainable(model, lambda i, _: False)
+    set_trainable(model, lambda i, _: True)
+    names = sorted(v.path.split("/")[-1] for v in model.trainable_variables)
+    assert names == ["bias", "lora_kernel_a", "lora_kernel_b"]
