@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import shutil
 import time
@@ -32,6 +33,16 @@ def atomic_write_text(path: Path, text: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 class RunDir:
@@ -72,7 +83,8 @@ class RunDir:
         return self.final / name
 
     def write_json(self, name: str, data: Any) -> Path:
-        return self.write_text(name, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        """Strict JSON: NaN and infinities (a diverged loss, say) are written as null."""
+        return self.write_text(name, json.dumps(_finite(data), indent=2, sort_keys=True, allow_nan=False) + "\n")
 
     def write_csv(self, name: str, rows: Iterable[dict[str, Any]]) -> Path:
         rows = list(rows)

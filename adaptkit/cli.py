@@ -109,13 +109,15 @@ def _summary(result: Any) -> None:
     base = (m.get("baseline") or {}).get("metrics")
     if base is not None:
         table.add_column("from scratch", justify="right")
+    def shown(value: Any) -> str:
+        return f"{value:.4f}" if isinstance(value, float) else ("" if value is None else str(value))
+
     for key, value in sorted(m["metrics"].items()):
         if key.endswith("/examples"):
             continue
-        row = [key, f"{value:.4f}"]
+        row = [key, shown(value)]
         if base is not None:
-            b = base.get(key)
-            row.append("" if b is None else f"{b:.4f}")
+            row.append(shown(base.get(key)))
         table.add_row(*row)
     console.print(table)
     transfer = m.get("transfer")
