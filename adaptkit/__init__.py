@@ -4,7 +4,7 @@ The public face of the host. Importing it does not import TensorFlow.
 """
 
 from ._adapters import read_adapters
-from ._features import dense_network, feature_extractor, layer_names
+from ._features import dense_network, feature_extractor, layer_names, model_feature_extractor
 from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError
 from ._hookspecs import hookimpl, hookspec
 from ._layers import all_trainable, block_of, layer_groups, leaf_layers, set_trainable
@@ -74,6 +74,7 @@ __all__ = [
     "load_model",
     "load_spec",
     "load_spec_file",
+    "model_feature_extractor",
     "read_adapters",
     "reset_host",
     "set_trainable",

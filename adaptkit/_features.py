@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from ._errors import SpecError
 
-__all__ = ["feature_extractor", "layer_names", "dense_network"]
+__all__ = ["feature_extractor", "model_feature_extractor", "layer_names", "dense_network"]
 
 
 
@@ -66,6 +66,26 @@ def feature_extractor(encoder: Any, name: Optional[str], where: str) -> Optional
         shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
         raise SpecError(where, f"the encoder has no layer {name!r} (layers: {shown})")
     return found
+
+
+def model_feature_extractor(parts: Any, name: Optional[str], where: str) -> Optional[Callable]:
+    """``feature_layer`` of a loss -> ``(x, training) -> features``.
+
+    ``None`` for the encoder's own output; else a layer of the encoder or,
+    failing that, of the head, run on the encoder's output (so gradients reach
+    the encoder through it). ``SpecError(where, ...)`` when neither has it.
+    """
+    if name is None:
+        return None
+    try:
+        return feature_extractor(parts.encoder, name, where)
+    except SpecError:
+        if name not in layer_names(parts.classifier):
+            names = layer_names(parts.encoder) + layer_names(parts.classifier)
+            shown = ", ".join(names[:16]) + (", ..." if len(names) > 16 else "")
+            raise SpecError(where, f"neither the encoder nor the head has a layer {name!r} (layers: {shown})") from None
+    head = feature_extractor(parts.classifier, name, where)
+    return lambda x, training=True: head(parts.encoder(x, training=training), training=training)
 
 
 def dense_network(

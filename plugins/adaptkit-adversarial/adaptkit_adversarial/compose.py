@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 from keras import ops
 
-from adaptkit import feature_extractor, layer_names, LossComposition, SpecError, LossTerm, ModelParts, RunContext, StepBatch
+from adaptkit import LossComposition, LossTerm, ModelParts, RunContext, StepBatch, model_feature_extractor
 
 from .layers import (
     RandomizedMultilinearMap,
@@ -46,20 +46,6 @@ def _features(extract, batch: StepBatch, domain: str):
     return flatten(ops.cast(f, "float32"))
 
 
-def _extractor(parts: ModelParts, name, where: str):
-    """``feature_layer`` -> ``(x, training) -> features``: a layer of the encoder or, failing that, of the
-    head (run on the encoder's output, so the reversed gradient reaches the encoder through it)."""
-    if name is None:
-        return None
-    try:
-        return feature_extractor(parts.encoder, name, where)
-    except SpecError:
-        if name not in layer_names(parts.classifier):
-            names = layer_names(parts.encoder) + layer_names(parts.classifier)
-            shown = ", ".join(names[:16]) + (", ..." if len(names) > 16 else "")
-            raise SpecError(where, f"neither the encoder nor the head has a layer {name!r} (layers: {shown})")
-    head = feature_extractor(parts.classifier, name, where)
-    return lambda x, training=True: head(parts.encoder(x, training=training), training=training)
 
 
 def _feature_dim(parts: ModelParts, extract) -> int:
@@ -91,7 +77,7 @@ def _probabilities(section: CdanLoss, parts: ModelParts) -> Callable[[Any], Any]
 
 
 def compose_adversarial(section: DannLoss | CdanLoss, parts: ModelParts, context: RunContext) -> LossComposition:
-    extract = _extractor(parts, section.feature_layer, context.where + ".feature_layer")
+    extract = model_feature_extractor(parts, section.feature_layer, context.where + ".feature_layer")
     lam = lambda_schedule(section)
     tag = section.kind
     feat_dim = _feature_dim(parts, extract)

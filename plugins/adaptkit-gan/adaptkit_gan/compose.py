@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from adaptkit import feature_extractor, layer_names, LossComposition, SpecError, LossTerm, ModelParts, Player, RunContext, StepBatch
+from adaptkit import feature_extractor, layer_names, model_feature_extractor, LossComposition, SpecError, LossTerm, ModelParts, Player, RunContext, StepBatch
 
 from .layers import bce_logits, coral, critic_network, flatten, ganin_lambda, gradient_penalty, make_optimizer, mmd
 from .sections import AddaLoss, CoralLoss, MmdLoss, WdgrlLoss
@@ -140,20 +140,6 @@ def compose_adda(section: AddaLoss, parts: ModelParts, context: RunContext) -> L
     )
 
 
-def _extractor(parts: ModelParts, name, where: str):
-    """``feature_layer`` -> ``(x, training) -> features``: a layer of the encoder or, failing that, of the
-    head (run on the encoder's output, so gradients reach the encoder through it)."""
-    if name is None:
-        return None
-    try:
-        return feature_extractor(parts.encoder, name, where)
-    except SpecError:
-        if name not in layer_names(parts.classifier):
-            names = layer_names(parts.encoder) + layer_names(parts.classifier)
-            shown = ", ".join(names[:16]) + (", ..." if len(names) > 16 else "")
-            raise SpecError(where, f"neither the encoder nor the head has a layer {name!r} (layers: {shown})")
-    head = feature_extractor(parts.classifier, name, where)
-    return lambda x, training=True: head(parts.encoder(x, training=training), training=training)
 
 
 def _head_part(parts: ModelParts, name, where: str):
@@ -169,7 +155,7 @@ def _head_part(parts: ModelParts, name, where: str):
 
 def compose_wdgrl(section: WdgrlLoss, parts: ModelParts, context: RunContext) -> LossComposition:
     """The shared encoder minimises the critic's Wasserstein estimate; the critic maximises it (with GP)."""
-    extract = _extractor(parts, section.feature_layer, context.where + ".feature_layer")
+    extract = model_feature_extractor(parts, section.feature_layer, context.where + ".feature_layer")
     dim = _feature_dim(parts.encoder, extract)
     critic = _critic(section.critic, dim, context.seed + 2003, "wdgrl_critic")
     seed = keras.random.SeedGenerator(context.seed + 3001)
@@ -203,7 +189,7 @@ def compose_wdgrl(section: WdgrlLoss, parts: ModelParts, context: RunContext) ->
 
 def compose_discrepancy(section: MmdLoss | CoralLoss, parts: ModelParts, context: RunContext) -> LossComposition:
     """One term on the main player: MMD or CORAL between source and target features."""
-    extract = _extractor(parts, section.feature_layer, context.where + ".feature_layer")
+    extract = model_feature_extractor(parts, section.feature_layer, context.where + ".feature_layer")
     if isinstance(section, MmdLoss):
 
         def distance(fs, ft):
