@@ -3,7 +3,7 @@
 The public face of the host. Importing it does not import TensorFlow.
 """
 
-from ._adapters import read_adapters
+from ._adapters import load_adapters, read_adapters
 from ._features import dense_network, feature_extractor, layer_names, model_feature_extractor
 from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError
 from ._hookspecs import hookimpl, hookspec
@@ -71,6 +71,7 @@ __all__ = [
     "layer_groups",
     "layer_names",
     "leaf_layers",
+    "load_adapters",
     "load_model",
     "load_spec",
     "load_spec_file",

@@ -70,9 +70,7 @@ LORA_TYPES = ("Dense", "EinsumDense", "Conv1D", "Conv2D", "Conv3D", "Embedding")
 
 
 def lora(section: LoRA, model, context: RunContext):
-    import numpy as np
-
-    from adaptkit import DataError, ModelError, read_adapters
+    from adaptkit import load_adapters
 
     leaves = leaf_layers(model)
     if section.layers:
@@ -88,16 +86,5 @@ def lora(section: LoRA, model, context: RunContext):
             continue
         layer.enable_lora(section.rank, lora_alpha=section.alpha)
     if section.adapters:
-        where = f"{context.where}.adapters"
-        path = context.resolve(section.adapters)
-        arrays = read_adapters(path, where)
-        for layer in chosen:
-            for part in ("a", "b"):
-                key = f"{layer.name}/lora_kernel_{part}"
-                if key not in arrays:
-                    raise DataError(where, f"{path} has no adapter {key!r}")
-                var = getattr(layer, f"lora_kernel_{part}")
-                if tuple(var.shape) != arrays[key].shape:
-                    raise ModelError(where, f"{path}: adapter {key!r} has shape {arrays[key].shape}, the layer needs {tuple(var.shape)}")
-                var.assign(np.asarray(arrays[key]))
+        load_adapters(model, context.resolve(section.adapters), f"{context.where}.adapters")
     return model

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adaptkit import RunContext, SpecError, leaf_layers
+from adaptkit import RunContext, SpecError, leaf_layers, load_adapters
 
 from .sections import TransformerLoRA
 
@@ -52,4 +52,6 @@ def transformer_lora(section: TransformerLoRA, model: Any, context: RunContext) 
         for sub in block._flatten_layers(include_self=False):
             if sub.name in wanted and not getattr(sub, "lora_enabled", False):
                 sub.enable_lora(section.rank, lora_alpha=section.alpha)
+    if section.adapters:
+        load_adapters(model, context.resolve(section.adapters), context.where + ".adapters")
     return model

@@ -107,6 +107,10 @@ class TransformerLoRA(SurgerySection):
     blocks: Optional[list[str]] = Field(
         None, description="Names of the transformer blocks to adapt (transformer_layer_4, ...); default: all."
     )
+    adapters: Optional[str] = Field(
+        None,
+        description="An adapters.npz written by an earlier run (the adapter weights alone): loaded into the new adapters.",
+    )
 
 
 class TFHubSource(SourceSection):
