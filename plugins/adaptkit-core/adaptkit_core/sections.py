@@ -23,7 +23,7 @@ class ArraysData(DataSourceSection):
         "classification", description="classification: y holds integer class indices; regression: numbers."
     )
     class_names: Optional[list[str]] = Field(
-        None, description="Names of the classes 0..K-1; default: the sorted distinct labels as strings."
+        None, description="Names of the classes 0..K-1; default: '0'..str(max label)."
     )
     scale: float = Field(1.0, gt=0, description="Multiply x by this (e.g. 1/255).")
 
@@ -81,7 +81,7 @@ class Unfreeze(SurgerySection):
     kind: Literal["unfreeze"]
     last_layers: Optional[int] = Field(None, ge=1, description="Unfreeze the last N layers that have weights.")
     last_blocks: Optional[int] = Field(
-        None, ge=1, description="Unfreeze the last N blocks (layers grouped by name prefix, see block_separator)."
+        None, ge=1, description="Unfreeze the last N blocks (layers grouped by name prefix, see block_depth)."
     )
     block_depth: int = Field(
         1, ge=1, description="How many '_'-separated name parts form a block name (block5_conv1 -> block5 at 1)."
