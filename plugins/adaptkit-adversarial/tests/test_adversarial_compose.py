@@ -1,15 +1,14 @@
 """DANN/CDAN compositions on tiny Keras models: gradients, feature layers, errors, and a rotated-moons run."""
 
-import json
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import yaml
 
 import adaptkit
+from adaptkit import testing
 from adaptkit import ModelParts, RunContext, StepBatch, TaskInfo
 from adaptkit_adversarial import adaptkit_compose_loss
 from adaptkit_adversarial.sections import CdanLoss, DannLoss
@@ -190,17 +189,7 @@ def moons_spec(folder, losses, epochs):
 
 
 def run_spec(tmp_path, name, spec):
-    from click.testing import CliRunner
-
-    from adaptkit.cli import main
-
-    path = tmp_path / f"{name}.yaml"
-    spec = dict(spec, name=name)
-    path.write_text(yaml.safe_dump(spec))
-    result = CliRunner().invoke(main, ["run", str(path), "--output", str(tmp_path / "runs")])
-    assert result.exit_code == 0, result.output
-    (run,) = [p for p in (tmp_path / "runs").glob(f"{name}*") if not p.is_symlink()]
-    return json.loads((run / "metrics.json").read_text())["metrics"]
+    return testing.run_spec(tmp_path, spec, name).metrics
 
 
 def test_dann_beats_source_only_on_rotated_moons(tmp_path):

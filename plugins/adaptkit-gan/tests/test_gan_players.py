@@ -1,15 +1,14 @@
 """ADDA/WDGRL/MMD/CORAL compositions in the host's two-stream trainer, and rotated-moons runs from the CLI."""
 
-import json
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import yaml
 
 import adaptkit
+from adaptkit import testing
 from adaptkit import ModelParts, RunContext, TaskInfo
 from adaptkit_gan import adaptkit_compose_loss
 from adaptkit_gan.sections import AddaLoss, CoralLoss, MmdLoss, WdgrlLoss
@@ -167,16 +166,8 @@ def moons_spec(folder, losses, source_epochs=30, adapt_epochs=30, adapt_lr=1e-3)
 
 
 def run_spec(tmp_path, name, spec):
-    from click.testing import CliRunner
-
-    from adaptkit.cli import main
-
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(dict(spec, name=name)))
-    result = CliRunner().invoke(main, ["run", str(path), "--output", str(tmp_path / "runs")])
-    assert result.exit_code == 0, result.output
-    (run,) = [p for p in (tmp_path / "runs").glob(f"{name}*") if not p.is_symlink()]
-    return json.loads((run / "metrics.json").read_text())["metrics"], run
+    run = testing.run_spec(tmp_path, spec, name)
+    return run.metrics, run.run_dir
 
 
 def test_adda_and_mmd_beat_source_only_on_rotated_moons(tmp_path):
