@@ -124,6 +124,16 @@ def lr_find(
         raise SpecError("--min-lr", "needs 0 < min-lr < max-lr")
     ctx = RunContext(seed=spec.seed, spec_dir=Path(spec_path).resolve().parent)
     configure_determinism(spec.seed)
+    previous_policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if spec.training.mixed_precision else "float32")
+    try:
+        return _sweep(spec, spec_path, stage, min_lr, max_lr, steps, output, host, ctx)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _sweep(spec: Any, spec_path: Path, stage: int, min_lr: float, max_lr: float, steps: int,
+           output: Optional[Path], host: PluginHost, ctx: RunContext) -> tuple[LRFindResult, Any]:
     splits = load_splits(spec, host, ctx)
     parts, head, source = build_model(spec, host, ctx, splits.source)
     for s, st in enumerate(spec.training.stages[: stage + 1]):
@@ -135,7 +145,7 @@ def lr_find(
     model = parts.model
     before = [np.array(w) for w in model.get_weights()]
     optimizer = build_optimizer(spec.training.stages[stage].optimizer, min_lr)
-    model.compile(optimizer=optimizer, loss=head.loss, metrics=[])
+    model.compile(optimizer=optimizer, loss=head.loss, metrics=[], jit_compile=spec.training.jit_compile)
     data = spec.data
     train = batched(splits.sets["train"], data.batch_size, cache=data.cache, shuffle=splits.sizes["train"], seed=spec.seed)
     sweep = LRSweep(min_lr, max_lr, steps)
