@@ -65,6 +65,7 @@ class RunDir:
     def __init__(self, output_dir: Path, name: str) -> None:
         self.name = name
         stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.created_parent = not output_dir.exists()
         output_dir.mkdir(parents=True, exist_ok=True)
         final = output_dir / f"{name}-{stamp}"
         n = 1
@@ -130,6 +131,9 @@ class RunDir:
 
     def discard(self) -> None:
         shutil.rmtree(self.partial, ignore_errors=True)
+        parent = self.partial.parent
+        if getattr(self, "created_parent", False) and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()  # a failed first run leaves no empty output folder either
 
 
 class Checkpoints:
