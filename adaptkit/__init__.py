@@ -7,7 +7,7 @@ from ._adapters import load_adapters, read_adapters
 from ._features import dense_network, feature_extractor, layer_names, model_feature_extractor
 from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError
 from ._hookspecs import hookimpl, hookspec
-from ._layers import all_trainable, block_of, layer_groups, leaf_layers, set_trainable
+from ._layers import all_trainable, block_of, layer_groups, leaf_layers, make_trainable, set_trainable
 from ._models import keras_objects, load_model
 from ._plugins import PluginHost, PluginInfo, get_host, reset_host
 from ._sections import (
@@ -75,6 +75,7 @@ __all__ = [
     "load_model",
     "load_spec",
     "load_spec_file",
+    "make_trainable",
     "model_feature_extractor",
     "read_adapters",
     "reset_host",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-__all__ = ["leaf_layers", "block_of", "layer_groups", "set_trainable", "all_trainable"]
+__all__ = ["leaf_layers", "block_of", "layer_groups", "set_trainable", "make_trainable", "all_trainable"]
 
 
 def leaf_layers(model: Any) -> list:
@@ -52,9 +52,16 @@ def set_trainable(model: Any, wanted: Callable[[int, Any], bool]) -> None:
     flags = [bool(wanted(i, layer)) for i, layer in enumerate(leaves)]
     model.trainable = True
     for layer, flag in zip(leaves, flags):
-        layer.trainable = flag
         if flag:
-            _keep_lora_frozen(layer)
+            make_trainable(layer)
+        else:
+            layer.trainable = False
+
+
+def make_trainable(layer: Any) -> None:
+    """``layer.trainable = True``, except the base kernels LoRA froze (Keras' setter would unfreeze them)."""
+    layer.trainable = True
+    _keep_lora_frozen(layer)
 
 
 def _keep_lora_frozen(layer: Any) -> None:

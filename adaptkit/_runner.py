@@ -261,8 +261,18 @@ def train_stages(
         if s < done:
             if stage.gradual_unfreezing is not None:  # leave the groups as the stage left them
                 gu = stage.gradual_unfreezing
+                ran = max(1, sum(1 for row in history if row["stage"] == s + 1))  # early stopping may end sooner
                 unfreezer = gradual_unfreezing(stage, spec, parts, source, name)
-                unfreezer.unfreeze(min(len(unfreezer.groups), gu.start + (stage.epochs - 1) // gu.every))
+                unfreezer.unfreeze(min(len(unfreezer.groups), gu.start + (ran - 1) // gu.every))
+            for j, section in enumerate(stage.losses):
+                where = f"training.stages.{s}.losses.{j}"
+                composed = host.call_first("adaptkit_compose_loss", where, section, parts=parts, context=ctx.at(where))
+                if composed.finalize is not None:
+                    raise SpecError(
+                        "--resume",
+                        f"stage {s + 1} ({name}) finished with {section.kind!r}, whose adapted model is not "
+                        "checkpointed; run the spec again without --resume",
+                    )
             log.info("stage %d (%s): done in the interrupted run", s + 1, name)
             continue
         if s == done and done > 0:
@@ -620,7 +630,7 @@ def run_pipeline(
         handler.close()
         # Bad input is found before training starts: leave nothing behind. A run that
         # has trained keeps its hidden .partial folder, so `run --resume` can go on.
-        if not checkpoints.state:
+        if not checkpoints.state or (isinstance(exc, SpecError) and not resume):
             if not resume:
                 rundir.discard()
         else:

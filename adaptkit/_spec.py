@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, StrictInt, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from ._errors import SpecError
 from ._plugins import PluginHost, get_host
@@ -130,6 +130,15 @@ class EvaluationSpec(StrictModel):
     plots: bool = Field(True, description="Write learning-curve plots (PNG) into the run directory.")
 
 
+def _yaml_switch(value: Any) -> Any:
+    """YAML reads a bare ``off`` as False (and ``on``/``yes`` as True): take them as meant."""
+    if value is False:
+        return "off"
+    if value is True:
+        return "epoch"
+    return value
+
+
 def _union(classes: list[type[Section]], family: str, host: PluginHost) -> Any:
     if not classes:
         broken = [f"{p.name} ({p.status})" for p in host.broken()]
@@ -235,7 +244,10 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
         ),
         verbose=(int, Field(1, ge=0, le=2, description="Keras fit verbosity (0 silent, 1 progress bar, 2 one line per epoch).")),
         backup=(
-            Union[Literal["epoch", "off"], Annotated[int, Field(ge=1)]],
+            Annotated[
+                Union[Literal["epoch", "off"], Annotated[StrictInt, Field(ge=1)]],
+                BeforeValidator(_yaml_switch),
+            ],
             Field(
                 "epoch",
                 description=(

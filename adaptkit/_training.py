@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 import keras
 import tensorflow as tf
 
+from ._layers import make_trainable
 from ._types import LossComposition, ModelParts, Player, StepBatch
 
 
@@ -279,7 +280,7 @@ class GradualUnfreezing(keras.callbacks.Callback):
             return False
         for layers in self.groups[:n]:
             for layer in layers:
-                layer.trainable = True
+                make_trainable(layer)
         self.unfrozen = n
         self.after_change()
         return True

@@ -69,16 +69,26 @@ def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: 
     except AdaptkitError as exc:
         partial = getattr(exc, "adaptkit_partial", None)
         if partial is not None:
-            click.echo(f"adaptkit: the run so far is in {partial}; after fixing, go on with: adaptkit run {spec} --resume", err=True)
+            click.echo(f"adaptkit: the run so far is in {partial}; go on with: {_again(spec, overrides, output)}", err=True)
         _fail(exc)
     except KeyboardInterrupt as exc:
         partial = getattr(exc, "adaptkit_partial", None)
         if partial is not None:
-            click.echo(f"error: interrupted; the run so far is in {partial}; go on with: adaptkit run {spec} --resume", err=True)
+            click.echo(f"error: interrupted; the run so far is in {partial}; go on with: {_again(spec, overrides, output)}", err=True)
         else:
             click.echo("error: interrupted; no run directory was written", err=True)
         sys.exit(130)
     _summary(result)
+
+
+def _again(spec: Path, overrides: tuple[str, ...], output: Optional[Path]) -> str:
+    """The command that resumes this run (the same spec, overrides and output folder)."""
+    import shlex
+
+    words = ["adaptkit", "run", str(spec), *[w for o in overrides for w in ("--set", o)]]
+    if output is not None:
+        words += ["--output", str(output)]
+    return shlex.join(words + ["--resume"])
 
 
 def _console_log() -> None:
@@ -86,8 +96,10 @@ def _console_log() -> None:
     import logging
 
     logger = logging.getLogger("adaptkit")
-    if any(getattr(h, "adaptkit_console", False) for h in logger.handlers):
-        return
+    for existing in logger.handlers:
+        if getattr(existing, "adaptkit_console", False):
+            existing.setStream(sys.stderr)  # the current stderr (tests swap it per invocation)
+            return
     handler = logging.StreamHandler(sys.stderr)
     handler.adaptkit_console = True  # type: ignore[attr-defined]
     handler.setLevel(logging.INFO)

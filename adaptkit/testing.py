@@ -43,7 +43,11 @@ def run_spec(directory: Path, spec: dict[str, Any], name: Optional[str] = None, 
     path = Path(directory) / f"{name}.yaml"
     path.write_text(yaml.safe_dump(dict(spec, name=name)))
     outcome = CliRunner().invoke(main, ["run", str(path), "--output", str(Path(directory) / "runs"), *args])
-    assert outcome.exit_code == 0, outcome.output
+    if outcome.exit_code != 0:
+        import traceback
+
+        detail = "".join(traceback.format_exception(*outcome.exc_info)) if outcome.exc_info and outcome.exception else ""
+        raise AssertionError(f"adaptkit run {path} exited {outcome.exit_code}:\n{outcome.output}{detail}")
     link = Path(directory) / "runs" / f"{name}-latest"
     run_dir = link.resolve()
     return SpecRun(run_dir, json.loads((run_dir / "metrics.json").read_text()))

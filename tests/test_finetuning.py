@@ -246,3 +246,27 @@ def test_unfreezing_keeps_lora_base_kernels_frozen():
     set_trainable(model, lambda i, _: True)
     names = sorted(v.path.split("/")[-1] for v in model.trainable_variables)
     assert names == ["bias", "lora_kernel_a", "lora_kernel_b"]
+
+
+def test_lora_with_gradual_unfreezing_trains_only_adapters_and_biases(spec_file):
+    path = spec_file(
+        """
+        source: {kind: mlp, units: [32, 16]}
+        surgery: [{kind: lora, rank: 2}]
+        training:
+          verbose: 0
+          stages: [{epochs: 2, optimizer: {learning_rate: 0.01}, gradual_unfreezing: {start: 1}}]
+        """
+    )
+    result = run_pipeline(load_spec_file(path), path)
+    log = (result.run_dir / "run.log").read_text()
+    counts = [int(c.replace(",", "")) for c in re.findall(r"gradual unfreezing: ([\d,]+) of", log)]
+    head = 16 * 10 + 10
+    assert counts == [head + (32 * 2 + 2 * 16) + 16, head + (32 * 2 + 2 * 16) + 16 + (64 * 2 + 2 * 32) + 32]
+
+
+def test_backup_switch_reads_yaml_off(spec_file):
+    spec = load_spec_file(spec_file("training: {backup: off, stages: [{epochs: 1}]}"))
+    assert spec.training.backup == "off"
+    result = run_pipeline(spec, spec_file("training: {backup: off, verbose: 0, stages: [{epochs: 1}]}"))
+    assert result.metrics["epochs"] == 1

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from adaptkit import feature_extractor, layer_names, model_feature_extractor, LossComposition, SpecError, LossTerm, ModelParts, Player, RunContext, StepBatch
+from adaptkit import feature_extractor, layer_names, make_trainable, model_feature_extractor, LossComposition, SpecError, LossTerm, ModelParts, Player, RunContext, StepBatch
 
 from .layers import bce_logits, coral, critic_network, flatten, ganin_lambda, gradient_penalty, make_optimizer, mmd
 from .sections import AddaLoss, CoralLoss, MmdLoss, WdgrlLoss
@@ -46,7 +46,7 @@ def _set_trainable(model) -> None:
     batch_norm = [(layer, layer.trainable) for layer in _all_layers(model)
                   if isinstance(layer, keras.layers.BatchNormalization)]
     for layer in [model] + _all_layers(model):
-        layer.trainable = True
+        make_trainable(layer)  # LoRA's frozen base kernels stay frozen
     for layer, flag in batch_norm:
         layer.trainable = flag
 
