@@ -127,3 +127,31 @@ def test_interrupted_after_the_last_stage_keeps_the_trained_weights(spec_file, t
     result = run_pipeline(spec, path, resume=True)
     assert "stage 2 (b): done in the interrupted run" in (result.run_dir / "run.log").read_text()
     assert result.metrics["headline"]["value"] > 0.5  # the trained model, not a fresh one
+
+
+def test_resume_refuses_a_finished_stage_whose_adapted_model_is_not_checkpointed(spec_file, tmp_path, digits_npz, monkeypatch):
+    import adaptkit._runner as runner
+
+    with np.load(digits_npz) as d:
+        x = d["x"]
+    target = tmp_path / "target.npz"
+    np.savez(target, x=(16 - x).astype("float32"))
+    path = spec_file(
+        f"""
+        data:
+          train: {{kind: arrays, path: {digits_npz}, scale: 0.0625}}
+          target: {{kind: arrays, path: {target}, scale: 0.0625, labeled: false}}
+        training:
+          verbose: 0
+          stages:
+            - {{name: source, epochs: 1}}
+            - {{name: adda, epochs: 1, losses: [{{kind: adda}}]}}
+        """
+    )
+    spec = load_spec_file(path)
+    with monkeypatch.context() as m:
+        m.setattr(runner, "evaluate", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("evaluation crashed")))
+        with pytest.raises(RuntimeError):
+            run_pipeline(spec, path)
+    with pytest.raises(SpecError, match=r"^--resume: stage 2 \(adda\) finished with 'adda'"):
+        run_pipeline(spec, path, resume=True)
