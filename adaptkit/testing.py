@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import yaml
 
-__all__ = ["SpecRun", "run_spec"]
+__all__ = ["SpecRun", "run_spec", "write_rotated_moons", "moons_spec"]
 
 
 @dataclass
@@ -51,3 +51,38 @@ def run_spec(directory: Path, spec: dict[str, Any], name: Optional[str] = None, 
     link = Path(directory) / "runs" / f"{name}-latest"
     run_dir = link.resolve()
     return SpecRun(run_dir, json.loads((run_dir / "metrics.json").read_text()))
+
+
+def write_rotated_moons(folder: Path, n: int = 600, test_n: int = 300, degrees: float = 30.0) -> None:
+    """A small domain shift for tests: ``source.npz`` and ``source_test.npz`` hold two-moons
+    draws, ``target.npz`` an independent draw rotated by ``degrees`` (labels kept for scoring)."""
+    import numpy as np
+    from sklearn.datasets import make_moons
+
+    xs, ys = make_moons(n, noise=0.1, random_state=0)
+    xs2, ys2 = make_moons(test_n, noise=0.1, random_state=5)
+    xt, yt = make_moons(n, noise=0.1, random_state=1000)
+    t = np.deg2rad(degrees)
+    xt = xt @ np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]]).T
+    for name, x, y in (("source", xs, ys), ("source_test", xs2, ys2), ("target", xt, yt)):
+        np.savez(Path(folder) / f"{name}.npz", x=x.astype("float32"), y=y)
+
+
+def moons_spec(folder: Any, stages: list[dict[str, Any]]) -> dict[str, Any]:
+    """A two-stream spec over the files of :func:`write_rotated_moons` (MLP 32-32, softmax head)."""
+    return {
+        "name": "moons",
+        "seed": 0,
+        "data": {
+            "train": {"kind": "arrays", "path": f"{folder}/source.npz"},
+            "test": {"kind": "arrays", "path": f"{folder}/source_test.npz"},
+            "target": {"kind": "arrays", "path": f"{folder}/target.npz"},
+            "validation_split": 0.0,
+            "target_test_split": 0.5,
+            "batch_size": 64,
+        },
+        "source": {"kind": "mlp", "units": [32, 32]},
+        "head": {"kind": "classifier", "pooling": "none"},
+        "training": {"stages": stages, "verbose": 0},
+        "evaluation": {"plots": False},
+    }

@@ -158,34 +158,8 @@ def test_sections_validate_and_require_a_target():
 # -- a real two-stream run through the host ------------------------------------------------
 
 
-def rotated_moons(n, seed, degrees=30.0):
-    from sklearn.datasets import make_moons
-
-    xs, ys = make_moons(n, noise=0.1, random_state=seed)
-    xt, yt = make_moons(n, noise=0.1, random_state=seed + 1000)
-    t = np.deg2rad(degrees)
-    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
-    return xs.astype("float32"), ys, (xt @ rot.T).astype("float32"), yt
-
-
 def moons_spec(folder, losses, epochs):
-    return {
-        "name": "moons",
-        "seed": 0,
-        "data": {
-            "train": {"kind": "arrays", "path": f"{folder}/source.npz"},
-            "test": {"kind": "arrays", "path": f"{folder}/source_test.npz"},
-            "target": {"kind": "arrays", "path": f"{folder}/target.npz"},
-            "validation_split": 0.0,
-            "target_test_split": 0.5,
-            "batch_size": 64,
-        },
-        "source": {"kind": "mlp", "units": [32, 32]},
-        "head": {"kind": "classifier", "pooling": "none"},
-        "training": {"stages": [{"epochs": epochs, "optimizer": {"learning_rate": 0.003}, "losses": losses}],
-                     "verbose": 0},
-        "evaluation": {"plots": False},
-    }
+    return testing.moons_spec(folder, [{"epochs": epochs, "optimizer": {"learning_rate": 0.003}, "losses": losses}])
 
 
 def run_spec(tmp_path, name, spec):
@@ -193,11 +167,7 @@ def run_spec(tmp_path, name, spec):
 
 
 def test_dann_beats_source_only_on_rotated_moons(tmp_path):
-    xs, ys, xt, yt = rotated_moons(600, seed=0)
-    xs2, ys2, _, _ = rotated_moons(300, seed=5)
-    np.savez(tmp_path / "source.npz", x=xs, y=ys)
-    np.savez(tmp_path / "source_test.npz", x=xs2, y=ys2)
-    np.savez(tmp_path / "target.npz", x=xt, y=yt)
+    testing.write_rotated_moons(tmp_path)
     folder = str(tmp_path)
     base = run_spec(tmp_path, "source_only", moons_spec(folder, [], epochs=40))
     dann = run_spec(tmp_path, "dann", moons_spec(folder, [{"kind": "dann", "discriminator": {"hidden": [32]}}], 40))

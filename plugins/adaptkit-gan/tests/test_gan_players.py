@@ -147,22 +147,7 @@ def moons_spec(folder, losses, source_epochs=30, adapt_epochs=30, adapt_lr=1e-3)
     stages = [{"epochs": source_epochs, "optimizer": {"learning_rate": 0.003}}]
     if losses:
         stages.append({"epochs": adapt_epochs, "optimizer": {"learning_rate": adapt_lr}, "losses": losses})
-    return {
-        "name": "moons",
-        "seed": 0,
-        "data": {
-            "train": {"kind": "arrays", "path": f"{folder}/source.npz"},
-            "test": {"kind": "arrays", "path": f"{folder}/source_test.npz"},
-            "target": {"kind": "arrays", "path": f"{folder}/target.npz"},
-            "validation_split": 0.0,
-            "target_test_split": 0.5,
-            "batch_size": 64,
-        },
-        "source": {"kind": "mlp", "units": [32, 32]},
-        "head": {"kind": "classifier", "pooling": "none"},
-        "training": {"stages": stages, "verbose": 0},
-        "evaluation": {"plots": False},
-    }
+    return testing.moons_spec(folder, stages)
 
 
 def run_spec(tmp_path, name, spec):
@@ -171,15 +156,7 @@ def run_spec(tmp_path, name, spec):
 
 
 def test_adda_and_mmd_beat_source_only_on_rotated_moons(tmp_path):
-    from sklearn.datasets import make_moons
-
-    xs, ys = make_moons(600, noise=0.1, random_state=0)
-    xs2, ys2 = make_moons(300, noise=0.1, random_state=5)
-    xt, yt = make_moons(600, noise=0.1, random_state=1000)
-    t = np.deg2rad(30)
-    xt = xt @ np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]]).T
-    for name, x, y in (("source", xs, ys), ("source_test", xs2, ys2), ("target", xt, yt)):
-        np.savez(tmp_path / f"{name}.npz", x=x.astype("float32"), y=y)
+    testing.write_rotated_moons(tmp_path)
     folder = str(tmp_path)
     base, _ = run_spec(tmp_path, "source_only", moons_spec(folder, []))
     adda, run = run_spec(tmp_path, "adda", moons_spec(folder, [{"kind": "adda", "discriminator": {"hidden": [32]}}],
