@@ -73,6 +73,17 @@ class DataSource:
     labeled: bool = True
     target_shape: tuple = ()
     """Shape of one ``y`` for regression (``()`` for a scalar)."""
+    labels: Optional[dict[str, "TaskInfo"]] = None
+    """Several named labels per example (multi-task data): the dataset then
+    yields ``(x, {name: y})`` and each name's :class:`TaskInfo` says what it
+    holds (class names, or ``None`` and the target shape for regression);
+    ``class_names``/``target_shape`` above are unused. ``None``: one label."""
+
+    def label_infos(self) -> dict[str, "TaskInfo"]:
+        """The named labels; a single-label source has one, named ``label``."""
+        if self.labels is not None:
+            return dict(self.labels)
+        return {"label": TaskInfo(self.class_names, tuple(self.target_shape))}
 
 
 @dataclass(frozen=True)
