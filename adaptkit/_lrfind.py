@@ -1,7 +1,7 @@
 """The learning-rate finder: an exponential sweep of the rate over a few hundred steps.
 
-The model is built exactly as ``run`` builds it, with the trainability of the
-chosen stage; the loss is recorded at every step while the rate grows from
+The model and the stage's plan are built exactly as ``run`` builds them (one
+:func:`adaptkit._stages.plan_stage`), with the trainability of the chosen stage; the loss is recorded at every step while the rate grows from
 ``min_lr`` to ``max_lr``; the weights are restored afterwards. The suggested
 rate is where the smoothed loss falls fastest (the steepest slope against
 log-rate), a common rule (fastai's ``lr_find``).
@@ -19,8 +19,8 @@ import numpy as np
 
 from ._errors import SpecError
 from ._plugins import PluginHost, get_host
-from ._runner import batched, build_model, configure_determinism, freeze_batch_norm, load_splits
-from ._training import build_optimizer
+from ._runner import configure_determinism, start_run
+from ._stages import plan_stage, prepare_stage
 from ._types import RunContext
 
 
@@ -134,22 +134,14 @@ def lr_find(
 
 def _sweep(spec: Any, spec_path: Path, stage: int, min_lr: float, max_lr: float, steps: int,
            output: Optional[Path], host: PluginHost, ctx: RunContext) -> tuple[LRFindResult, Any]:
-    splits = load_splits(spec, host, ctx)
-    parts, head, source = build_model(spec, host, ctx, splits.source)
-    for s, st in enumerate(spec.training.stages[: stage + 1]):
-        for j, section in enumerate(st.surgery):
-            where = f"training.stages.{s}.surgery.{j}"
-            host.call_first("adaptkit_apply_surgery", where, section, model=source, context=ctx.at(where))
-    if spec.training.batch_norm == "frozen":
-        freeze_batch_norm(parts.encoder)
-    model = parts.model
+    run = start_run(spec, host, ctx)
+    for s in range(stage + 1):
+        prepare_stage(run, s)
+    model = run.parts.model
     before = [np.array(w) for w in model.get_weights()]
-    optimizer = build_optimizer(spec.training.stages[stage].optimizer, min_lr)
-    model.compile(optimizer=optimizer, loss=head.loss, metrics=[], jit_compile=spec.training.jit_compile)
-    data = spec.data
-    train = batched(splits.sets["train"], data.batch_size, cache=data.cache, shuffle=splits.sizes["train"], seed=spec.seed)
+    plan = plan_stage(run, stage, learning_rate=min_lr)
     sweep = LRSweep(min_lr, max_lr, steps)
-    model.fit(train.repeat(), epochs=1, steps_per_epoch=steps, callbacks=[sweep], verbose=0, shuffle=False)
+    plan.model.fit(plan.fit_data.repeat(), epochs=1, steps_per_epoch=steps, callbacks=[sweep], verbose=0, shuffle=False)
     model.set_weights(before)
     suggested = suggest(sweep.rates, sweep.losses)
     if output is not None:

@@ -47,7 +47,8 @@ def _digits_parts(digits_npz, tmp_path, stage_yaml, source="{kind: convnet, filt
     import yaml
 
     from adaptkit import get_host
-    from adaptkit._runner import build_model, load_splits
+    from adaptkit._assembly import build_model
+    from adaptkit._splits import load_splits
     from adaptkit._types import RunContext
 
     spec = load_spec(
@@ -64,7 +65,8 @@ def _digits_parts(digits_npz, tmp_path, stage_yaml, source="{kind: convnet, filt
     host = get_host()
     ctx = RunContext(seed=0, spec_dir=tmp_path)
     splits = load_splits(spec, host, ctx)
-    parts, head, src = build_model(spec, host, ctx, splits.source)
+    built = build_model(spec, host, ctx, splits.source)
+    parts, head, src = built.parts, built.head, built.source
     return spec, parts, head, src, splits
 
 
@@ -73,7 +75,7 @@ def test_discriminative_rates_are_applied_per_group(digits_npz, tmp_path):
     import keras
     import tensorflow as tf
 
-    from adaptkit._runner import discriminative_groups
+    from adaptkit._stages import discriminative_groups
     from adaptkit._training import Trainer, build_optimizer
 
     stage_yaml = "{epochs: 1, optimizer: {name: sgd, learning_rate: 0.1}, discriminative: {factor: 4}}"
@@ -197,12 +199,14 @@ def test_lr_find_suggests_a_rate_and_restores_weights(spec_file, tmp_path):
     assert len(result.losses) <= 40
     # the weights were restored: they equal a freshly built model's (same seed)
     from adaptkit import get_host
-    from adaptkit._runner import build_model, configure_determinism, load_splits
+    from adaptkit._assembly import build_model
+    from adaptkit._runner import configure_determinism
+    from adaptkit._splits import load_splits
     from adaptkit._types import RunContext
 
     configure_determinism(spec.seed)
     ctx = RunContext(seed=spec.seed, spec_dir=path.parent)
-    parts, _, _ = build_model(spec, get_host(), ctx, load_splits(spec, get_host(), ctx).source)
+    parts = build_model(spec, get_host(), ctx, load_splits(spec, get_host(), ctx).source).parts
     for a, b in zip(model.get_weights(), parts.model.get_weights()):
         np.testing.assert_array_equal(a, b)
 

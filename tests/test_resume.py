@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from adaptkit import SpecError, load_spec_file
-from adaptkit._runner import EpochLog, run_pipeline
+from adaptkit._history import EpochLog
+from adaptkit._runner import run_pipeline
 
 
 def interrupt_after(monkeypatch, stage: int, epoch: int):

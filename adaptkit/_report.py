@@ -1,0 +1,69 @@
+"""The run report: the content of metrics.json, the learning-curve plot, the files beside the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ._adapters import adapter_arrays, write_adapters
+from ._rundir import RunDir
+from ._state import RunState
+from ._training import count_params
+
+__all__ = ["headline_key", "summary", "save_model", "plot_curves"]
+
+
+def headline_key(run: RunState) -> str:
+    return f"test/{run.head.monitor}"
+
+
+def summary(run: RunState, metrics: dict[str, Any]) -> dict[str, Any]:
+    """The body of metrics.json before the baseline and timing are added."""
+    trainable, total = count_params(run.parts.model)
+    key = headline_key(run)
+    return {
+        "headline": {"metric": key, "value": metrics.get(key)},
+        "metrics": metrics,
+        "parameters": {"total": total, "trainable_last_stage": trainable},
+        "data": run.splits.sizes,
+        "epochs": len(run.history),
+        "last_epoch": run.history[-1] if run.history else {},
+    }
+
+
+def save_model(rundir: RunDir, run: RunState, result: dict[str, Any]) -> None:
+    """``model.keras``, and ``adapters.npz`` when the model has LoRA adapters."""
+    rundir.save_model("model.keras", run.parts.model)
+    adapters = adapter_arrays(run.parts.model)
+    if adapters:
+        write_adapters(rundir.path("adapters.npz"), adapters)
+        result["adapters"] = {"file": "adapters.npz", "parameters": int(sum(a.size for a in adapters.values()))}
+
+
+def plot_curves(path: Path, transfer_rows: list, baseline_rows: list, monitor: str) -> None:
+    """Loss and headline metric per epoch, transfer vs from scratch, stage boundaries marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key in zip(axes, ("loss", monitor)):
+        for rows, label in ((transfer_rows, "transfer"), (baseline_rows, "from scratch")):
+            if not rows:
+                continue
+            epochs = [r["epoch"] for r in rows]
+            for prefix, style in (("", "--"), ("val_", "-")):
+                if prefix + key in rows[0]:
+                    ax.plot(epochs, [r[prefix + key] for r in rows], style, label=f"{label} {prefix or 'train_'}{key}")
+        for r0, r1 in zip(transfer_rows, transfer_rows[1:]):
+            if r1["stage"] != r0["stage"]:
+                ax.axvline(r0["epoch"] + 0.5, color="grey", lw=0.8)
+        ax.set_xlabel("epoch")
+        ax.set_title(key)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    tmp = path.with_name(".tmp-" + path.name)
+    fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+    tmp.replace(path)

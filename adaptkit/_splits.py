@@ -1,0 +1,103 @@
+"""Data splits and batching: the loaded datasets cut into train/validation/test (and target).
+
+Every dataset comes from a data plugin, unbatched; the host splits it with
+``take``/``skip`` (the plugin's order is a function of the seed), checks that
+the splits agree on shapes and classes, and batches, caches and prefetches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import tensorflow as tf
+
+from ._errors import DataError, SpecError
+from ._plugins import PluginHost
+from ._types import DataSource, RunContext
+
+__all__ = ["Splits", "load_splits", "batched"]
+
+
+@dataclass
+class Splits:
+    """Unbatched datasets by split, and their sizes."""
+
+    source: DataSource
+    sets: dict[str, Any] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+
+    def batched(self, name: str, batch_size: int, *, cache: bool = False, shuffle_seed: Optional[int] = None) -> Any:
+        """One split, batched; shuffled each epoch with ``shuffle_seed`` when given; ``None`` when empty."""
+        if not self.sizes.get(name):
+            return None
+        shuffle = self.sizes[name] if shuffle_seed is not None else None
+        return batched(self.sets[name], batch_size, cache=cache, shuffle=shuffle, seed=shuffle_seed or 0)
+
+
+def _load(host: PluginHost, section: Any, ctx: RunContext, where: str) -> DataSource:
+    ds = host.call_first("adaptkit_load_data", where, section, context=ctx.at(where))
+    if ds.size < 1:
+        raise DataError(where, "the dataset is empty")
+    return ds
+
+
+def _take_split(dataset: Any, size: int, fraction: float) -> tuple[Any, Any, int]:
+    n = int(round(size * fraction))
+    return dataset.take(n), dataset.skip(n), n
+
+
+def _same_examples(where: str, other: DataSource, train: DataSource) -> None:
+    if tuple(other.input_shape) != tuple(train.input_shape):
+        raise SpecError(where, f"examples of shape {other.input_shape} do not match data.train's {train.input_shape}")
+
+
+def _same_labels(where: str, other: DataSource, train: DataSource) -> None:
+    if other.label_infos() != train.label_infos():
+        mine = {k: v.class_names for k, v in other.label_infos().items()}
+        theirs = {k: v.class_names for k, v in train.label_infos().items()}
+        if len(mine) == len(theirs) == 1:
+            mine, theirs = next(iter(mine.values())), next(iter(theirs.values()))
+        raise SpecError(where, f"classes {mine} differ from data.train's {theirs}")
+
+
+def load_splits(spec: Any, host: PluginHost, ctx: RunContext) -> Splits:
+    """Load ``data.*`` through the data plugins and cut train into train/validation(/test)."""
+    data = spec.data
+    train = _load(host, data.train, ctx, "data.train")
+    if not train.labeled:
+        raise SpecError("data.train", "the training data must be labeled")
+    out = Splits(train)
+    rest, size = train.dataset, train.size
+    if data.test is not None:
+        test = _load(host, data.test, ctx, "data.test")
+        _same_examples("data.test", test, train)
+        _same_labels("data.test", test, train)
+        out.sets["test"], out.sizes["test"] = test.dataset, test.size
+    else:
+        out.sets["test"], rest, out.sizes["test"] = _take_split(rest, size, data.test_split)
+        size -= out.sizes["test"]
+    out.sets["validation"], rest, out.sizes["validation"] = _take_split(rest, size, data.validation_split)
+    out.sets["train"], out.sizes["train"] = rest, size - out.sizes["validation"]
+    if out.sizes["train"] < 1:
+        raise SpecError("data.validation_split", f"no training examples are left out of {train.size}")
+    if data.target is not None:
+        target = _load(host, data.target, ctx, "data.target")
+        _same_examples("data.target", target, train)
+        tds, tsize = target.dataset, target.size
+        if target.labeled:
+            _same_labels("data.target", target, train)
+            out.sets["target_test"], tds, out.sizes["target_test"] = _take_split(tds, tsize, data.target_test_split)
+            tsize -= out.sizes["target_test"]
+            tds = tds.map(lambda x, y: x)  # target labels are for evaluation only
+        out.sets["target"], out.sizes["target"] = tds, tsize
+    return out
+
+
+def batched(dataset: Any, batch_size: int, *, cache: bool, shuffle: Optional[int] = None, seed: int = 0) -> Any:
+    """Cache, shuffle (each epoch anew), batch and prefetch."""
+    if cache:
+        dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(min(shuffle, 10_000), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,186 @@
+"""One training stage: its plan (trainable set, optimizers, schedules, loss terms, players) and its fit.
+
+:func:`prepare_stage` applies a stage's surgery (every stage, replayed ones
+too); :func:`plan_stage` builds what the stage trains with, for ``run`` and
+``lr-find`` alike; :func:`fit_stage` runs it inside ``keras.Model.fit`` with the
+run's callbacks (backup for ``--resume``, history, early stopping).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import keras
+import tensorflow as tf
+
+from ._assembly import freeze_batch_norm, snapshot
+from ._errors import DataError
+from ._history import EpochLog, learning_rate_reader
+from ._layers import all_trainable, layer_groups, set_trainable
+from ._state import RunState
+from ._training import GradualUnfreezing, Trainer, build_optimizer, build_schedule, count_params, steps_per_epoch
+
+__all__ = ["StagePlan", "stage_name", "prepare_stage", "compose_losses", "plan_stage", "fit_stage", "gradual_unfreezing"]
+
+log = logging.getLogger("adaptkit")
+
+
+@dataclass
+class StagePlan:
+    """What one stage trains: the model ``fit`` sees, its data, optimizer and own callbacks."""
+
+    index: int
+    name: str
+    model: Any
+    """``parts.model`` itself, or a :class:`Trainer` wrapping it (loss terms, players, groups)."""
+    fit_data: Any
+    optimizer: Any
+    steps: int
+    epochs: int
+    compositions: list = field(default_factory=list)
+    callbacks: list = field(default_factory=list)
+    """The technique's own callbacks (gradual unfreezing), before the run's."""
+
+
+def stage_name(spec: Any, s: int) -> str:
+    return spec.training.stages[s].name or f"stage{s + 1}"
+
+
+def prepare_stage(run: RunState, s: int) -> None:
+    """Apply the stage's surgery, then keep BatchNorm frozen unless the spec adapts it."""
+    for j, section in enumerate(run.spec.training.stages[s].surgery):
+        where = f"training.stages.{s}.surgery.{j}"
+        run.host.call_first("adaptkit_apply_surgery", where, section, model=run.source, context=run.ctx.at(where))
+    if run.spec.training.batch_norm == "frozen":
+        freeze_batch_norm(run.parts.encoder)
+
+
+def compose_losses(run: RunState, s: int) -> list:
+    """The stage's loss compositions, one per ``losses`` entry, from their plugins."""
+    out = []
+    for j, section in enumerate(run.spec.training.stages[s].losses):
+        where = f"training.stages.{s}.losses.{j}"
+        out.append(run.host.call_first("adaptkit_compose_loss", where, section, parts=run.parts, context=run.ctx.at(where)))
+    return out
+
+
+def plan_stage(run: RunState, s: int, learning_rate: Optional[float] = None) -> StagePlan:
+    """Build and compile what stage ``s`` trains.
+
+    ``learning_rate`` replaces the stage's rate and schedule with a constant
+    rate and leaves out the stage's own callbacks and per-group optimizers
+    (the learning-rate finder sweeps that rate).
+    """
+    spec, parts, head = run.spec, run.parts, run.head
+    stage = spec.training.stages[s]
+    name = stage_name(spec, s)
+    sweep = learning_rate is not None
+    steps = steps_per_epoch(run.splits.sizes["train"], spec.data.batch_size)
+    total_steps = stage.epochs * steps
+    callbacks: list = []
+    if stage.gradual_unfreezing is not None and not sweep:
+        callbacks.append(gradual_unfreezing(run, s))
+    trainable, total = count_params(parts.model)
+    log.info("stage %d (%s): %s of %s parameters trainable", s + 1, name, f"{trainable:,}", f"{total:,}")
+    if stage.losses and run.before is None and not sweep:
+        run.before = snapshot(parts)
+    lr = learning_rate if sweep else build_schedule(stage.schedule, stage.optimizer.learning_rate, total_steps)
+    optimizer = build_optimizer(stage.optimizer, lr)
+    compositions = compose_losses(run, s)
+    groups = discriminative_groups(stage, run.source, total_steps) if stage.discriminative and not sweep else None
+    if compositions or groups or callbacks:
+        two_stream = run.streams.target is not None and bool(compositions)
+        model = Trainer(parts, compositions, two_stream, total_steps, groups=groups)
+        fit_data = tf.data.Dataset.zip((run.streams.train, run.streams.target)) if two_stream else run.streams.train
+        if callbacks:  # gradual unfreezing: slots for every variable that will train
+            prebuild_optimizer(optimizer, parts.model, groups)
+    else:
+        model, fit_data = parts.model, run.streams.train
+    model.compile(
+        optimizer=optimizer,
+        loss=head.loss,
+        metrics=[] if sweep else list(head.metrics),
+        steps_per_execution=1 if sweep else spec.training.steps_per_execution,
+        jit_compile=spec.training.jit_compile,
+    )
+    return StagePlan(s, name, model, fit_data, optimizer, steps, stage.epochs, compositions, callbacks)
+
+
+def fit_stage(run: RunState, plan: StagePlan) -> None:
+    """Train the plan inside ``keras.Model.fit`` with the run's callbacks."""
+    spec, s = run.spec, plan.index
+    stage = spec.training.stages[s]
+    checkpoints = run.checkpoints
+    persist = None
+    callbacks: list = list(plan.callbacks)
+    if checkpoints is not None and spec.training.backup != "off":
+        persist = lambda: checkpoints.save_state(run.digest, s, run.history)  # noqa: E731
+        callbacks.append(keras.callbacks.BackupAndRestore(str(checkpoints.backup(s)), save_freq=spec.training.backup))
+    callbacks += [
+        EpochLog(run.history, s + 1, plan.name, learning_rate_reader(plan.optimizer), persist),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if stage.early_stopping is not None:
+        prefix = "val_" if run.streams.validation is not None else ""
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=prefix + run.head.monitor,
+                mode="max" if run.head.higher_is_better else "min",
+                patience=stage.early_stopping.patience,
+                restore_best_weights=stage.early_stopping.restore_best_weights,
+            )
+        )
+    plan.model._initial_epoch = None  # a restored epoch belongs to its own stage only (Keras keeps it)
+    try:
+        plan.model.fit(
+            plan.fit_data,
+            validation_data=run.streams.validation,
+            epochs=plan.epochs,
+            steps_per_epoch=plan.steps,
+            callbacks=callbacks,
+            verbose=spec.training.verbose,
+            shuffle=False,
+        )
+    except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.NotFoundError) as exc:
+        raise DataError("data", f"reading the data failed: {exc.message.splitlines()[0]}") from exc
+
+
+def discriminative_groups(stage: Any, source: Any, total_steps: int) -> list[tuple[Any, list]]:
+    """One optimizer per layer group of the source, the rate divided by ``factor`` per group down."""
+    section = stage.discriminative
+    groups = layer_groups(source, section.block_depth)
+    out = []
+    with all_trainable(source):
+        for k, (group, layers) in enumerate(reversed(groups), start=1):
+            rate = stage.optimizer.learning_rate / section.factor**k
+            optimizer = build_optimizer(stage.optimizer, build_schedule(stage.schedule, rate, total_steps))
+            variables = [v for layer in layers for v in layer.trainable_variables]
+            optimizer.build(variables)
+            out.append((optimizer, variables))
+            log.info("discriminative rate: group %s learns at %.3g", group, rate)
+    return out
+
+
+def prebuild_optimizer(optimizer: Any, model: Any, groups: Optional[list]) -> None:
+    """Build the stage optimizer on every variable that may become trainable during the stage."""
+    grouped = {id(v) for _, vs in groups or [] for v in vs}
+    with all_trainable(model):
+        optimizer.build([v for v in model.trainable_variables if id(v) not in grouped])
+
+
+def gradual_unfreezing(run: RunState, s: int) -> GradualUnfreezing:
+    """Freeze the source, then let the callback unfreeze its groups top down, one per epoch."""
+    section = run.spec.training.stages[s].gradual_unfreezing
+    name = stage_name(run.spec, s)
+    groups = [layers for _, layers in reversed(layer_groups(run.source, section.block_depth))]
+    set_trainable(run.source, lambda i, _: False)
+
+    def after_change() -> None:
+        if run.spec.training.batch_norm == "frozen":
+            freeze_batch_norm(run.parts.encoder)
+        trainable, total = count_params(run.parts.model)
+        log.info("%s: gradual unfreezing: %s of %s parameters trainable", name, f"{trainable:,}", f"{total:,}")
+
+    return GradualUnfreezing(groups, section.start, section.every, after_change)
