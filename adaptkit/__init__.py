@@ -18,6 +18,7 @@ from ._sections import (
     Section,
     SourceSection,
     SurgerySection,
+    WeightingSection,
 )
 from ._spec import build_spec_model, load_spec, load_spec_file
 from ._types import (
@@ -30,6 +31,7 @@ from ._types import (
     RunContext,
     StepBatch,
     TaskInfo,
+    TaskWeighting,
 )
 
 __version__ = "0.1.0"
@@ -58,6 +60,8 @@ __all__ = [
     "StepBatch",
     "SurgerySection",
     "TaskInfo",
+    "TaskWeighting",
+    "WeightingSection",
     "__version__",
     "build_spec_model",
     "dense_network",

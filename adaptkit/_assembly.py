@@ -8,13 +8,14 @@ the features and a saved model keeps everything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Optional
 
 import keras
 
 from ._layers import leaf_layers
 from ._plugins import PluginHost
+from ._tasks import Task, monitor_key, spec_tasks
 from ._types import DataSource, Head, ModelParts, RunContext, TaskInfo
 
 __all__ = ["Assembly", "build_model", "freeze_batch_norm", "snapshot"]
@@ -26,7 +27,30 @@ class Assembly:
 
     parts: ModelParts
     head: Head
+    """The (first) task's head."""
     source: Any
+    heads: dict[str, Head] = field(default_factory=dict)
+    """Every task's head, by task name (``""`` for a ``head:`` spec)."""
+    tasks: list[Task] = field(default_factory=list)
+
+    @property
+    def multitask(self) -> bool:
+        return len(self.heads) > 1
+
+    @property
+    def monitor(self) -> str:
+        """The metric early stopping and the verdict follow, as Keras logs it (the first task's)."""
+        return monitor_key(self.tasks[0].name if self.multitask else "", self.head.monitor)
+
+    def compile_arguments(self) -> dict[str, Any]:
+        """``loss``, ``loss_weights`` and ``metrics`` for ``compile``: per task (dicts) when multi-task."""
+        if not self.multitask:
+            return {"loss": self.head.loss, "metrics": list(self.head.metrics)}
+        return {
+            "loss": {name: head.loss for name, head in self.heads.items()},
+            "loss_weights": {t.name: t.weight for t in self.tasks},
+            "metrics": {name: list(head.metrics) for name, head in self.heads.items()},
+        }
 
 
 def _x_spec(source: DataSource) -> Any:
@@ -34,8 +58,36 @@ def _x_spec(source: DataSource) -> Any:
     return spec[0] if isinstance(spec, tuple) else spec
 
 
-def build_model(spec: Any, host: PluginHost, ctx: RunContext, data: DataSource) -> Assembly:
-    """Assemble ``classifier(encoder(x))`` through the hooks."""
+def _attach_heads(spec: Any, host: PluginHost, ctx: RunContext, features: Any, tasks: dict[str, TaskInfo]) -> tuple:
+    """The classifier model and every task's head. Several heads are each a sub-model
+    (``head_<task>``), so their layer names cannot clash; the classifier's outputs are a dict."""
+    plans = spec_tasks(spec)
+    feature_in = keras.Input(shape=tuple(features.shape[1:]), name="features")
+    heads: dict[str, Head] = {}
+    if len(plans) == 1:
+        task = plans[0]
+        where = "head" if task.where == "head" else f"{task.where}.head"
+        head = host.call_first(
+            "adaptkit_attach_head", where, task.head, features=feature_in, task=tasks[task.name], context=ctx.at(where)
+        )
+        heads[task.name] = head
+        return keras.Model(feature_in, head.outputs, name="classifier"), heads, plans
+    outputs = {}
+    for task in plans:
+        where = f"{task.where}.head"
+        own_in = keras.Input(shape=tuple(features.shape[1:]), name=f"features_{task.name}")
+        head = host.call_first(
+            "adaptkit_attach_head", where, task.head, features=own_in, task=tasks[task.name], context=ctx.at(where)
+        )
+        heads[task.name] = head
+        outputs[task.name] = keras.Model(own_in, head.outputs, name=f"head_{task.name}")(feature_in)
+    return keras.Model(feature_in, outputs, name="classifier"), heads, plans
+
+
+def build_model(spec: Any, host: PluginHost, ctx: RunContext, data: DataSource, tasks: Optional[dict[str, TaskInfo]] = None) -> Assembly:
+    """Assemble ``classifier(encoder(x))`` through the hooks (``tasks``: what each task predicts)."""
+    if tasks is None:
+        tasks = {spec_tasks(spec)[0].name: TaskInfo(data.class_names, tuple(data.target_shape))}
     x_spec = _x_spec(data)
     inputs = keras.Input(shape=tuple(data.input_shape), dtype=x_spec.dtype.name, name="inputs")
     x = inputs
@@ -51,15 +103,12 @@ def build_model(spec: Any, host: PluginHost, ctx: RunContext, data: DataSource) 
         source = host.call_first("adaptkit_apply_surgery", where, section, model=source, context=ctx.at(where))
     features = source(x)
     encoder = keras.Model(inputs, features, name="encoder")
-    task = TaskInfo(data.class_names, tuple(data.target_shape))
-    feature_in = keras.Input(shape=tuple(features.shape[1:]), name="features")
-    head: Head = host.call_first(
-        "adaptkit_attach_head", "head", spec.head, features=feature_in, task=task, context=ctx.at("head")
-    )
-    classifier = keras.Model(feature_in, head.outputs, name="classifier")
+    classifier, heads, plans = _attach_heads(spec, host, ctx, features, tasks)
     model_in = keras.Input(shape=tuple(data.input_shape), dtype=x_spec.dtype.name, name="inputs")
     model = keras.Model(model_in, classifier(encoder(model_in)), name="adapted")
-    return Assembly(ModelParts(encoder, classifier, model, task), head, source)
+    first = next(iter(tasks.values()))
+    parts = ModelParts(encoder, classifier, model, first, dict(tasks) if len(heads) > 1 else None)
+    return Assembly(parts, next(iter(heads.values())), source, heads, plans)
 
 
 def freeze_batch_norm(model: Any) -> int:
@@ -81,4 +130,4 @@ def snapshot(parts: ModelParts) -> ModelParts:
     inputs = keras.Input(shape=tuple(parts.encoder.inputs[0].shape[1:]), dtype=parts.encoder.inputs[0].dtype)
     model = keras.Model(inputs, classifier(encoder(inputs)), name="before_adaptation")
     model.trainable = False
-    return ModelParts(encoder, classifier, model, parts.task)
+    return ModelParts(encoder, classifier, model, parts.task, parts.tasks)

@@ -33,7 +33,7 @@ def _fresh_layer(layer: Any) -> Any:
 
 def train_baseline(run: RunState, rows: list) -> ModelParts:
     """Train the run's architecture from random initialisation; ``rows`` receives its history."""
-    spec, head = run.spec, run.head
+    spec = run.spec
     keras.utils.set_random_seed(spec.seed)
     model = keras.models.clone_model(run.parts.model, clone_function=_fresh_layer, recursive=True)
     set_trainable(model, lambda i, _: True)  # every layer, BatchNorm included: nothing was learnt before
@@ -43,8 +43,7 @@ def train_baseline(run: RunState, rows: list) -> ModelParts:
     optimizer = build_optimizer(optimizer_section, optimizer_section.learning_rate)
     model.compile(
         optimizer=optimizer,
-        loss=head.loss,
-        metrics=list(head.metrics),
+        **run.assembly.compile_arguments(),
         steps_per_execution=spec.training.steps_per_execution,
         jit_compile=spec.training.jit_compile,
     )
@@ -60,7 +59,7 @@ def train_baseline(run: RunState, rows: list) -> ModelParts:
         verbose=spec.training.verbose,
         shuffle=False,
     )
-    return ModelParts(model.get_layer("encoder"), model.get_layer("classifier"), model, run.parts.task)
+    return ModelParts(model.get_layer("encoder"), model.get_layer("classifier"), model, run.parts.task, run.parts.tasks)
 
 
 def compare_transfer(

@@ -24,8 +24,9 @@ from ._sections import (
     Section,
     SourceSection,
     SurgerySection,
+    WeightingSection,
 )
-from ._types import DataSource, Head, LossComposition, ModelParts, RunContext, TaskInfo
+from ._types import DataSource, Head, LossComposition, ModelParts, RunContext, TaskInfo, TaskWeighting
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -112,6 +113,21 @@ def adaptkit_compose_loss(
     loss (each with its weight or weight schedule and the player that
     minimises it), extra players with their own optimizers, and the modules
     the terms use. The host trains every player inside ``keras.Model.fit``.
+    """
+
+
+@hookspec(firstresult=True)
+def adaptkit_build_weighting(
+    section: WeightingSection, weights: dict[str, float], context: RunContext
+) -> Optional[TaskWeighting]:
+    """Build the task-weighting strategy of a multi-task spec (``training.task_weighting``).
+
+    ``weights`` maps each task's name to its ``weight`` from the spec, in the
+    spec's order. Return an :class:`adaptkit.TaskWeighting`: the host calls its
+    ``loss`` (loss-based strategies) or ``gradients`` (gradient-based ones:
+    each task's gradient of the shared variables in, one gradient out) inside
+    the training step, trains its ``variables`` with the model, and adds its
+    ``callbacks`` to every stage.
     """
 
 

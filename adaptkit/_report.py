@@ -14,6 +14,9 @@ __all__ = ["headline_key", "summary", "save_model", "plot_curves"]
 
 
 def headline_key(run: RunState) -> str:
+    """``test/<metric>``; ``test/<first task>/<metric>`` for a multi-task run."""
+    if run.assembly.multitask:
+        return f"test/{run.assembly.tasks[0].name}/{run.head.monitor}"
     return f"test/{run.head.monitor}"
 
 

@@ -23,8 +23,9 @@ from ._assembly import build_model
 from ._baseline import compare_transfer, train_baseline
 from ._errors import SpecError
 from ._evaluation import evaluate, evaluation_sets
+from ._multitask import build_weighting, compare_single_task, task_headlines
 from ._plugins import PluginHost, get_host
-from ._report import headline_key, plot_curves, save_model, summary
+from ._report import plot_curves, save_model, summary
 from ._resume import replay_stage, restore_weights
 from ._rundir import Checkpoints, RunDir, spec_digest
 from ._splits import load_splits
@@ -57,8 +58,10 @@ def start_run(spec: Any, host: PluginHost, ctx: RunContext, checkpoints: Optiona
     """Load the data and assemble the model: the state every later step works on."""
     splits = load_splits(spec, host, ctx)
     log.info("data: " + ", ".join(f"{k} {v}" for k, v in splits.sizes.items()))
-    assembly = build_model(spec, host, ctx, splits.source)
-    return RunState(spec, host, ctx, splits, assembly, Streams.of(spec, splits), checkpoints=checkpoints, digest=digest)
+    assembly = build_model(spec, host, ctx, splits.source, splits.tasks)
+    run = RunState(spec, host, ctx, splits, assembly, Streams.of(spec, splits), checkpoints=checkpoints, digest=digest)
+    run.weighting = build_weighting(run)
+    return run
 
 
 def train_stages(run: RunState) -> None:
@@ -93,13 +96,26 @@ def _judge(run: RunState, rundir: RunDir, metrics: dict[str, Any], result: dict[
     rows: list = []
     base_parts = train_baseline(run, rows)
     base_metrics = evaluate(run, base_parts, sets)
-    key = headline_key(run)
     result["baseline"] = {"metrics": base_metrics, "epochs": len(rows)}
-    result["transfer"] = compare_transfer(
-        run.history, rows, run.head.monitor, run.head.higher_is_better, metrics.get(key), base_metrics.get(key)
-    )
+    verdicts = {
+        name: compare_transfer(run.history, rows, column, higher, metrics.get(key), base_metrics.get(key))
+        for name, (key, column, higher) in task_headlines(run).items()
+    }
+    result["transfer"] = verdicts if run.assembly.multitask else next(iter(verdicts.values()))
     rundir.write_csv("baseline_history.csv", rows)
     return rows
+
+
+def _train_alone(host: PluginHost, ctx: RunContext) -> Any:
+    """``spec -> test metrics`` of a run without a run directory (the single-task baselines)."""
+
+    def train(spec: Any) -> dict[str, Any]:
+        configure_determinism(spec.seed)
+        run = start_run(spec, host, ctx)
+        train_stages(run)
+        return evaluate(run, run.parts, evaluation_sets(run))
+
+    return train
 
 
 def _resolved_yaml(spec: Any) -> str:
@@ -153,17 +169,20 @@ def run_pipeline(
         metrics = evaluate(run, run.parts, sets, run.before)
         result = summary(run, metrics)
         baseline_rows = _judge(run, rundir, metrics, result, sets) if spec.evaluation.baseline else []
+        if spec.evaluation.single_task_baselines:
+            result["single_task"] = compare_single_task(run, metrics, _train_alone(host, ctx))
+            result["headline"] = {"metric": "delta_m_percent", "value": result["single_task"]["delta_m_percent"]}
         save_model(rundir, run, result)
         rundir.write_csv("history.csv", run.history)
         if spec.evaluation.plots and run.history:
-            plot_curves(rundir.path("curves.png"), run.history, baseline_rows, run.head.monitor)
+            plot_curves(rundir.path("curves.png"), run.history, baseline_rows, run.assembly.monitor)
         result["wall_time_s"] = round(time.perf_counter() - started, 2)
         rundir.write_json("metrics.json", result)
-        key = headline_key(run)
-        log.info("headline %s = %s", key, metrics.get(key))
+        headline = result["headline"]
+        log.info("headline %s = %s", headline["metric"], headline["value"])
         handler.close()
         final = rundir.commit()
-        return RunResult(final, result, (key, metrics.get(key)))
+        return RunResult(final, result, (headline["metric"], headline["value"]))
     except BaseException as exc:
         handler.close()
         # Bad input is found before training starts: leave nothing behind. A run that

@@ -12,7 +12,8 @@ exported as a JSON Schema without importing TensorFlow.
     ├── SourceSection       the pre-trained source model          -> adaptkit_load_source
     ├── SurgerySection      one layer-surgery operation           -> adaptkit_apply_surgery
     ├── HeadSection         the task head                         -> adaptkit_attach_head
-    └── LossSection         extra loss terms (domain adaptation)  -> adaptkit_compose_loss
+    ├── LossSection         extra loss terms (domain adaptation)  -> adaptkit_compose_loss
+    └── WeightingSection    how task losses combine (multi-task)  -> adaptkit_build_weighting
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ __all__ = [
     "SurgerySection",
     "HeadSection",
     "LossSection",
+    "WeightingSection",
     "SECTION_BASES",
 ]
 
@@ -75,6 +77,13 @@ class LossSection(Section):
     """True when the terms need a target stream (``data.target`` in the spec)."""
 
 
+class WeightingSection(Section):
+    """How the losses of several tasks become one update of the shared trunk (multi-task)."""
+
+    min_tasks: ClassVar[int] = 2
+    """The fewest tasks the strategy works with."""
+
+
 SECTION_BASES: dict[str, type[Section]] = {
     "data": DataSourceSection,
     "augment": AugmentSection,
@@ -82,5 +91,6 @@ SECTION_BASES: dict[str, type[Section]] = {
     "surgery": SurgerySection,
     "head": HeadSection,
     "loss": LossSection,
+    "weighting": WeightingSection,
 }
 """The section families, by the name the host uses for them in messages."""

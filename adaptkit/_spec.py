@@ -128,6 +128,14 @@ class EvaluationSpec(StrictModel):
         None, description="Optimizer for the baseline; default: the first stage's."
     )
     plots: bool = Field(True, description="Write learning-curve plots (PNG) into the run directory.")
+    single_task_baselines: bool = Field(
+        False,
+        description=(
+            "Multi-task specs: also train each task alone on the same trunk (same source, stages and seed) "
+            "and report, per task, multi-task vs single-task and the mean relative improvement over "
+            "single-task learning (delta_m_percent, as LibMTL reports it) as the headline."
+        ),
+    )
 
 
 def _yaml_switch(value: Any) -> Any:
@@ -268,6 +276,17 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
             bool,
             Field(False, description="Compile the training step with XLA (Keras jit_compile). Not every op supports it (e.g. text tokenizers)."),
         ),
+        task_weighting=(
+            Optional[U["weighting"]],
+            Field(
+                None,
+                description=(
+                    "Multi-task specs: how the task losses combine into one update of the shared trunk "
+                    "(a weighting kind: equal, static, uncertainty, dwa, gradnorm, pcgrad, mgda, ...); "
+                    "default: the sum of the task losses weighted by each task's weight."
+                ),
+            ),
+        ),
         mixed_precision=(
             bool,
             Field(
@@ -280,7 +299,46 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
         ),
     )
 
+    TaskSpec = create_model(
+        "TaskSpec",
+        __base__=StrictModel,
+        __doc__="One task of a multi-task spec: a head on the shared trunk, the label it learns, its loss weight.",
+        name=(
+            str,
+            Field(..., pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64, description="The task's name (letters, digits, _): keys its metrics (test/<name>/accuracy) and outputs."),
+        ),
+        head=(U["head"], Field(..., description="The task's head, attached to the shared trunk's features.")),
+        label=(
+            Optional[str],
+            Field(
+                None,
+                description=(
+                    "Which of the data's labels the task learns (a label name of a multi-label data section); "
+                    "default: the task's name, or the data's only label."
+                ),
+            ),
+        ),
+        weight=(
+            float,
+            Field(1.0, gt=0, allow_inf_nan=False, description="Weight of the task's loss in the weighted sum (the default weighting)."),
+        ),
+    )
+
     def _check(spec: Any) -> Any:
+        if (spec.head is None) == (spec.tasks is None):
+            raise SpecError("head", "give either head (one task) or tasks (several), not both" if spec.head else "required key is missing (or give tasks)")
+        names = [t.name for t in spec.tasks or []]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise SpecError(f"tasks.{i}.name", f"task {name!r} is given twice")
+        weighting = spec.training.task_weighting
+        if weighting is not None and len(names) < type(weighting).min_tasks:
+            raise SpecError(
+                "training.task_weighting",
+                f"{weighting.kind!r} needs {type(weighting).min_tasks} or more tasks; the spec has {max(1, len(names))}",
+            )
+        if spec.evaluation.single_task_baselines and len(names) < 2:
+            raise SpecError("evaluation.single_task_baselines", "needs two or more tasks")
         for i, stage in enumerate(spec.training.stages):
             for j, op in enumerate(stage.surgery):
                 if type(op).structural:
@@ -299,7 +357,7 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
     PipelineSpec = create_model(
         "PipelineSpec",
         __base__=StrictModel,
-        __doc__="An adaptkit pipeline: data, source model, surgery, head, training stages, evaluation.",
+        __doc__="An adaptkit pipeline: data, source model, surgery, head (or tasks), training stages, evaluation.",
         __validators__={"_check": model_validator(mode="after")(_check)},
         name=(str, Field(..., min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Run name (letters, digits, _ . -); names the run directory.")),
         description=(str, Field("", description="Free text, for people.")),
@@ -315,7 +373,20 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
             list[U["surgery"]],
             Field(default_factory=list, description="Layer surgery on the source model, in order, before training."),
         ),
-        head=(U["head"], Field(..., description="The task head attached to the source model's features.")),
+        head=(
+            Optional[U["head"]],
+            Field(None, description="The task head attached to the source model's features (one task; or give tasks)."),
+        ),
+        tasks=(
+            Optional[Annotated[list[TaskSpec], Field(min_length=1)]],
+            Field(
+                None,
+                description=(
+                    "Multi-task learning: several tasks, each a head on the shared trunk with its label and "
+                    "loss weight (instead of head)."
+                ),
+            ),
+        ),
         training=(TrainingSpec, Field(..., description="Training stages.")),
         evaluation=(EvaluationSpec, Field(EvaluationSpec(), description="Evaluation and the from-scratch baseline.")),
     )

@@ -14,7 +14,8 @@ import tensorflow as tf
 
 from ._errors import DataError, SpecError
 from ._plugins import PluginHost
-from ._types import DataSource, RunContext
+from ._tasks import Task, spec_tasks, task_labels
+from ._types import DataSource, RunContext, TaskInfo
 
 __all__ = ["Splits", "load_splits", "batched"]
 
@@ -26,6 +27,8 @@ class Splits:
     source: DataSource
     sets: dict[str, Any] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
+    tasks: dict[str, TaskInfo] = field(default_factory=dict)
+    """What each task predicts, by task name (``""`` for the one task of a ``head:`` spec)."""
 
     def batched(self, name: str, batch_size: int, *, cache: bool = False, shuffle_seed: Optional[int] = None) -> Any:
         """One split, batched; shuffled each epoch with ``shuffle_seed`` when given; ``None`` when empty."""
@@ -61,17 +64,41 @@ def _same_labels(where: str, other: DataSource, train: DataSource) -> None:
         raise SpecError(where, f"classes {mine} differ from data.train's {theirs}")
 
 
+def _for_tasks(source: DataSource, tasks: list[Task], where: str) -> DataSource:
+    """The source with each example's labels as the tasks read them: one task, ``(x, y)``;
+    several, ``(x, {task: y})``."""
+    labels = task_labels(tasks, source, where)
+    if source.labels is None and len(tasks) == 1:
+        return source
+    if len(tasks) == 1:
+        (name, (label, info)), = labels.items()
+        dataset = source.dataset.map(lambda x, y: (x, y[label]))
+        return DataSource(dataset, source.size, source.input_shape, info.class_names, True, info.target_shape)
+    if source.labels is None:
+        dataset = source.dataset.map(lambda x, y: (x, {t: y for t in labels}))
+    else:
+        dataset = source.dataset.map(lambda x, y: (x, {t: y[label] for t, (label, _) in labels.items()}))
+    infos = {t: info for t, (_, info) in labels.items()}
+    return DataSource(dataset, source.size, source.input_shape, None, True, (), labels=infos)
+
+
 def load_splits(spec: Any, host: PluginHost, ctx: RunContext) -> Splits:
     """Load ``data.*`` through the data plugins and cut train into train/validation(/test)."""
     data = spec.data
+    tasks = spec_tasks(spec)
     train = _load(host, data.train, ctx, "data.train")
     if not train.labeled:
         raise SpecError("data.train", "the training data must be labeled")
-    out = Splits(train)
+    train = _for_tasks(train, tasks, "data.train")
+    if train.labels is not None:
+        out = Splits(train, tasks=dict(train.labels))
+    else:
+        out = Splits(train, tasks={tasks[0].name: TaskInfo(train.class_names, tuple(train.target_shape))})
     rest, size = train.dataset, train.size
     if data.test is not None:
         test = _load(host, data.test, ctx, "data.test")
         _same_examples("data.test", test, train)
+        test = _for_tasks(test, tasks, "data.test")
         _same_labels("data.test", test, train)
         out.sets["test"], out.sizes["test"] = test.dataset, test.size
     else:
@@ -86,6 +113,8 @@ def load_splits(spec: Any, host: PluginHost, ctx: RunContext) -> Splits:
         _same_examples("data.target", target, train)
         tds, tsize = target.dataset, target.size
         if target.labeled:
+            target = _for_tasks(target, tasks, "data.target")
+            tds = target.dataset
             _same_labels("data.target", target, train)
             out.sets["target_test"], tds, out.sizes["target_test"] = _take_split(tds, tsize, data.target_test_split)
             tsize -= out.sizes["target_test"]

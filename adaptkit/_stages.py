@@ -73,7 +73,7 @@ def plan_stage(run: RunState, s: int, learning_rate: Optional[float] = None) -> 
     rate and leaves out the stage's own callbacks and per-group optimizers
     (the learning-rate finder sweeps that rate).
     """
-    spec, parts, head = run.spec, run.parts, run.head
+    spec, parts = run.spec, run.parts
     stage = spec.training.stages[s]
     name = stage_name(spec, s)
     sweep = learning_rate is not None
@@ -90,18 +90,26 @@ def plan_stage(run: RunState, s: int, learning_rate: Optional[float] = None) -> 
     optimizer = build_optimizer(stage.optimizer, lr)
     compositions = compose_losses(run, s)
     groups = discriminative_groups(stage, run.source, total_steps) if stage.discriminative and not sweep else None
-    if compositions or groups or callbacks:
+    multitask = run.assembly.multitask
+    compiled = run.assembly.compile_arguments()
+    if compositions or groups or callbacks or multitask:
         two_stream = run.streams.target is not None and bool(compositions)
-        model = Trainer(parts, compositions, two_stream, total_steps, groups=groups)
+        task_losses = compiled.pop("loss") if multitask else None
+        compiled.pop("loss_weights", None)
+        model = Trainer(parts, compositions, two_stream, total_steps, groups=groups, task_losses=task_losses, weighting=run.weighting)
         fit_data = tf.data.Dataset.zip((run.streams.train, run.streams.target)) if two_stream else run.streams.train
         if callbacks:  # gradual unfreezing: slots for every variable that will train
             prebuild_optimizer(optimizer, parts.model, groups)
+        if run.weighting is not None and not sweep:
+            callbacks += list(run.weighting.callbacks())
     else:
         model, fit_data = parts.model, run.streams.train
+    if sweep:
+        compiled["metrics"] = [] if not multitask else {name: [] for name in run.assembly.heads}
     model.compile(
         optimizer=optimizer,
-        loss=head.loss,
-        metrics=[] if sweep else list(head.metrics),
+        loss=compiled.get("loss"),
+        metrics=compiled["metrics"],
         steps_per_execution=1 if sweep else spec.training.steps_per_execution,
         jit_compile=spec.training.jit_compile,
     )
@@ -126,7 +134,7 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
         prefix = "val_" if run.streams.validation is not None else ""
         callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor=prefix + run.head.monitor,
+                monitor=prefix + run.assembly.monitor,
                 mode="max" if run.head.higher_is_better else "min",
                 patience=stage.early_stopping.patience,
                 restore_best_weights=stage.early_stopping.restore_best_weights,

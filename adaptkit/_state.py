@@ -9,7 +9,7 @@ from ._assembly import Assembly
 from ._plugins import PluginHost
 from ._rundir import Checkpoints
 from ._splits import Splits
-from ._types import Head, LossComposition, ModelParts, RunContext
+from ._types import Head, LossComposition, ModelParts, RunContext, TaskWeighting
 
 __all__ = ["Streams", "RunState"]
 
@@ -50,6 +50,8 @@ class RunState:
     """The resolved spec's digest (a resumed run must match it)."""
     before: Optional[ModelParts] = None
     """The model just before the first stage with domain-adaptation losses."""
+    weighting: Optional[TaskWeighting] = None
+    """Multi-task runs: the task-weighting strategy (kept across stages)."""
     compositions: list[LossComposition] = field(default_factory=list)
     """Every stage's loss compositions, in order (the last ``finalize`` makes the saved model)."""
 

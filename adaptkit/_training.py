@@ -18,7 +18,7 @@ import keras
 import tensorflow as tf
 
 from ._layers import make_trainable
-from ._types import LossComposition, ModelParts, Player, StepBatch
+from ._types import LossComposition, ModelParts, Player, StepBatch, TaskWeighting
 
 
 @keras.saving.register_keras_serializable(package="adaptkit")
@@ -109,6 +109,14 @@ def _ids(variables: Any) -> set[int]:
     return {id(v) for v in variables}
 
 
+def _as_loss(loss: Any) -> Callable[[Any, Any], Any]:
+    """A head's loss (a Keras Loss, or a name) as a function returning the batch's mean."""
+    fn = keras.losses.get(loss) if isinstance(loss, str) else loss
+    if isinstance(fn, keras.losses.Loss):
+        return fn
+    return lambda y, p: keras.ops.mean(fn(y, p))
+
+
 class Trainer(keras.Model):
     """Trains ``parts.model`` together with the players of loss compositions."""
 
@@ -119,13 +127,25 @@ class Trainer(keras.Model):
         two_stream: bool,
         total_steps: int,
         groups: Optional[list[tuple[Any, list]]] = None,
+        task_losses: Optional[dict[str, Any]] = None,
+        weighting: Optional[TaskWeighting] = None,
         **kwargs: Any,
     ) -> None:
         """``groups``: (optimizer, variables) pairs that take the main player's
         gradients for those variables instead of the compiled optimizer
         (discriminative learning rates). Each optimizer is built on its
-        variables up front, so layers unfrozen later still have slots."""
+        variables up front, so layers unfrozen later still have slots.
+
+        ``task_losses`` (multi-task): each task's loss, by task name; the
+        model's outputs and labels are dicts with those keys, and
+        ``weighting`` combines the task losses (or their gradients of the
+        shared encoder variables) into one update."""
         super().__init__(**kwargs)
+        self.task_losses = {name: _as_loss(fn) for name, fn in (task_losses or {}).items()}
+        self.weighting = weighting if weighting is not None else (TaskWeighting({t: 1.0 for t in self.task_losses}) if self.task_losses else None)
+        self.weighting_variables = list(self.weighting.variables()) if self.weighting is not None else []
+        self.weighting_state = list(self.weighting.state()) if self.weighting is not None else []
+        self.task_trackers = {name: keras.metrics.Mean(name=f"{name}_loss") for name in self.task_losses}
         self.net = parts.model
         self.encoder = parts.encoder
         self.classifier = parts.classifier
@@ -141,6 +161,10 @@ class Trainer(keras.Model):
         self._group_of = {id(v): i for i, (_, vs) in enumerate(groups or []) for v in vs}
         self.step_counter = keras.Variable(0.0, trainable=False, dtype="float32", name="adaptkit_step")
         self.extra_metrics = {name: fn for c in compositions for name, fn in c.metrics.items()}
+        if self.weighting is not None:
+            self.extra_metrics.update(
+                {f"weight_{task}": (lambda batch, task=task: self.weighting.weights()[task]) for task in self.weighting.weights()}
+            )
         names = [t.name for t in self.terms] + list(self.extra_metrics)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         for player in self.extra_players:  # built up front: BackupAndRestore restores their state
@@ -154,13 +178,13 @@ class Trainer(keras.Model):
 
     @property
     def metrics(self) -> list:
-        return super().metrics + list(self.trackers.values())
+        return super().metrics + list(self.task_trackers.values()) + list(self.trackers.values())
 
     # -- variables of each player ----------------------------------------
     def _player_variables(self) -> dict[str, list]:
         claimed: dict[str, list] = {p.name: list(p.variables()) for p in self.extra_players}
         taken = set().union(*(_ids(v) for v in claimed.values())) if claimed else set()
-        main = [] if self.freeze_main else list(self.net.trainable_variables)
+        main = [] if self.freeze_main else list(self.net.trainable_variables) + list(self.weighting_variables)
         for module in self.extra_modules:
             main.extend(v for v in module.trainable_variables if id(v) not in taken)
         seen: set[int] = set()
@@ -190,7 +214,12 @@ class Trainer(keras.Model):
     def _player_loss(self, batch: StepBatch, ys: Any, os_: Any, player: str, values: dict) -> Any:
         total = 0.0
         if player == "main" and not self.freeze_main:
-            task = self._compute_loss(x=batch.x_source, y=ys, y_pred=os_, training=True)
+            if self.task_losses:
+                losses = self._per_task(ys, os_)
+                values["__tasks__"] = losses
+                task = self.weighting.loss(losses, batch.progress)
+            else:
+                task = self._compute_loss(x=batch.x_source, y=ys, y_pred=os_, training=True)
             values["__task__"] = task
             total = total + task
         for term in self.terms:
@@ -215,10 +244,47 @@ class Trainer(keras.Model):
             optimizer.iterations.assign(self.optimizer.iterations)
             optimizer.apply_gradients(group_pairs)
 
+    def _per_task(self, ys: Any, outputs: Any) -> dict[str, Any]:
+        """Each task's (unweighted) loss on the batch, as a float32 scalar."""
+        return {name: keras.ops.cast(fn(ys[name], outputs[name]), "float32") for name, fn in self.task_losses.items()}
+
+    def _track_tasks(self, losses: dict[str, Any], total: Any, ys: Any) -> None:
+        n = tf.shape(tf.nest.flatten(ys)[0])[0]
+        self._loss_tracker.update_state(total, sample_weight=n)
+        for name, value in losses.items():
+            self.task_trackers[name].update_state(value, sample_weight=n)
+
     def test_step(self, data: Any) -> dict:
         # validation sees the model alone: the loss terms' trackers are training-only
-        logs = super().test_step(data)
+        if self.task_losses:
+            x, y = data[0], data[1]
+            outputs = self.net(x, training=False)
+            losses = self._per_task(y, outputs)
+            self._track_tasks(losses, sum(self.weighting.static[k] * v for k, v in losses.items()), y)
+            logs = self.compute_metrics(x, y, outputs, sample_weight=None)
+        else:
+            logs = super().test_step(data)
         return {k: v for k, v in logs.items() if k not in self.trackers}
+
+    def _shared_update(self, tape: Any, main_loss: Any, values: dict, main_vars: list) -> tuple[list, list]:
+        """Gradient-based task weighting: the shared (encoder) variables get the strategy's
+        combination of the per-task gradients (plus the other terms' gradient), the rest
+        the gradient of the main loss."""
+        shared_ids = _ids(self.encoder.trainable_variables)
+        shared = [v for v in main_vars if id(v) in shared_ids]
+        rest = [v for v in main_vars if id(v) not in shared_ids]
+        losses = values["__tasks__"]
+        per_task = {
+            name: [g if g is not None else tf.zeros_like(v) for g, v in zip(tape.gradient(loss, shared), shared)]
+            for name, loss in losses.items()
+        }
+        combined = list(self.weighting.gradients(per_task, losses)) if shared else []
+        others = [t for t in self.terms if t.player == "main"]
+        if others and shared:
+            extra = tape.gradient(main_loss - values["__task__"], shared)
+            combined = [c if e is None else c + e for c, e in zip(combined, extra)]
+        grads = combined + (list(tape.gradient(main_loss, rest)) if rest else [])
+        return grads, shared + rest
 
     def _apply(self, optimizer: Any, grads: Any, variables: list, grouped: bool = False) -> None:
         pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
@@ -253,9 +319,15 @@ class Trainer(keras.Model):
                     loss = self._player_loss(batch, ys, os_, player.name, values)
                 self._apply(player.optimizer, inner.gradient(loss, pvars), pvars)
         if variables["main"]:
-            self._apply(self.optimizer, tape.gradient(main_loss, variables["main"]), variables["main"], grouped=True)
+            if self.weighting is not None and self.weighting.gradient_based and "__tasks__" in values:
+                grads, main_vars = self._shared_update(tape, main_loss, values, variables["main"])
+            else:
+                grads, main_vars = tape.gradient(main_loss, variables["main"]), variables["main"]
+            self._apply(self.optimizer, grads, main_vars, grouped=True)
         del tape
-        if "__task__" in values:
+        if "__tasks__" in values:
+            self._track_tasks(values["__tasks__"], values["__task__"], ys)
+        elif "__task__" in values:
             self._loss_tracker.update_state(values["__task__"], sample_weight=tf.shape(ys)[0])
         for name, fn in self.extra_metrics.items():
             values[name] = fn(batch)

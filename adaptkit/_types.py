@@ -25,6 +25,7 @@ __all__ = [
     "LossTerm",
     "Player",
     "LossComposition",
+    "TaskWeighting",
 ]
 
 
@@ -125,6 +126,10 @@ class ModelParts:
     classifier: "keras.Model"
     model: "keras.Model"
     task: TaskInfo
+    tasks: Optional[dict[str, TaskInfo]] = None
+    """Multi-task models: what each task predicts, by task name. The model's
+    outputs (and the labels) are then dicts keyed by task name, and ``task``
+    describes the first task. ``None`` for a one-task model."""
 
 
 @dataclass
@@ -198,3 +203,54 @@ class LossComposition:
     metrics: dict[str, Callable[[StepBatch], Any]] = field(default_factory=dict)
     finalize: Optional[Callable[[ModelParts], "keras.Model"]] = None
     freeze_main: bool = False
+
+
+class TaskWeighting:
+    """What ``adaptkit_build_weighting`` returns: how the task losses of a
+    multi-task model become one update of the shared trunk.
+
+    Subclass it and override what the strategy needs. Loss-based strategies
+    (static weights, uncertainty weighting, DWA) override :meth:`loss`;
+    gradient-based ones (PCGrad, MGDA, GradNorm) set ``gradient_based`` and
+    override :meth:`gradients`, which receives each task's gradient of the
+    shared (trunk) variables and returns the gradient to apply to them; the
+    task heads then get the gradient of :meth:`loss`. Everything runs inside
+    the compiled training step: use ``keras.ops`` (or TensorFlow) on tensors,
+    and ``keras.Variable`` for state (assign to it; do not keep Python state
+    that changes per step).
+    """
+
+    gradient_based: bool = False
+
+    def __init__(self, weights: dict[str, float]) -> None:
+        self.tasks = list(weights)
+        """Task names, in the spec's order."""
+        self.static = dict(weights)
+        """Each task's ``weight`` from the spec."""
+
+    def loss(self, losses: dict[str, Any], progress: Any) -> Any:
+        """The scalar minimised by the heads (and by the trunk unless ``gradient_based``).
+        Default: the weighted sum with the tasks' static weights."""
+        return sum(self.static[name] * value for name, value in losses.items())
+
+    def gradients(self, grads: dict[str, list], losses: dict[str, Any]) -> list:
+        """``grads[task][i]``: the gradient of that task's loss for shared variable ``i``
+        (zeros where it does not reach). Return one gradient per shared variable."""
+        raise NotImplementedError
+
+    def variables(self) -> list:
+        """Trainable variables of the strategy itself, trained with the model (e.g. log-variances)."""
+        return []
+
+    def state(self) -> list:
+        """Non-trainable variables that hold the strategy's state (checkpointed with the trainer)."""
+        return []
+
+    def weights(self) -> dict[str, Any]:
+        """Each task's current weight, logged per epoch as ``weight_<task>``; ``{}`` to log none."""
+        return {}
+
+    def callbacks(self) -> list:
+        """Keras callbacks the strategy needs (e.g. updating weights at the end of an epoch from
+        the logged ``<task>_loss`` values)."""
+        return []

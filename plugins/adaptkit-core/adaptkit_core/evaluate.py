@@ -10,33 +10,58 @@ LABELED_SPLITS = ("validation", "test", "target_test")
 
 
 def _predict(model, dataset):
+    """Labels and predictions of a whole split; dicts of arrays (by task) for a multi-task model."""
     ys, ps = [], []
     for x, y in dataset:
-        ps.append(np.asarray(model(x, training=False)))
-        ys.append(np.asarray(y))
+        ps.append(_numpy(model(x, training=False)))
+        ys.append(_numpy(y))
+    if ys and isinstance(ys[0], dict):
+        return ({k: np.concatenate([y[k] for y in ys]) for k in ys[0]}, {k: np.concatenate([p[k] for p in ps]) for k in ps[0]})
     return np.concatenate(ys), np.concatenate(ps)
 
 
+def _numpy(value):
+    if isinstance(value, dict):
+        return {k: np.asarray(v) for k, v in value.items()}
+    return np.asarray(value)
+
+
+def _task_metrics(prefix: str, y: np.ndarray, p: np.ndarray, task) -> dict[str, float]:
+    """Accuracy, loss and balanced accuracy for classes; MAE and MSE for regression."""
+    out: dict[str, float] = {}
+    if task.num_classes is not None:
+        y = y.astype(int).reshape(-1)
+        out[f"{prefix}accuracy"] = float(np.mean(p.argmax(-1) == y))
+        out[f"{prefix}loss"] = float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-7, 1.0))))
+        recalls = [float(np.mean(p[y == k].argmax(-1) == k)) for k in range(task.num_classes) if np.any(y == k)]
+        out[f"{prefix}balanced_accuracy"] = float(np.mean(recalls))
+    else:
+        p = p.reshape(y.shape)
+        out[f"{prefix}mae"] = float(np.mean(np.abs(p - y)))
+        out[f"{prefix}mse"] = float(np.mean((p - y) ** 2))
+    return out
+
+
 def evaluate_splits(parts: ModelParts, data: dict) -> dict[str, float]:
+    """Every labeled split's metrics: ``<split>/<metric>``, or ``<split>/<task>/<metric>`` per task."""
     out: dict[str, float] = {}
     for split in LABELED_SPLITS:
         ds = data.get(split)
         if ds is None or not isinstance(ds.element_spec, tuple):
             continue
         y, p = _predict(parts.model, ds)
+        if isinstance(y, dict):
+            n = len(next(iter(y.values()))) if y else 0
+            if n == 0:
+                continue
+            out[f"{split}/examples"] = int(n)
+            for name, info in (parts.tasks or {}).items():
+                out.update(_task_metrics(f"{split}/{name}/", y[name], p[name], info))
+            continue
         if len(y) == 0:
             continue
         out[f"{split}/examples"] = int(len(y))
-        if parts.task.num_classes is not None:
-            y = y.astype(int).reshape(-1)
-            out[f"{split}/accuracy"] = float(np.mean(p.argmax(-1) == y))
-            out[f"{split}/loss"] = float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-7, 1.0))))
-            recalls = [float(np.mean(p[y == k].argmax(-1) == k)) for k in range(parts.task.num_classes) if np.any(y == k)]
-            out[f"{split}/balanced_accuracy"] = float(np.mean(recalls))
-        else:
-            p = p.reshape(y.shape)
-            out[f"{split}/mae"] = float(np.mean(np.abs(p - y)))
-            out[f"{split}/mse"] = float(np.mean((p - y) ** 2))
+        out.update(_task_metrics(f"{split}/", y, p, parts.task))
     return out
 
 

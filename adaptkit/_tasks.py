@@ -1,0 +1,60 @@
+"""Tasks: the spec's ``tasks`` (or its one ``head``) as the list the host trains, and their labels.
+
+A spec with ``head:`` is the one-task short form. With two or more tasks the
+model's outputs and the labels are dicts keyed by task name; with one task
+they are plain tensors, exactly as with ``head:``. No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from ._errors import SpecError
+from ._types import DataSource, TaskInfo
+
+__all__ = ["Task", "spec_tasks", "is_multitask", "task_labels", "monitor_key"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task as the host trains it."""
+
+    name: str
+    head: Any
+    """The head section."""
+    label: Optional[str]
+    """The data label it learns (``None``: the task's name, or the data's only label)."""
+    weight: float
+    where: str
+    """Spec path of the task (``head`` or ``tasks.<i>``)."""
+
+
+def spec_tasks(spec: Any) -> list[Task]:
+    if spec.tasks is None:
+        return [Task("", spec.head, None, 1.0, "head")]
+    return [Task(t.name, t.head, t.label, t.weight, f"tasks.{i}") for i, t in enumerate(spec.tasks)]
+
+
+def is_multitask(spec: Any) -> bool:
+    return spec.tasks is not None and len(spec.tasks) > 1
+
+
+def task_labels(tasks: list[Task], data: DataSource, where: str = "data.train") -> dict[str, tuple[str, TaskInfo]]:
+    """Each task's label in ``data``: ``{task: (label name, TaskInfo)}``. A label the data lacks is a SpecError."""
+    infos = data.label_infos()
+    out: dict[str, tuple[str, TaskInfo]] = {}
+    for task in tasks:
+        label = task.label
+        if label is None:
+            label = task.name if task.name in infos else (next(iter(infos)) if len(infos) == 1 else task.name)
+        if label not in infos:
+            at = f"{task.where}.label" if task.where != "head" else "head"
+            raise SpecError(at, f"{where} has no label {label!r} (it has: {', '.join(infos)})")
+        out[task.name] = (label, infos[label])
+    return out
+
+
+def monitor_key(task: str, metric: str) -> str:
+    """The name Keras logs a task's metric under (``defect_accuracy``); the metric alone for one task."""
+    return f"{task}_{metric}" if task else metric
