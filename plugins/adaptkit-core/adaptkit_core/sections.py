@@ -4,11 +4,46 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal, Optional
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adaptkit import DataSourceSection, HeadSection, SourceSection, SurgerySection
 
 Pooling = Literal["avg", "max", "flatten", "none"]
+
+
+class ArrayLabel(BaseModel):
+    """One named label of a multi-label ``arrays`` source: an array of the ``.npz`` file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str = Field(..., min_length=1, description="Name of the labels array in the .npz file.")
+    name: Optional[str] = Field(
+        None, min_length=1, description="The label's name (what a task refers to); default: the key."
+    )
+    task: Literal["classification", "regression"] = Field(
+        "classification", description="classification: integer class indices 0..K-1; regression: numbers (float32)."
+    )
+    class_names: Optional[list[str]] = Field(
+        None, description="Names of the classes 0..K-1 (classification); default: '0'..str(max label)."
+    )
+
+    @property
+    def label_name(self) -> str:
+        return self.name or self.key
+
+    @model_validator(mode="after")
+    def _classes(self):
+        if self.class_names is not None:
+            if self.task == "regression":
+                raise ValueError("class_names is for classification; remove it or set task: classification")
+            if len(set(self.class_names)) != len(self.class_names):
+                raise ValueError("class_names must be distinct")
+        return self
+
+
+# The single-label fields that ``labels`` replaces, with their defaults: a spec may list them
+# at their defaults (a rendered spec does) but not set them to anything else beside ``labels``.
+_SINGLE_LABEL_DEFAULTS = {"y_key": "y", "task": "classification", "class_names": None}
 
 
 class ArraysData(DataSourceSection):
@@ -26,6 +61,32 @@ class ArraysData(DataSourceSection):
         None, description="Names of the classes 0..K-1; default: '0'..str(max label)."
     )
     scale: float = Field(1.0, gt=0, description="Multiply x by this (e.g. 1/255).")
+    labels: Optional[list[ArrayLabel]] = Field(
+        None,
+        min_length=1,
+        description=(
+            "Several named labels per example, one array each (replaces y_key, task and class_names). "
+            "One entry: the source yields (x, y) like y_key does; two or more: (x, {name: y})."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _labels(self):
+        if self.labels is None:
+            return self
+        clash = [k for k, default in _SINGLE_LABEL_DEFAULTS.items() if getattr(self, k) != default]
+        if clash:
+            raise ValueError(
+                f"labels replaces {', '.join(_SINGLE_LABEL_DEFAULTS)}: remove {', '.join(clash)} "
+                "(give each label's key, task and class_names in its labels entry)"
+            )
+        if not self.labeled:
+            raise ValueError("labels with labeled: false: remove labels for unlabeled data")
+        names = [entry.label_name for entry in self.labels]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"two labels entries are named {twice[0]!r}: give each a distinct name")
+        return self
 
 
 class MLPSource(SourceSection):
