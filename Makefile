@@ -30,10 +30,11 @@ demo: $(STAMP)
 # Data for the other example pipelines.
 data: $(STAMP)
 	$(PY) pipelines/prepare_data.py elpv data/elpv --size 64
+	$(PY) pipelines/prepare_data.py elpv-multitask data/elpv-multitask --size 64 --per-class 150
 	$(PY) pipelines/prepare_data.py digits data/digits --size 28
 	$(PY) pipelines/prepare_data.py digits data/digits_box --size 28 --box
 	test -f data/downloads/vaderSentiment-3.3.2.tar.gz || $(PY) -m pip download -q --no-deps --no-binary :all: vaderSentiment==3.3.2 -d data/downloads
-	$(PY) pipelines/prepare_text_data.py vader data/vader --sdist data/downloads/vaderSentiment-3.3.2.tar.gz
+	$(PY) pipelines/prepare_text_data.py vader data/vader --sdist data/downloads/vaderSentiment-3.3.2.tar.gz --combined
 
 test: $(STAMP)
 	$(PY) -m pytest -q

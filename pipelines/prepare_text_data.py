@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prepare text datasets for adaptkit's pipelines (standard library only).
 
-    python pipelines/prepare_text_data.py vader OUTDIR [--sdist PATH] [--cache-dir DIR]
+    python pipelines/prepare_text_data.py vader OUTDIR [--sdist PATH] [--cache-dir DIR] [--combined]
 
 ``vader``: the human-rated sentiment corpus of Hutto & Gilbert (ICWSM 2014),
 shipped in the vaderSentiment 3.3.2 *source* distribution (MIT) as
@@ -9,6 +9,8 @@ shipped in the vaderSentiment 3.3.2 *source* distribution (MIT) as
 ``OUTDIR/{movie,tweets,amazon,nyt}.csv``, with columns ``text,label,score``:
 ``score`` is the mean human rating (-4..4), ``label`` is ``positive`` when it is
 above 0 and ``negative`` below; snippets rated exactly 0 are dropped.
+``--combined`` also writes ``OUTDIR/all.csv``: the four domains one after the other,
+with columns ``text,label,score,domain`` (multi-task data: polarity, rating, domain).
 
 Get the sdist (the wheel lacks the data) with:
 
@@ -102,23 +104,29 @@ def parse(raw: bytes, name: str) -> list[tuple[str, str, float]]:
     return rows
 
 
-def write_csv(path: Path, rows: list[tuple[str, str, float]]) -> None:
+def write_csv(path: Path, rows: list[tuple], header: tuple[str, ...] = ("text", "label", "score")) -> None:
+    """Rows ``(text, label, score, *more)`` under ``header``."""
     tmp = path.with_suffix(".csv.tmp")
     with tmp.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["text", "label", "score"])
-        w.writerows((t, lab, f"{s:g}") for t, lab, s in rows)
+        w.writerow(header)
+        w.writerows((t, lab, f"{s:g}", *more) for t, lab, s, *more in rows)
     tmp.replace(path)  # never leave a half-written CSV under the final name
 
 
-def vader(outdir: Path, sdist: str | None, cache_dirs: list[Path]) -> None:
+def vader(outdir: Path, sdist: str | None, cache_dirs: list[Path], combined: bool = False) -> None:
     corpus = read_corpus(find_sdist(sdist, cache_dirs))
     outdir.mkdir(parents=True, exist_ok=True)
+    everything = []
     for domain, raw in corpus.items():
         rows = parse(raw, DOMAINS[domain])
         write_csv(outdir / f"{domain}.csv", rows)
+        everything += [(*row, domain) for row in rows]
         pos = sum(1 for _, lab, _ in rows if lab == "positive")
         print(f"{outdir / (domain + '.csv')}: {len(rows)} rows ({pos} positive, {len(rows) - pos} negative)")
+    if combined:
+        write_csv(outdir / "all.csv", everything, ("text", "label", "score", "domain"))
+        print(f"{outdir / 'all.csv'}: {len(everything)} rows of {len(corpus)} domains (column domain)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,9 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("outdir", type=Path, help="where to write the CSV files")
     p.add_argument("--sdist", help=f"path to {SDIST}")
     p.add_argument("--cache-dir", action="append", type=Path, help="where to look for the sdist (repeatable)")
+    p.add_argument("--combined", action="store_true", help="also write all.csv: every domain, with a domain column")
     args = p.parse_args(argv)
     try:
-        vader(args.outdir, args.sdist, args.cache_dir or default_cache_dirs())
+        vader(args.outdir, args.sdist, args.cache_dir or default_cache_dirs(), args.combined)
     except PrepError as exc:
         print(f"prepare_text_data: {exc}", file=sys.stderr)
         return 2

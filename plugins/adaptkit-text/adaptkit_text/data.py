@@ -3,7 +3,8 @@
 Files are read with the standard library, checked row by row (a bad row is a
 ``DataError`` naming ``file:line``), shuffled with the run's seed and handed to
 the host as an unbatched ``tf.data`` dataset of ``(string, label)`` pairs (or
-strings alone when unlabeled). Tokenization happens inside the model.
+strings alone when unlabeled; ``(string, {name: label})`` for a ``text_table``
+with two or more ``labels``). Tokenization happens inside the model.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from adaptkit import DataError, DataSource, RunContext, SpecError
+from adaptkit import DataError, DataSource, RunContext, SpecError, TaskInfo
 
 from .sections import TextDirectory, TextTable
 
@@ -30,7 +31,9 @@ FORMATS = {
     ".json": "jsonl",
 }
 
-Row = tuple[str, Any, str]  # text, raw label (None when unlabeled), "file:line"
+Row = tuple[str, Any, str]
+"""text, raw label, "file:line". The raw label is None when unlabeled, a tuple of one
+value per entry with ``labels``, else the label column's value."""
 
 
 def _read_text(path: Path, encoding: str) -> str:
@@ -53,17 +56,26 @@ def _format(section: TextTable, path: Path, where: str) -> str:
     return fmt
 
 
+def _label_columns(section: TextTable, where: str) -> list[tuple[str, str]]:
+    """``(column, the spec field that names it)`` for every label column to read."""
+    if not section.labeled:
+        return []
+    if section.labels is not None:
+        return [(e.column, f"labels.{i}.column") for i, e in enumerate(section.labels)]
+    if section.label_column is None:
+        raise SpecError(where + ".label_column", "labeled data needs a label_column (or set labeled: false)")
+    return [(section.label_column, "label_column")]
+
+
 def read_table(section: TextTable, path: Path, where: str) -> list[Row]:
-    """Every row as ``(text, label or None, "file:line")``."""
+    """Every row as ``(text, label, "file:line")`` (see :data:`Row`)."""
     fmt = _format(section, path, where)
     content = _read_text(path, section.encoding)
     if not content.strip():
         raise DataError(str(path), "empty file: no rows")
-    want_label = section.labeled
-    tcol, lcol = section.text_column, section.label_column
-    if want_label and lcol is None:
-        raise SpecError(where + ".label_column", "labeled data needs a label_column (or set labeled: false)")
-    rows: list[Row] = []
+    tcol = section.text_column
+    lcols = _label_columns(section, where)
+    rows: list[tuple[str, tuple, str]] = []
     if fmt == "jsonl":
         for n, line in enumerate(content.splitlines(), 1):
             if not line.strip():
@@ -77,9 +89,10 @@ def read_table(section: TextTable, path: Path, where: str) -> list[Row]:
                 raise DataError(at, "a JSON-lines row must be an object")
             if tcol not in obj:
                 raise DataError(at, f"no text key {tcol!r} (text_column); keys: {', '.join(map(str, obj))}")
-            if want_label and lcol not in obj:
-                raise DataError(at, f"no label key {lcol!r} (label_column); keys: {', '.join(map(str, obj))}")
-            rows.append((str(obj[tcol]), obj[lcol] if want_label else None, at))
+            for col, field in lcols:
+                if col not in obj:
+                    raise DataError(at, f"no label key {col!r} ({field}); keys: {', '.join(map(str, obj))}")
+            rows.append((str(obj[tcol]), tuple(obj[c] for c, _ in lcols), at))
     else:
         delimiter = section.delimiter or ("," if fmt == "csv" else "\t")
         reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=delimiter)
@@ -87,42 +100,69 @@ def read_table(section: TextTable, path: Path, where: str) -> list[Row]:
         shown = ", ".join(columns) if columns else "none"
         if tcol not in columns:
             raise DataError(str(path), f"no text column {tcol!r} (text_column); columns: {shown}")
-        if want_label and lcol not in columns:
-            raise DataError(str(path), f"no label column {lcol!r} (label_column); columns: {shown}")
+        for col, field in lcols:
+            if col not in columns:
+                if section.labels is None:
+                    raise DataError(str(path), f"no label column {col!r} ({field}); columns: {shown}")
+                raise DataError(f"{where}.{field}", f"{path} has no label column {col!r}; columns: {shown}")
         for record in reader:
             at = f"{path}:{reader.line_num}"
             text = record.get(tcol)
-            label = record.get(lcol) if want_label else None
-            if text is None or (want_label and label is None):
+            values = tuple(record.get(c) for c, _ in lcols)
+            if text is None or None in values:
                 raise DataError(at, f"the row has fewer fields than the header ({len(columns)})")
-            rows.append((text, label, at))
+            rows.append((text, values, at))
     if not rows:
         raise DataError(str(path), "no rows (only a header)" if fmt != "jsonl" else "empty file: no rows")
-    return rows
+    if section.labels is not None:
+        return rows
+    return [(text, values[0] if values else None, at) for text, values, at in rows]
 
 
-def _labels(section: Union[TextTable, TextDirectory], rows: list[Row], source: str) -> tuple[list, Optional[list[str]]]:
-    """Encode labels: class indices (classification) or floats (regression)."""
-    if not section.labeled:
-        return [], section.class_names
-    if section.task == "regression":
+def _encode(
+    raws: list, ats: list[str], task: str, class_names: Optional[list[str]], source: str, field: str = ""
+) -> tuple[list, Optional[list[str]]]:
+    """Labels as class indices (classification) or floats (regression), and the classes.
+
+    ``field`` (``labels.1``) names a ``labels`` entry in the messages; empty for the single label.
+    """
+    if task == "regression":
         values = []
-        for _, raw, at in rows:
+        for raw, at in zip(raws, ats):
             try:
                 values.append(float(raw))
             except (TypeError, ValueError):
-                raise DataError(at, f"label {raw!r} is not a number (task: regression)") from None
+                raise DataError(at, f"label {raw!r} is not a number ({field + ': ' if field else 'task: '}regression)") from None
         return values, None
-    names = [str(r[1]).strip() for r in rows]
-    classes = list(section.class_names) if section.class_names else sorted(set(names))
+    names = [str(r).strip() for r in raws]
+    classes = list(class_names) if class_names else sorted(set(names))
     index = {c: i for i, c in enumerate(classes)}
-    if section.class_names:
-        for name, (_, _, at) in zip(names, rows):
+    if class_names:
+        for name, at in zip(names, ats):
             if name not in index:
-                raise DataError(at, f"label {name!r} is not in class_names [{', '.join(classes)}]")
+                where = field + ".class_names" if field else "class_names"
+                raise DataError(at, f"label {name!r} is not in {where} [{', '.join(classes)}]")
     elif len(classes) < 2:
-        raise DataError(source, f"only one class ({classes[0]!r}): a classifier needs at least two")
+        raise DataError(source, f"{field + ': ' if field else ''}only one class ({classes[0]!r}): a classifier needs at least two")
     return [index[n] for n in names], classes
+
+
+def _labels(section: Union[TextTable, TextDirectory], rows: list[Row], source: str) -> tuple[list, Optional[list[str]]]:
+    """Encode the single label: class indices (classification) or floats (regression)."""
+    if not section.labeled:
+        return [], section.class_names
+    return _encode([r[1] for r in rows], [r[2] for r in rows], section.task, section.class_names, source)
+
+
+def _named_labels(section: TextTable, rows: list[Row], source: str) -> tuple[dict[str, list], dict[str, TaskInfo]]:
+    """Encode every ``labels`` entry: values and :class:`TaskInfo` by label name."""
+    ats = [r[2] for r in rows]
+    values, infos = {}, {}
+    for i, entry in enumerate(section.labels):
+        raws = [r[1][i] for r in rows]
+        values[entry.label_name], classes = _encode(raws, ats, entry.task, entry.class_names, source, f"labels.{i}")
+        infos[entry.label_name] = TaskInfo(classes)
+    return values, infos
 
 
 def _source(
@@ -130,7 +170,13 @@ def _source(
 ) -> DataSource:
     import numpy as np
 
-    labels, classes = _labels(section, rows, source)
+    named = getattr(section, "labels", None) is not None
+    if named:
+        values, infos = _named_labels(section, rows, source)
+    else:
+        labels, classes = _labels(section, rows, source)
+        values = {"label": labels} if section.labeled else {}
+        infos = {"label": TaskInfo(None if section.task == "regression" else classes)}
     order = np.arange(len(rows))
     if section.shuffle:
         order = np.random.default_rng(context.seed).permutation(len(rows))
@@ -143,13 +189,20 @@ def _source(
     import tensorflow as tf
 
     x = tf.constant(texts, dtype=tf.string)
+    ys = {
+        name: tf.constant([v[i] for i in order], tf.int32 if infos[name].class_names is not None else tf.float32)
+        for name, v in values.items()
+    }
     if not section.labeled:
         dataset = tf.data.Dataset.from_tensor_slices(x)
-    elif section.task == "regression":
-        dataset = tf.data.Dataset.from_tensor_slices((x, tf.constant([labels[i] for i in order], tf.float32)))
+    elif len(ys) == 1:
+        dataset = tf.data.Dataset.from_tensor_slices((x, next(iter(ys.values()))))
     else:
-        dataset = tf.data.Dataset.from_tensor_slices((x, tf.constant([labels[i] for i in order], tf.int32)))
-    context.log.info("%s: %d examples%s", source, len(texts), f", classes {classes}" if classes else "")
+        dataset = tf.data.Dataset.from_tensor_slices((x, ys))
+    if named:  # one entry is a single label, like label_column; two or more are a dict
+        classes = next(iter(infos.values())).class_names if len(infos) == 1 else None
+    shown = {n: i.class_names or "regression" for n, i in infos.items()} if named else classes
+    context.log.info("%s: %d examples%s", source, len(texts), f", classes {shown}" if shown else "")
     return DataSource(
         dataset=dataset,
         size=len(texts),
@@ -157,6 +210,7 @@ def _source(
         class_names=classes,
         labeled=section.labeled,
         target_shape=(),
+        labels=infos if named and len(infos) > 1 else None,
     )
 
 

@@ -3,7 +3,7 @@
     SourceSection      bert         a BERT-family encoder through KerasHub, raw strings in
                        tfhub        a TF Hub / SavedModel encoder inside a Keras 3 model
     SurgerySection     transformer_lora  LoRA on the projections inside transformer blocks
-    DataSourceSection  text_table   CSV / TSV / JSONL file with a text and a label column
+    DataSourceSection  text_table   CSV / TSV / JSONL file with a text and a label column (or several)
                        text_directory  one sub-folder of .txt files per class
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adaptkit import DataSourceSection, SourceSection, SurgerySection
 
-__all__ = ["BertSource", "TFHubSource", "TransformerLoRA", "TextTable", "TextDirectory", "SECTIONS"]
+__all__ = ["BertSource", "TFHubSource", "TransformerLoRA", "TextLabel", "TextTable", "TextDirectory", "SECTIONS"]
 
 
 class BertSource(SourceSection):
@@ -149,6 +149,14 @@ class TFHubSource(SourceSection):
     )
 
 
+def _check_class_names(names: Optional[list[str]], task: str) -> None:
+    if names is not None:
+        if task == "regression":
+            raise ValueError("class_names is for classification; remove it or set task: classification")
+        if len(set(names)) != len(names) or len(names) < 2:
+            raise ValueError("class_names needs at least two distinct names")
+
+
 class _TextData(DataSourceSection):
     labeled: bool = Field(True, description="Read labels; false for unlabeled target-domain text.")
     task: Literal["classification", "regression"] = Field(
@@ -165,11 +173,34 @@ class _TextData(DataSourceSection):
 
     @model_validator(mode="after")
     def _classes(self):
-        if self.class_names is not None:
-            if self.task == "regression":
-                raise ValueError("class_names is for classification; remove it or set task: classification")
-            if len(set(self.class_names)) != len(self.class_names) or len(self.class_names) < 2:
-                raise ValueError("class_names needs at least two distinct names")
+        _check_class_names(self.class_names, self.task)
+        return self
+
+
+class TextLabel(BaseModel):
+    """One named label of a multi-label ``text_table``: a column (JSON key) of the file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: str = Field(..., min_length=1, description="Column (JSON key) holding this label.")
+    name: Optional[str] = Field(
+        None, min_length=1, description="The label's name (what a task refers to); default: the column."
+    )
+    task: Literal["classification", "regression"] = Field(
+        "classification", description="classification: values are class names; regression: numbers (float32)."
+    )
+    class_names: Optional[list[str]] = Field(
+        None,
+        description="The classes, in the order of the model's outputs; a value outside the list is an error. Default: the sorted distinct values.",
+    )
+
+    @property
+    def label_name(self) -> str:
+        return self.name or self.column
+
+    @model_validator(mode="after")
+    def _classes(self):
+        _check_class_names(self.class_names, self.task)
         return self
 
 
@@ -188,6 +219,36 @@ class TextTable(_TextData):
     label_column: Optional[str] = Field(
         "label", description="Column (JSON key) holding the label; may be absent when labeled is false."
     )
+    labels: Optional[list[TextLabel]] = Field(
+        None,
+        min_length=1,
+        description=(
+            "Several named labels per row, one column each (replaces label_column, task and class_names). "
+            "One entry: the source yields (text, y) like label_column does; two or more: (text, {name: y})."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _labels(self):
+        if self.labels is None:
+            return self
+        # A rendered spec lists the single-label fields at their defaults: those are accepted.
+        clash = [k for k, ok in (("label_column", self.label_column in ("label", None)),
+                                 ("task", self.task == "classification"), ("class_names", self.class_names is None)) if not ok]
+        if clash:
+            raise ValueError(
+                f"labels replaces label_column, task, class_names: remove {', '.join(clash)} "
+                "(give each label's column, task and class_names in its labels entry)"
+            )
+        if not self.labeled:
+            raise ValueError("labels with labeled: false: remove labels for unlabeled data")
+        names = [entry.label_name for entry in self.labels]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"two labels entries are named {twice[0]!r}: give each a distinct name")
+        if self.text_column in [entry.column for entry in self.labels]:
+            raise ValueError(f"the text column {self.text_column!r} cannot also be a label column")
+        return self
 
 
 class TextDirectory(_TextData):

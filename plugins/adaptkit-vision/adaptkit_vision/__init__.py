@@ -1,4 +1,4 @@
-"""adaptkit's vision plugin: keras.applications and torchvision source models, image data, image augmentation.
+"""adaptkit's vision plugin: keras.applications and torchvision source models, image data (folders, arrays, CSV manifests), image augmentation.
 
 Declares the sections in :mod:`adaptkit_vision.sections` and builds them.
 TensorFlow is imported only inside the building hooks.
@@ -15,6 +15,7 @@ from .sections import (
     SECTIONS,
     ImageArraysData,
     ImageDirectoryData,
+    ImageManifestData,
     KerasApplicationSource,
     RandomContrastAugment,
     RandomFlipAugment,
@@ -43,6 +44,10 @@ def adaptkit_load_data(section: DataSourceSection, context: RunContext) -> Optio
         from .data import load_image_arrays
 
         return load_image_arrays(section, context)
+    if isinstance(section, ImageManifestData):
+        from .manifest import load_image_manifest
+
+        return load_image_manifest(section, context)
     return None
 
 

@@ -1,9 +1,13 @@
-"""Image datasets: a folder of class sub-folders, or arrays in a ``.npz`` file, as seeded ``tf.data`` pipelines."""
+"""Image datasets: a folder of class sub-folders, or arrays in a ``.npz`` file, as seeded ``tf.data`` pipelines.
+
+The decoding and checking of image files here is shared with :mod:`adaptkit_vision.manifest`.
+"""
 
 from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -11,7 +15,7 @@ from adaptkit import DataError, DataSource, RunContext
 
 from .sections import ImageArraysData, ImageDirectoryData
 
-__all__ = ["IMAGE_EXTENSIONS", "load_image_directory", "load_image_arrays"]
+__all__ = ["IMAGE_EXTENSIONS", "load_image_directory", "load_image_arrays", "image_decoder", "verify_image"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 """What ``tf.io.decode_image`` reads (as ``keras.utils.image_dataset_from_directory`` accepts)."""
@@ -33,7 +37,8 @@ def _list_classes(root: Path, section: ImageDirectoryData, where: str) -> list[s
     return list(section.class_names)
 
 
-def _verify_image(path: Path) -> None:
+def verify_image(path: Path) -> None:
+    """Open ``path`` with Pillow; a corrupt or unsupported file is a DataError naming it."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -47,6 +52,21 @@ def _verify_image(path: Path) -> None:
         raise DataError(str(path), f"corrupt or unreadable image ({type(exc).__name__}: {exc})") from None
     if fmt not in _PIL_FORMATS:
         raise DataError(str(path), f"unsupported image format {fmt} (use PNG, JPEG, BMP or GIF)")
+
+
+def image_decoder(color_mode: str, image_size) -> tuple[Callable, tuple[int, int, int]]:
+    """``decode(path) -> float32 image`` (values 0..255, resized bilinear) and the image shape."""
+    import tensorflow as tf
+
+    channels = 3 if color_mode == "rgb" else 1
+    height, width = image_size
+
+    def decode(path):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+        image = tf.image.resize(image, (height, width), method="bilinear")
+        return tf.ensure_shape(tf.cast(image, tf.float32), (height, width, channels))
+
+    return decode, (height, width, channels)
 
 
 def load_image_directory(section: ImageDirectoryData, context: RunContext) -> DataSource:
@@ -75,29 +95,21 @@ def load_image_directory(section: ImageDirectoryData, context: RunContext) -> Da
             files = [files[i] for i in keep]
         if section.verify:
             for f in files:
-                _verify_image(f)
+                verify_image(f)
         paths.extend(str(f) for f in files)
         labels.extend([index] * len(files))
 
     order = rng.permutation(len(paths))
     paths_arr = np.array(paths)[order]
     labels_arr = np.array(labels, dtype=np.int32)[order]
-    channels = 3 if section.color_mode == "rgb" else 1
-    height, width = section.image_size
-
-    def decode(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-        image = tf.image.resize(image, (height, width), method="bilinear")
-        image = tf.ensure_shape(tf.cast(image, tf.float32), (height, width, channels))
-        return image, label
-
+    decode, shape = image_decoder(section.color_mode, section.image_size)
     dataset = tf.data.Dataset.from_tensor_slices((paths_arr, labels_arr)).map(
-        decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        lambda path, label: (decode(path), label), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
     return DataSource(
         dataset=dataset,
         size=len(paths_arr),
-        input_shape=(height, width, channels),
+        input_shape=shape,
         class_names=class_names,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from adaptkit import AugmentSection, DataSourceSection, SourceSection
 
@@ -14,6 +14,8 @@ __all__ = [
     "TorchvisionMobileNetV2Source",
     "ImageDirectoryData",
     "ImageArraysData",
+    "ManifestLabel",
+    "ImageManifestData",
     "RandomFlipAugment",
     "RandomRotationAugment",
     "RandomZoomAugment",
@@ -175,6 +177,92 @@ class ImageArraysData(DataSourceSection):
         return self
 
 
+class ManifestLabel(BaseModel):
+    """One label column of an ``image_manifest``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: str = Field(..., min_length=1, description="The manifest column holding this label.")
+    name: Optional[str] = Field(
+        None, min_length=1, description="The label's name (what a task refers to); default: the column."
+    )
+    task: Literal["classification", "regression"] = Field(
+        "classification", description="classification: values are class names; regression: numbers (float32)."
+    )
+    class_names: Optional[list[str]] = Field(
+        None,
+        description=(
+            "The classes, in the order of the model's outputs (class index = position); a value outside "
+            "the list is an error. Default: the sorted distinct values."
+        ),
+    )
+
+    @property
+    def label_name(self) -> str:
+        return self.name or self.column
+
+    @model_validator(mode="after")
+    def _classes(self) -> "ManifestLabel":
+        if self.class_names is not None:
+            if self.task == "regression":
+                raise ValueError("class_names is for classification; remove it or set task: classification")
+            if len(set(self.class_names)) != len(self.class_names) or len(self.class_names) < 2:
+                raise ValueError("class_names needs at least two distinct names")
+        return self
+
+
+class ImageManifestData(DataSourceSection):
+    """Images listed in a CSV manifest (a path column plus label columns).
+
+    Paths are relative to the CSV's folder. One ``labels`` entry yields
+    ``(image, y)``; two or more yield ``(image, {name: y})``; ``labeled: false``
+    yields images only. Images are decoded as ``image_directory`` decodes them.
+    """
+
+    kind: Literal["image_manifest"] = "image_manifest"
+    path: str = Field(..., description="The CSV manifest, with a header row (relative to the spec).")
+    path_column: str = Field(
+        "path", min_length=1, description="Column of image file paths (relative to the CSV's folder, or absolute)."
+    )
+    labels: Optional[list[ManifestLabel]] = Field(
+        None,
+        min_length=1,
+        description=(
+            "The label columns: one entry yields (image, y), two or more (image, {name: y}). "
+            "Required unless labeled is false."
+        ),
+    )
+    labeled: bool = Field(
+        True, description="False: yield images only (unlabeled target data); label columns are not read."
+    )
+    image_size: Size = Field(
+        (224, 224), description="[height, width] every image is resized to (bilinear) when it is read."
+    )
+    color_mode: Literal["rgb", "grayscale"] = Field(
+        "rgb", description="rgb: 3 channels; grayscale: 1 channel (converted as the image is decoded)."
+    )
+    limit: Optional[int] = Field(
+        None, ge=1, description="Use at most this many rows (after the seeded shuffle); classes come from all rows."
+    )
+    verify: bool = Field(
+        True, description="Open every image used before training to find corrupt files early (fast; PIL verify)."
+    )
+
+    @model_validator(mode="after")
+    def _labels(self) -> "ImageManifestData":
+        if self.labeled and self.labels is None:
+            raise ValueError("labeled data needs labels (one entry per label column), or set labeled: false")
+        if not self.labeled and self.labels is not None:
+            raise ValueError("labels with labeled: false: remove labels for unlabeled data")
+        names = [entry.label_name for entry in self.labels or []]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"two labels entries are named {twice[0]!r}: give each a distinct name")
+        if self.path_column in [entry.column for entry in self.labels or []]:
+            raise ValueError(f"the path column {self.path_column!r} cannot also be a label column")
+        return self
+
+
 class RandomFlipAugment(AugmentSection):
     """Flip images at random in training (``keras.layers.RandomFlip``)."""
 
@@ -220,6 +308,7 @@ SECTIONS = [
     TorchvisionMobileNetV2Source,
     ImageDirectoryData,
     ImageArraysData,
+    ImageManifestData,
     RandomFlipAugment,
     RandomRotationAugment,
     RandomZoomAugment,
