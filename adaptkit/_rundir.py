@@ -105,7 +105,8 @@ class RunDir:
 
         tmp = self.path(f".tmp-{name}")
         one = lambda xs: xs[0] if len(xs) == 1 else xs  # noqa: E731  (keep single tensors single)
-        keras.Model(one(model.inputs), one(model.outputs), name=model.name).save(tmp)
+        # ``output`` keeps the outputs' structure: one tensor, or a dict by task (multi-task)
+        keras.Model(one(model.inputs), model.output, name=model.name).save(tmp)
         os.replace(tmp, self.path(name))
         return self.final / name
 

@@ -45,9 +45,9 @@ def task_labels(tasks: list[Task], data: DataSource, where: str = "data.train") 
     infos = data.label_infos()
     out: dict[str, tuple[str, TaskInfo]] = {}
     for task in tasks:
-        label = task.label
-        if label is None:
-            label = task.name if task.name in infos else (next(iter(infos)) if len(infos) == 1 else task.name)
+        label = task.label or task.name
+        if label not in infos and len(infos) == 1:
+            label = next(iter(infos))  # a one-label source: its label has no name of its own
         if label not in infos:
             at = f"{task.where}.label" if task.where != "head" else "head"
             raise SpecError(at, f"{where} has no label {label!r} (it has: {', '.join(infos)})")

@@ -55,6 +55,8 @@ def classifier(section: ClassifierHead, features, task: TaskInfo, context: RunCo
 def regression(section: RegressionHead, features, task: TaskInfo, context: RunContext) -> Head:
     import keras
 
+    if task.num_classes is not None:
+        raise ModelError(context.where, f"a regression head needs numeric targets; the labels are classes {task.class_names[:5]} (use kind: classifier, or task: regression in the data section)")
     x = _trunk(section, features, context.where)
     units = math.prod(task.target_shape) if task.target_shape else 1
     outputs = keras.layers.Dense(units, dtype="float32", name="predictions")(x)

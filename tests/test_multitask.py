@@ -1,0 +1,179 @@
+"""Multi-task learning through the whole pipeline: per-task heads, labels, metrics, baselines and bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from adaptkit import ModelError, SpecError, load_spec_file
+from adaptkit._runner import run_pipeline
+
+
+@pytest.fixture(scope="module")
+def digits_labels(tmp_path_factory) -> Path:
+    """UCI digits with three labels per image: the digit, its parity, and its value as a number."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    path = tmp_path_factory.mktemp("mt") / "digits_mt.npz"
+    np.savez(path, x=d.images[..., None].astype("float32"), digit=d.target.astype("int64"),
+             parity=(d.target % 2).astype("int64"), value=d.target.astype("float32"))
+    return path
+
+
+def mt_spec(tmp_path: Path, npz: Path, extra: str = "", tasks: str = "", labels: str = "") -> Path:
+    import textwrap
+
+    import yaml
+
+    text = f"""
+    name: mt
+    seed: 1
+    output_dir: {tmp_path / 'runs'}
+    data:
+      train:
+        kind: arrays
+        path: {npz}
+        scale: 0.0625
+        labels: {labels or '[{key: digit}, {key: parity}, {key: value, task: regression}]'}
+      batch_size: 64
+    source: {{kind: mlp, units: [32, 16]}}
+    tasks: {tasks or '[{name: digit, head: {kind: classifier}}, {name: parity, head: {kind: classifier}}, {name: value, head: {kind: regression}, weight: 0.05}]'}
+    training:
+      verbose: 0
+      stages: [{{epochs: 2, optimizer: {{learning_rate: 0.01}}}}]
+    """
+    data = yaml.safe_load(textwrap.dedent(text))
+    if extra:
+        for key, value in yaml.safe_load(textwrap.dedent(extra)).items():
+            data[key] = {**data[key], **value} if isinstance(data.get(key), dict) and isinstance(value, dict) else value
+    path = tmp_path / "mt.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def run(path: Path, overrides=()):
+    return run_pipeline(load_spec_file(path, list(overrides)), path)
+
+
+def test_three_tasks_report_per_task_metrics_history_and_a_model_with_one_output_each(tmp_path, digits_labels):
+    result = run(mt_spec(tmp_path, digits_labels, "evaluation: {baseline: true}"))
+    m = json.loads((result.run_dir / "metrics.json").read_text())
+    assert m["headline"]["metric"] == "test/digit/accuracy"
+    assert m["metrics"]["test/digit/accuracy"] > 0.3  # 10 classes: chance 0.1
+    assert m["metrics"]["test/parity/accuracy"] > 0.6
+    assert m["metrics"]["test/value/mae"] < 2.5  # predicting the mean (4.5) gives 2.5
+    assert set(m["transfer"]) == {"digit", "parity", "value"}
+    assert m["transfer"]["value"]["metric"] == "value_mae"
+    rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
+    for column in ("digit_loss", "parity_accuracy", "value_mae", "val_digit_accuracy", "val_value_loss", "loss"):
+        assert column in rows[0]
+    # the training loss is the weighted sum of the task losses (default weighting)
+    last = rows[-1]
+    assert float(last["val_loss"]) == pytest.approx(
+        float(last["val_digit_loss"]) + float(last["val_parity_loss"]) + 0.05 * float(last["val_value_loss"]), rel=1e-4
+    )
+    import keras
+
+    model = keras.saving.load_model(result.run_dir / "model.keras", safe_mode=True)
+    out = model(np.zeros((2, 8, 8, 1), "float32"))
+    assert set(out) == {"digit", "parity", "value"}
+    assert tuple(out["digit"].shape) == (2, 10) and tuple(out["parity"].shape) == (2, 2)
+
+
+def test_single_task_baselines_give_delta_m_as_the_headline(tmp_path, digits_labels):
+    path = mt_spec(
+        tmp_path, digits_labels, "evaluation: {single_task_baselines: true}",
+        tasks="[{name: digit, head: {kind: classifier}}, {name: parity, head: {kind: classifier}}]",
+        labels="[{key: digit}, {key: parity}]",
+    )
+    m = run(path).metrics
+    single = m["single_task"]
+    assert m["headline"]["metric"] == "delta_m_percent"
+    rel = [single["tasks"][t]["relative_percent"] for t in ("digit", "parity")]
+    assert m["headline"]["value"] == pytest.approx(sum(rel) / 2)
+    for t in ("digit", "parity"):
+        entry = single["tasks"][t]
+        assert entry["multi_task"] == m["metrics"][f"test/{t}/accuracy"]
+        assert entry["single_task"] == entry["single_task_metrics"]["test/accuracy"]
+        assert entry["relative_percent"] == pytest.approx((entry["multi_task"] - entry["single_task"]) / entry["single_task"] * 100)
+
+
+def test_one_task_of_a_multi_label_source_is_a_plain_single_output_run(tmp_path, digits_labels):
+    path = mt_spec(tmp_path, digits_labels, tasks="[{name: parity, head: {kind: classifier}}]")
+    result = run(path)
+    assert result.metrics["headline"]["metric"] == "test/accuracy"
+    assert "test/accuracy" in result.metrics["metrics"]
+
+
+@pytest.mark.parametrize(
+    "tasks, where, message",
+    [
+        ("[{name: digit, head: {kind: classifier}}, {name: colour, head: {kind: classifier}}]", "tasks.1.label",
+         "data.train has no label 'colour' (it has: digit, parity, value)"),
+        ("[{name: digit, head: {kind: classifier}}, {name: p, label: parity, head: {kind: regression}}]", "tasks.1.head",
+         "a regression head needs numeric targets"),
+    ],
+)
+def test_bad_tasks_fail_before_training_and_leave_nothing(tmp_path, digits_labels, tasks, where, message):
+    with pytest.raises((SpecError, ModelError)) as info:
+        run(mt_spec(tmp_path, digits_labels, tasks=tasks))
+    assert str(info.value).startswith(f"{where}: {message}")
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+@pytest.mark.parametrize(
+    "extra, where",
+    [
+        ("training: {task_weighting: {kind: pcgrad}}", "training.task_weighting"),
+        ("evaluation: {single_task_baselines: true}", "evaluation.single_task_baselines"),
+    ],
+)
+def test_strategies_that_need_two_tasks_are_refused_for_one(tmp_path, digits_labels, extra, where):
+    path = mt_spec(tmp_path, digits_labels, extra, tasks="[{name: digit, head: {kind: classifier}}]")
+    with pytest.raises(SpecError) as info:
+        load_spec_file(path)
+    assert info.value.where == where
+
+
+def test_head_and_tasks_together_or_twice_the_same_task_are_spec_errors(tmp_path, digits_labels):
+    with pytest.raises(SpecError, match="^head: give either head"):
+        load_spec_file(mt_spec(tmp_path, digits_labels, "head: {kind: classifier}"))
+    twice = "[{name: digit, head: {kind: classifier}}, {name: digit, head: {kind: classifier}}]"
+    with pytest.raises(SpecError, match="^tasks.1.name: task 'digit' is given twice"):
+        load_spec_file(mt_spec(tmp_path, digits_labels, tasks=twice))
+
+
+def test_multi_task_composes_with_stages_unfreezing_and_resume(tmp_path, digits_labels, monkeypatch):
+    import adaptkit._runner as runner
+
+    extra = """
+    surgery: [{kind: freeze}]
+    training:
+      verbose: 0
+      stages:
+        - {name: heads, epochs: 1, optimizer: {learning_rate: 0.01}}
+        - {name: all, epochs: 2, surgery: [{kind: unfreeze}], discriminative: {factor: 2}, optimizer: {learning_rate: 0.003}}
+    """
+    path = mt_spec(tmp_path, digits_labels, extra)
+    spec = load_spec_file(path)
+    with monkeypatch.context() as m:
+        m.setattr(runner, "evaluate", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("evaluation crashed")))
+        with pytest.raises(RuntimeError):
+            run_pipeline(spec, path)
+    result = run_pipeline(spec, path, resume=True)
+    rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
+    assert [r["stage_name"] for r in rows] == ["heads", "all", "all"]
+    assert result.metrics["metrics"]["test/parity/accuracy"] > 0.6
+
+
+def test_lr_find_sweeps_a_multi_task_model(tmp_path, digits_labels):
+    from adaptkit._lrfind import lr_find
+
+    path = mt_spec(tmp_path, digits_labels)
+    result, _ = lr_find(load_spec_file(path), path, steps=20, min_lr=1e-4, max_lr=1.0)
+    assert len(result.losses) >= 10 and all(np.isfinite(result.losses[:10]))
