@@ -179,3 +179,188 @@ def test_a_family_without_any_provider_is_a_one_line_error(monkeypatch):
     with pytest.raises(SpecError) as info:
         load_spec(data)
     assert str(info.value).startswith("training.stages.0.losses.0: no installed plugin provides loss kinds; broken plugins: adversarial")
+
+
+# -- routing: a building hook reaches only the plugin that declared the section's class --------
+
+from typing import Literal  # noqa: E402
+
+from adaptkit import Head, PluginError, PluginHost, PluginInfo, RunContext, TaskInfo, hookimpl  # noqa: E402
+
+
+class ProbeHead(adaptkit.HeadSection):
+    kind: Literal["probe"]
+
+
+class CrashHead(adaptkit.HeadSection):
+    kind: Literal["crash"]
+
+
+class TraceHead(adaptkit.HeadSection):
+    kind: Literal["trace"]
+
+
+def host_with(**plugins) -> PluginHost:
+    """A fresh host with these plugin objects registered, in keyword order."""
+    host = PluginHost()
+    for name, plugin in plugins.items():
+        host.register(plugin, PluginInfo(name, type(plugin).__module__, None, None))
+        assert host.plugins[name].ok, host.plugins[name].status
+    return host
+
+
+def head_kwargs(tmp_path) -> dict:
+    return {"features": None, "task": TaskInfo(None), "context": RunContext(seed=0, spec_dir=tmp_path)}
+
+
+class Prober:
+    """Declares the probe head and answers for it."""
+
+    @hookimpl
+    def adaptkit_sections(self):
+        return [ProbeHead]
+
+    @hookimpl
+    def adaptkit_attach_head(self, section, features, task, context):
+        return Head(outputs="probe", loss="mse")
+
+
+class Crasher:
+    """Declares the crash head; every building hook raises, and asks to go first."""
+
+    @hookimpl
+    def adaptkit_sections(self):
+        return [CrashHead]
+
+    @hookimpl(tryfirst=True)
+    def adaptkit_attach_head(self, section):
+        raise RuntimeError("boom")
+
+    @hookimpl(tryfirst=True)
+    def adaptkit_load_data(self, section):
+        raise RuntimeError("boom")
+
+    @hookimpl(tryfirst=True)
+    def adaptkit_load_source(self, section):
+        raise RuntimeError("boom")
+
+    @hookimpl(tryfirst=True)
+    def adaptkit_apply_surgery(self, section):
+        raise RuntimeError("boom")
+
+
+def test_a_building_hook_reaches_only_the_declaring_plugin(tmp_path):
+    host = host_with(prober=Prober(), crasher=Crasher())
+    head = host.call_first("adaptkit_attach_head", "head", ProbeHead(kind="probe"), **head_kwargs(tmp_path))
+    assert head.outputs == "probe"
+    # pluggy's own relay routes the same way
+    assert host.hook.adaptkit_attach_head(section=ProbeHead(kind="probe"), **head_kwargs(tmp_path)).outputs == "probe"
+    with pytest.raises(PluginError) as info:
+        host.call_first("adaptkit_attach_head", "head", CrashHead(kind="crash"), **head_kwargs(tmp_path))
+    assert str(info.value) == "head: plugin 'crasher' failed in adaptkit_attach_head: RuntimeError: boom"
+
+
+def test_a_plugin_failing_in_every_hook_does_not_break_a_run_of_other_kinds(tmp_path, monkeypatch, digits_npz):
+    source = """
+    import adaptkit
+
+    def _boom(*args, **kwargs):
+        raise RuntimeError("this plugin fails for every section")
+
+    adaptkit_load_data = adaptkit.hookimpl(tryfirst=True)(lambda section: _boom())
+    adaptkit_load_source = adaptkit.hookimpl(tryfirst=True)(lambda section: _boom())
+    adaptkit_apply_surgery = adaptkit.hookimpl(tryfirst=True)(lambda section: _boom())
+    adaptkit_attach_head = adaptkit.hookimpl(tryfirst=True)(lambda section: _boom())
+    """
+    install_fake(tmp_path, monkeypatch, "adaptkit_crashy", source)
+    assert get_host().plugins["adaptkit_crashy"].ok
+    from adaptkit._runner import run_pipeline
+
+    spec = load_spec({**BASE, "output_dir": str(tmp_path / "runs"),
+                      "data": {"train": {"kind": "arrays", "path": str(digits_npz)}},
+                      "surgery": [{"kind": "freeze", "up_to": "dense1"}],
+                      "training": {"verbose": 0, "stages": [{"epochs": 1}]}})
+    result = run_pipeline(spec, tmp_path / "spec.yaml")
+    assert result.headline[0] == "test/accuracy" and "test/accuracy" in result.metrics["metrics"]
+
+
+@pytest.mark.parametrize("tryfirst", [True, False])
+def test_tryfirst_on_the_owners_implementation_is_honoured(tmp_path, tryfirst):
+    class TwoWays:
+        @hookimpl
+        def adaptkit_sections(self):
+            return [ProbeHead]
+
+        # registered before adaptkit_attach_head (dir() order): pluggy calls it second unless tryfirst
+        @hookimpl(specname="adaptkit_attach_head", tryfirst=tryfirst)
+        def a_first(self, section):
+            return Head(outputs="first", loss="mse")
+
+        @hookimpl
+        def adaptkit_attach_head(self, section):
+            return Head(outputs="plain", loss="mse")
+
+    host = host_with(crasher=Crasher(), two=TwoWays())
+    head = host.call_first("adaptkit_attach_head", "head", ProbeHead(kind="probe"), **head_kwargs(tmp_path))
+    assert head.outputs == ("first" if tryfirst else "plain")
+
+
+class Tracer:
+    """A tracing plugin: wraps every adaptkit_attach_head call, and declares a head of its own."""
+
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl
+    def adaptkit_sections(self):
+        return [TraceHead]
+
+    @hookimpl(wrapper=True)
+    def adaptkit_attach_head(self, section):
+        head = yield
+        self.seen.append(("new", section.kind, head.outputs))
+        return head
+
+    @hookimpl(hookwrapper=True, specname="adaptkit_attach_head")
+    def old_style(self, section):
+        outcome = yield
+        self.seen.append(("old", section.kind, outcome.get_result().outputs))
+
+    @hookimpl(specname="adaptkit_attach_head")
+    def own_head(self, section):
+        return Head(outputs="trace", loss="mse")
+
+
+def test_hook_wrappers_of_other_plugins_see_every_call(tmp_path):
+    tracer = Tracer()
+    host = host_with(prober=Prober(), tracer=tracer)
+    assert host.call_first("adaptkit_attach_head", "head", ProbeHead(kind="probe"), **head_kwargs(tmp_path)).outputs == "probe"
+    assert host.call_first("adaptkit_attach_head", "head", TraceHead(kind="trace"), **head_kwargs(tmp_path)).outputs == "trace"
+    assert sorted(tracer.seen) == [("new", "probe", "probe"), ("new", "trace", "trace"),
+                                   ("old", "probe", "probe"), ("old", "trace", "trace")]
+
+
+def test_a_failing_hook_wrapper_is_blamed_on_its_plugin(tmp_path):
+    class BadTracer:
+        @hookimpl(wrapper=True)
+        def adaptkit_attach_head(self):
+            yield
+            raise KeyError("lost")
+
+    host = host_with(prober=Prober(), badtracer=BadTracer())
+    with pytest.raises(PluginError) as info:
+        host.call_first("adaptkit_attach_head", "head", ProbeHead(kind="probe"), **head_kwargs(tmp_path))
+    assert str(info.value) == "head: plugin 'badtracer' failed in adaptkit_attach_head: KeyError: 'lost'"
+
+
+def test_a_section_no_plugin_declared_is_offered_to_every_plugin(tmp_path):
+    class Undeclared(adaptkit.HeadSection):
+        kind: Literal["undeclared"]
+
+    class Generous:
+        @hookimpl
+        def adaptkit_attach_head(self, section):
+            return Head(outputs=section.kind, loss="mse")
+
+    host = host_with(prober=Prober(), generous=Generous())
+    assert host.call_first("adaptkit_attach_head", "head", Undeclared(kind="undeclared"), **head_kwargs(tmp_path)).outputs == "undeclared"
