@@ -8,8 +8,8 @@ broken (with the reason) and does not stop the others.
 
 The host calls hooks through pluggy (:meth:`PluginHost.call_first`,
 :meth:`PluginHost.call_each`): a building hook reaches only the plugin that
-declared the section's class (:mod:`adaptkit._calls`), and a failure names the
-plugin it came from.
+declared the section's class (:mod:`adaptkit._calls`), a failure names the
+plugin it came from, and every answer is checked (:mod:`adaptkit._answers`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any, Optional
 import pluggy
 
 from . import _hookspecs
+from ._answers import check_answer, check_answers
 from ._calls import blamed, recording, routed, wrap_impl
 from ._errors import AdaptkitError, PluginError
 from ._sections import SECTION_BASES, Section
@@ -204,20 +205,22 @@ class PluginHost:
     def call_first(self, hookname: str, where: str, section: Section, **kwargs: Any) -> Any:
         """Call a firstresult building hook on the plugin that declared the section's class.
 
-        A failure names the plugin that raised.
+        A failure names the plugin that raised; a wrong answer names the plugin that gave it.
         """
         kwargs["section"] = section
-        result, _ = self._hook(hookname, where, kwargs)
+        result, call = self._hook(hookname, where, kwargs)
         if result is None:
             raise PluginError(
                 where, f"no plugin answered {hookname} for kind {section.kind!r} (declared by {self.provider(section)!r})"
             )
+        check_answer(hookname, where, call.author(result), result)
         return result
 
     def call_each(self, hookname: str, where: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call a collecting hook; ``(plugin, answer)`` for every non-``None`` answer."""
+        """Call a collecting hook; ``(plugin, answer)`` for every non-``None`` answer, each checked."""
         results, call = self._hook(hookname, where, kwargs)
         answers = call.authored(list(results))
+        check_answers(hookname, where, answers)
         return answers
 
 

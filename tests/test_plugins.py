@@ -364,3 +364,169 @@ def test_a_section_no_plugin_declared_is_offered_to_every_plugin(tmp_path):
 
     host = host_with(prober=Prober(), generous=Generous())
     assert host.call_first("adaptkit_attach_head", "head", Undeclared(kind="undeclared"), **head_kwargs(tmp_path)).outputs == "undeclared"
+
+
+# -- answers are checked at the boundary -----------------------------------------------------
+
+import types  # noqa: E402
+
+from adaptkit import DataSource, LossComposition, LossTerm, Player  # noqa: E402
+
+
+class TData(adaptkit.DataSourceSection):
+    kind: Literal["t_data"]
+
+
+class TAugment(adaptkit.AugmentSection):
+    kind: Literal["t_augment"]
+
+
+class TSource(adaptkit.SourceSection):
+    kind: Literal["t_source"]
+
+
+class TSurgery(adaptkit.SurgerySection):
+    kind: Literal["t_surgery"]
+
+
+class THead(adaptkit.HeadSection):
+    kind: Literal["t_head"]
+
+
+class TLoss(adaptkit.LossSection):
+    kind: Literal["t_loss"]
+
+
+class Answering:
+    """Declares one section of each family and answers every hook with what the test gives."""
+
+    def __init__(self, declares: bool = True, **answers):
+        self.declares, self.answers = declares, answers
+
+    @hookimpl
+    def adaptkit_sections(self):
+        return [TData, TAugment, TSource, TSurgery, THead, TLoss] if self.declares else []
+
+    @hookimpl
+    def adaptkit_load_data(self, section):
+        return self.answers.get("adaptkit_load_data")
+
+    @hookimpl
+    def adaptkit_build_augmentation(self, section):
+        return self.answers.get("adaptkit_build_augmentation")
+
+    @hookimpl
+    def adaptkit_load_source(self, section):
+        return self.answers.get("adaptkit_load_source")
+
+    @hookimpl
+    def adaptkit_apply_surgery(self, section):
+        return self.answers.get("adaptkit_apply_surgery")
+
+    @hookimpl
+    def adaptkit_attach_head(self, section):
+        return self.answers.get("adaptkit_attach_head")
+
+    @hookimpl
+    def adaptkit_compose_loss(self, section):
+        return self.answers.get("adaptkit_compose_loss")
+
+    @hookimpl
+    def adaptkit_evaluate(self):
+        return self.answers.get("adaptkit_evaluate")
+
+
+def build(host, hookname, tmp_path):
+    """Call one building hook with its section and arguments."""
+    ctx = RunContext(seed=0, spec_dir=tmp_path)
+    calls = {
+        "adaptkit_load_data": (TData(kind="t_data"), {"context": ctx}),
+        "adaptkit_build_augmentation": (TAugment(kind="t_augment"), {"context": ctx}),
+        "adaptkit_load_source": (TSource(kind="t_source"), {"input_shape": (8,), "context": ctx}),
+        "adaptkit_apply_surgery": (TSurgery(kind="t_surgery"), {"model": None, "context": ctx}),
+        "adaptkit_attach_head": (THead(kind="t_head"), head_kwargs(tmp_path)),
+        "adaptkit_compose_loss": (TLoss(kind="t_loss"), {"parts": None, "context": ctx}),
+    }
+    section, kwargs = calls[hookname]
+    return host.call_first(hookname, "here", section, **kwargs)
+
+
+EVALUATE = {"spec": None, "parts": None, "data": {}, "context": None, "before": None}
+
+
+def _term(name="t", player="main"):
+    return LossTerm(name, fn=lambda batch: 0.0, player=player)
+
+
+WRONG_ANSWERS = [
+    ("adaptkit_load_data", 3, "int, not an adaptkit.DataSource"),
+    ("adaptkit_load_data", DataSource(None, -1, (8,)), "a DataSource whose size is -1, not an int >= 0"),
+    ("adaptkit_load_data", DataSource(None, 2.5, (8,)), "a DataSource whose size is 2.5, not an int >= 0"),
+    ("adaptkit_load_data", DataSource(None, 10, [8]), "a DataSource whose input_shape is list [8], not a tuple"),
+    ("adaptkit_build_augmentation", "flip", "str, not a keras.layers.Layer"),
+    ("adaptkit_load_source", object(), "object, not a keras.Model"),
+    ("adaptkit_apply_surgery", "model", "str, not a keras.Model"),
+    ("adaptkit_attach_head", {"outputs": 1}, "dict, not an adaptkit.Head"),
+    ("adaptkit_attach_head", Head(None, "mse", metrics=["accuracy"], monitor="acc"),
+     "a Head whose monitor 'acc' is neither 'loss' nor the name of one of its metrics ['accuracy']"),
+    ("adaptkit_compose_loss", [_term()], "list, not an adaptkit.LossComposition"),
+    ("adaptkit_compose_loss", LossComposition(terms=[_term(player="critic")]),
+     "a LossComposition whose term 't' is for player 'critic', not 'main' or one of its players []"),
+    ("adaptkit_compose_loss", LossComposition(terms=[_term(), _term()]), "a LossComposition with two terms named 't'"),
+    ("adaptkit_compose_loss", LossComposition(terms=[("t", None)]),
+     "a LossComposition whose terms[0] is tuple, not an adaptkit.LossTerm"),
+]
+
+
+@pytest.mark.parametrize("hookname, answer, problem", WRONG_ANSWERS, ids=lambda v: v if isinstance(v, str) else "")
+def test_a_wrong_answer_is_a_plugin_error_naming_the_plugin_and_the_hook(tmp_path, hookname, answer, problem):
+    host = host_with(prober=Prober(), answering=Answering(**{hookname: answer}))
+    with pytest.raises(PluginError) as info:
+        build(host, hookname, tmp_path)
+    assert str(info.value) == f"here: plugin 'answering' answered {hookname} with {problem}"
+
+
+def test_right_answers_pass(tmp_path):
+    import keras
+
+    layer = keras.layers.Identity()
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2)])
+    critic = Player("critic", variables=lambda: [], optimizer=None)
+    answers = {
+        "adaptkit_load_data": DataSource(None, 0, ()),
+        "adaptkit_build_augmentation": layer,
+        "adaptkit_load_source": model,
+        "adaptkit_apply_surgery": model,
+        # a metric object logs under its name
+        "adaptkit_attach_head": Head(None, "mse", metrics=["mae", types.SimpleNamespace(name="auc")], monitor="auc"),
+        "adaptkit_compose_loss": LossComposition(terms=[_term("a"), _term("b", "critic")], players=[critic]),
+    }
+    host = host_with(answering=Answering(**answers))
+    for hookname, answer in answers.items():
+        assert build(host, hookname, tmp_path) is answer
+    metrics = {"test/x": float("nan"), "test/n": 3, "test/ok": True}
+    host = host_with(answering=Answering(adaptkit_evaluate=metrics))
+    assert host.call_each("adaptkit_evaluate", "evaluation", **EVALUATE) == [("answering", metrics)]
+
+
+@pytest.mark.parametrize("answer, problem", [
+    (["test/accuracy"], "list, not a dict"),
+    ({"test/accuracy": "0.9"}, "a dict whose 'test/accuracy' is str, not a number (int, float or bool)"),
+    ({("test", "accuracy"): 0.9}, "a dict whose key ('test', 'accuracy') is tuple, not a str"),
+])
+def test_a_wrong_evaluate_answer_names_the_plugin(answer, problem):
+    host = host_with(answering=Answering(adaptkit_evaluate=answer))
+    with pytest.raises(PluginError) as info:
+        host.call_each("adaptkit_evaluate", "evaluation", **EVALUATE)
+    assert str(info.value) == f"evaluation: plugin 'answering' answered adaptkit_evaluate with {problem}"
+
+
+def test_colliding_metric_keys_name_both_plugins():
+    host = host_with(first=Answering(adaptkit_evaluate={"test/accuracy": 0.5, "test/a": 1.0}),
+                     second=Answering(declares=False, adaptkit_evaluate={"test/accuracy": 0.9}))
+    with pytest.raises(PluginError) as info:
+        host.call_each("adaptkit_evaluate", "evaluation", **EVALUATE)
+    # pluggy calls the last registered plugin first
+    assert str(info.value) == (
+        "evaluation: plugins 'second' and 'first' both answered adaptkit_evaluate with the key 'test/accuracy'"
+    )
