@@ -509,6 +509,19 @@ def test_right_answers_pass(tmp_path):
     assert host.call_each("adaptkit_evaluate", "evaluation", **EVALUATE) == [("answering", metrics)]
 
 
+def test_a_wrong_answer_put_in_by_a_hook_wrapper_is_blamed_on_the_wrapper(tmp_path):
+    class Swapper:
+        @hookimpl(wrapper=True)
+        def adaptkit_attach_head(self):
+            yield
+            return "not a head"
+
+    host = host_with(prober=Prober(), swapper=Swapper())
+    with pytest.raises(PluginError) as info:
+        host.call_first("adaptkit_attach_head", "head", ProbeHead(kind="probe"), **head_kwargs(tmp_path))
+    assert str(info.value) == "head: plugin 'swapper' answered adaptkit_attach_head with str, not an adaptkit.Head"
+
+
 @pytest.mark.parametrize("answer, problem", [
     (["test/accuracy"], "list, not a dict"),
     ({"test/accuracy": "0.9"}, "a dict whose 'test/accuracy' is str, not a number (int, float or bool)"),
