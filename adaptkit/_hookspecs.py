@@ -3,11 +3,20 @@
 Each hook's docstring is its documentation; ``docs/hooks.md`` carries one
 section per hook (a test fails when one is missing).
 
-Building hooks are ``firstresult``: the host calls them with one validated
-section, the plugin that declared that section's class answers (it checks
-``isinstance(section, MySection)`` and returns ``None`` otherwise), and the
-first non-``None`` answer wins. ``adaptkit_sections`` and ``adaptkit_evaluate``
-collect from every plugin.
+Building hooks are ``firstresult`` and take one validated ``section``: pluggy
+calls them, but only the implementations of the plugin that declared
+``type(section)`` in ``adaptkit_sections`` run (so a plugin need not check
+``isinstance``), and the first non-``None`` answer wins. ``tryfirst``,
+``trylast`` and ``specname`` work as pluggy documents them; hook wrappers
+(``wrapper=True``/``hookwrapper=True``) of every plugin wrap every call. A
+section class that no plugin declared (one built by hand) is offered to every
+plugin. ``adaptkit_sections``, ``adaptkit_keras_objects`` and
+``adaptkit_evaluate`` collect from every plugin.
+
+The host checks each answer when it comes back (``adaptkit/_answers.py``) and
+reports a wrong one, like any exception a plugin raises, as a ``PluginError``
+naming the plugin and the hook. The answers' types are in
+``adaptkit/_types.py``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,15 @@
-"""Plugin discovery: every plugin, built-in or third-party, comes through the
-``adaptkit`` entry-point group and is registered on one pluggy manager.
+"""Plugin discovery and hook calls: every plugin, built-in or third-party, comes
+through the ``adaptkit`` entry-point group and is registered on one pluggy manager.
 
 A plugin that fails to import, whose hook implementations do not match the
 hookspecs, or whose ``adaptkit_sections`` answer is wrong is recorded as
 broken (with the reason) and does not stop the others.
 ``ADAPTKIT_DISABLE_PLUGINS=name,...`` blocks plugins by entry-point name.
+
+The host calls hooks through pluggy (:meth:`PluginHost.call_first`,
+:meth:`PluginHost.call_each`): a building hook reaches only the plugin that
+declared the section's class (:mod:`adaptkit._calls`), a failure names the
+plugin it came from, and every answer is checked (:mod:`adaptkit._answers`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any, Optional
 import pluggy
 
 from . import _hookspecs
+from ._answers import check_answer, check_answers
+from ._calls import blamed, recording, routed, wrap_impl
 from ._errors import AdaptkitError, PluginError
 from ._sections import SECTION_BASES, Section
 
@@ -134,6 +141,11 @@ class PluginHost:
                 for family in self.sections.values():
                     for kind in [k for k, (_, p) in family.items() if p == info.name]:
                         del family[kind]
+                return
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin:
+                    wrap_impl(impl, self.owner if routed(caller) else None)
 
     def _add_sections(self, info: PluginInfo, declared: Any) -> None:
         for cls in list(declared or []):
@@ -163,44 +175,52 @@ class PluginHost:
     def broken(self) -> list[PluginInfo]:
         return [p for p in self.plugins.values() if not p.ok]
 
-    def provider(self, section: Section) -> str:
-        for family in self.sections.values():
-            for cls, plugin in family.values():
-                if type(section) is cls:
+    def owner(self, section: Any) -> Optional[str]:
+        """The plugin that declared ``type(section)``, or ``None`` when no plugin did."""
+        kind = getattr(section, "kind", None)
+        if isinstance(kind, str):
+            for family in self.sections.values():
+                cls, plugin = family.get(kind, (None, None))
+                if cls is type(section):
                     return plugin
-        return "?"
+        return None
 
-    def _impls(self, hookname: str) -> list:
-        """A hook's implementations in pluggy's calling order (last registered first)."""
-        return list(reversed(getattr(self.pm.hook, hookname).get_hookimpls()))
+    def provider(self, section: Section) -> str:
+        return self.owner(section) or "?"
 
-    @staticmethod
-    def _call(impl: Any, hookname: str, where: str, kwargs: dict[str, Any]) -> Any:
-        try:
-            return impl.function(**{name: kwargs[name] for name in impl.argnames})
-        except AdaptkitError:
-            raise
-        except Exception as exc:
-            raise PluginError(where, f"plugin {impl.plugin_name!r} failed in {hookname}: {_one_line(exc)}") from exc
+    def _hook(self, hookname: str, where: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
+        """Call a hook through pluggy; its result and who gave which answer."""
+        caller = getattr(self.pm.hook, hookname)
+        with recording() as call:
+            try:
+                result = caller(**kwargs)
+            except AdaptkitError:
+                raise
+            except Exception as exc:
+                plugin = blamed(exc)
+                who = f"plugin {plugin!r} failed in {hookname}" if plugin else f"{hookname} failed"
+                raise PluginError(where, f"{who}: {_one_line(exc)}") from exc
+        return result, call
 
     def call_first(self, hookname: str, where: str, section: Section, **kwargs: Any) -> Any:
-        """Call a firstresult building hook; a failure names the plugin that raised."""
+        """Call a firstresult building hook on the plugin that declared the section's class.
+
+        A failure names the plugin that raised; a wrong answer names the plugin that gave it.
+        """
         kwargs["section"] = section
-        for impl in self._impls(hookname):
-            result = self._call(impl, hookname, where, kwargs)
-            if result is not None:
-                return result
-        raise PluginError(
-            where, f"no plugin answered {hookname} for kind {section.kind!r} (declared by {self.provider(section)!r})"
-        )
+        result, call = self._hook(hookname, where, kwargs)
+        if result is None:
+            raise PluginError(
+                where, f"no plugin answered {hookname} for kind {section.kind!r} (declared by {self.provider(section)!r})"
+            )
+        check_answer(hookname, where, call.author(result), result)
+        return result
 
     def call_each(self, hookname: str, where: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call a collecting hook; ``(plugin, answer)`` for every non-``None`` answer."""
-        answers = []
-        for impl in self._impls(hookname):
-            result = self._call(impl, hookname, where, kwargs)
-            if result is not None:
-                answers.append((impl.plugin_name, result))
+        """Call a collecting hook; ``(plugin, answer)`` for every non-``None`` answer, each checked."""
+        results, call = self._hook(hookname, where, kwargs)
+        answers = call.authored(list(results))
+        check_answers(hookname, where, answers)
         return answers
 
 

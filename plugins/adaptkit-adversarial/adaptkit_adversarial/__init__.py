@@ -6,8 +6,6 @@ the plugin and validating specs stay TensorFlow-free.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import adaptkit
 
 from .sections import SECTIONS, CdanLoss, DannLoss
@@ -23,13 +21,10 @@ def adaptkit_sections() -> list[type]:
 @adaptkit.hookimpl
 def adaptkit_compose_loss(
     section: adaptkit.LossSection, parts: adaptkit.ModelParts, context: adaptkit.RunContext
-) -> Optional[adaptkit.LossComposition]:
-    if not isinstance(section, (DannLoss, CdanLoss)):
-        return None
+) -> adaptkit.LossComposition:
     from .compose import compose_adversarial
 
-    return compose_adversarial(section, parts, context)
-
+    return compose_adversarial(section, parts, context)  # DannLoss or CdanLoss: the host routes only these
 
 
 @adaptkit.hookimpl

@@ -3,7 +3,9 @@
 regression heads, and test-set evaluation.
 
 It registers through the ``adaptkit`` entry-point group like any third-party
-plugin. TensorFlow is imported only inside the hooks that build things.
+plugin. TensorFlow is imported only inside the hooks that build things. The host
+calls a building hook only with this plugin's own sections, so each hook just
+picks the builder for ``type(section)``.
 """
 
 from __future__ import annotations
@@ -20,11 +22,9 @@ def adaptkit_sections():
 
 @hookimpl
 def adaptkit_load_data(section, context):
-    if isinstance(section, S.ArraysData):
-        from .data import load_arrays
+    from .data import load_arrays
 
-        return load_arrays(section, context)
-    return None
+    return load_arrays(section, context)
 
 
 @hookimpl

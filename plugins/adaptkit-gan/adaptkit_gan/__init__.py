@@ -24,12 +24,12 @@ def adaptkit_sections() -> list[type]:
 def adaptkit_compose_loss(
     section: adaptkit.LossSection, parts: adaptkit.ModelParts, context: adaptkit.RunContext
 ) -> Optional[adaptkit.LossComposition]:
-    if not isinstance(section, (AddaLoss, WdgrlLoss, MmdLoss, CoralLoss)):
-        return None
     from . import compose
 
-    if isinstance(section, AddaLoss):
-        return compose.compose_adda(section, parts, context)
-    if isinstance(section, WdgrlLoss):
-        return compose.compose_wdgrl(section, parts, context)
-    return compose.compose_discrepancy(section, parts, context)
+    build = {
+        AddaLoss: compose.compose_adda,
+        WdgrlLoss: compose.compose_wdgrl,
+        MmdLoss: compose.compose_discrepancy,
+        CoralLoss: compose.compose_discrepancy,
+    }.get(type(section))
+    return None if build is None else build(section, parts, context)

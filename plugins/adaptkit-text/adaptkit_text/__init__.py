@@ -37,34 +37,22 @@ def adaptkit_keras_objects():
 
 @hookimpl
 def adaptkit_load_data(section, context):
-    if isinstance(section, S.TextTable):
-        from .data import load_text_table
+    from . import data
 
-        return load_text_table(section, context)
-    if isinstance(section, S.TextDirectory):
-        from .data import load_text_directory
-
-        return load_text_directory(section, context)
-    return None
+    load = {S.TextTable: data.load_text_table, S.TextDirectory: data.load_text_directory}.get(type(section))
+    return None if load is None else load(section, context)
 
 
 @hookimpl
 def adaptkit_load_source(section, input_shape, context):
-    if isinstance(section, S.BertSource):
-        from .bert import build_bert_source
+    from . import bert, hub
 
-        return build_bert_source(section, input_shape, context)
-    if isinstance(section, S.TFHubSource):
-        from .hub import build_hub_source
-
-        return build_hub_source(section, input_shape, context)
-    return None
+    build = {S.BertSource: bert.build_bert_source, S.TFHubSource: hub.build_hub_source}.get(type(section))
+    return None if build is None else build(section, input_shape, context)
 
 
 @hookimpl
 def adaptkit_apply_surgery(section, model, context):
-    if isinstance(section, S.TransformerLoRA):
-        from .lora import transformer_lora
+    from .lora import transformer_lora
 
-        return transformer_lora(section, model, context)
-    return None
+    return transformer_lora(section, model, context)  # the host routes only TransformerLoRA here

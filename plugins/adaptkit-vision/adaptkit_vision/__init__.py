@@ -1,7 +1,8 @@
 """adaptkit's vision plugin: keras.applications and torchvision source models, image data (folders, arrays, CSV manifests), image augmentation.
 
-Declares the sections in :mod:`adaptkit_vision.sections` and builds them.
-TensorFlow is imported only inside the building hooks.
+Declares the sections in :mod:`adaptkit_vision.sections` and builds them. The
+host calls a building hook only with this plugin's own sections. TensorFlow is
+imported only inside the building hooks.
 """
 
 from __future__ import annotations
@@ -11,22 +12,9 @@ from typing import Any, Optional
 import adaptkit
 from adaptkit import AugmentSection, DataSource, DataSourceSection, RunContext, SourceSection
 
-from .sections import (
-    SECTIONS,
-    ImageArraysData,
-    ImageDirectoryData,
-    ImageManifestData,
-    KerasApplicationSource,
-    RandomContrastAugment,
-    RandomFlipAugment,
-    RandomRotationAugment,
-    RandomZoomAugment,
-    TorchvisionMobileNetV2Source,
-)
+from .sections import SECTIONS, ImageArraysData, ImageDirectoryData, ImageManifestData, KerasApplicationSource, TorchvisionMobileNetV2Source
 
 __version__ = "0.1.0"
-
-_AUGMENTS = (RandomFlipAugment, RandomRotationAugment, RandomZoomAugment, RandomContrastAugment)
 
 
 @adaptkit.hookimpl
@@ -36,41 +24,32 @@ def adaptkit_sections():
 
 @adaptkit.hookimpl
 def adaptkit_load_data(section: DataSourceSection, context: RunContext) -> Optional[DataSource]:
-    if isinstance(section, ImageDirectoryData):
-        from .data import load_image_directory
+    from . import data
 
-        return load_image_directory(section, context)
-    if isinstance(section, ImageArraysData):
-        from .data import load_image_arrays
-
-        return load_image_arrays(section, context)
     if isinstance(section, ImageManifestData):
         from .manifest import load_image_manifest
 
         return load_image_manifest(section, context)
-    return None
+    load = {ImageDirectoryData: data.load_image_directory, ImageArraysData: data.load_image_arrays}.get(type(section))
+    return None if load is None else load(section, context)
 
 
 @adaptkit.hookimpl
-def adaptkit_build_augmentation(section: AugmentSection, context: RunContext) -> Optional[Any]:
-    if not isinstance(section, _AUGMENTS):
-        return None
+def adaptkit_build_augmentation(section: AugmentSection, context: RunContext) -> Any:
     from .augment import build_augmentation
 
-    return build_augmentation(section, context)
+    return build_augmentation(section, context)  # the host routes only this plugin's augment kinds here
 
 
 @adaptkit.hookimpl
 def adaptkit_load_source(section: SourceSection, input_shape: tuple, context: RunContext):
-    if isinstance(section, KerasApplicationSource):
-        from .sources import build_source
+    from . import sources, torchvision_mobilenet
 
-        return build_source(section, input_shape, context)
-    if isinstance(section, TorchvisionMobileNetV2Source):
-        from .torchvision_mobilenet import build_torchvision_mobilenet_v2
-
-        return build_torchvision_mobilenet_v2(section, input_shape, context)
-    return None
+    build = {
+        KerasApplicationSource: sources.build_source,
+        TorchvisionMobileNetV2Source: torchvision_mobilenet.build_torchvision_mobilenet_v2,
+    }.get(type(section))
+    return None if build is None else build(section, input_shape, context)
 
 
 @adaptkit.hookimpl
