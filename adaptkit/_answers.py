@@ -135,6 +135,16 @@ def distinct_keys(hookname: str, where: str, answers: list[tuple[str, Any]]) -> 
                 )
 
 
+def task_weighting(answer: Any) -> Problem:
+    from ._types import TaskWeighting
+
+    if not isinstance(answer, TaskWeighting):
+        return f"{_a(answer)}, not an adaptkit.TaskWeighting"
+    if answer.gradient_based and type(answer).gradients is TaskWeighting.gradients:
+        return "a gradient-based TaskWeighting that does not define gradients()"
+    return None
+
+
 CHECKS: dict[str, Callable[[Any], Problem]] = {
     "adaptkit_load_data": data_source,
     "adaptkit_build_augmentation": keras_layer,
@@ -144,6 +154,7 @@ CHECKS: dict[str, Callable[[Any], Problem]] = {
     "adaptkit_compose_loss": loss_composition,
     "adaptkit_evaluate": metrics,
     "adaptkit_keras_objects": keras_objects,
+    "adaptkit_build_weighting": task_weighting,
 }
 """Hook name -> what is wrong with one plugin's answer (``None``: it is right)."""
 

@@ -66,3 +66,34 @@ def test_example_specs_validate(spec):
 
 def test_there_are_example_specs():
     assert len(SPECS) >= 2
+
+
+@pytest.fixture(scope="module")
+def made_data(tmp_path_factory) -> Path:
+    """A folder laid out as `make data` lays out the repository: data/digits written by prepare_data.py."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("repo")
+    subprocess.run([sys.executable, str(ROOT / "pipelines/prepare_data.py"), "digits", str(root / "data/digits"), "--size", "28"],
+                   check=True, capture_output=True)
+    return root
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/multi-task.md"])
+def test_the_first_spec_shown_in_a_doc_runs_on_make_datas_files(doc, made_data):
+    """The README's minimal spec and the multi-task page's spec, saved in the repository root as
+    the text says, run as shown (one epoch, to keep the test short)."""
+    import yaml
+
+    from adaptkit.testing import run_spec
+
+    block = re.findall(r"```yaml\n(.*?)```", (ROOT / doc).read_text(), re.S)[0]
+    spec = yaml.safe_load(block)
+    for stage in spec["training"]["stages"]:
+        stage["epochs"] = 1
+    spec["training"]["verbose"] = 0
+    spec.setdefault("evaluation", {})["plots"] = False
+    spec["evaluation"]["baseline_epochs"] = 1
+    run = run_spec(made_data, spec, name=spec.get("name", "doc"))
+    assert run.result["headline"]["value"] is not None
