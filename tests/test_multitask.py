@@ -177,3 +177,24 @@ def test_lr_find_sweeps_a_multi_task_model(tmp_path, digits_labels):
     path = mt_spec(tmp_path, digits_labels)
     result, _ = lr_find(load_spec_file(path), path, steps=20, min_lr=1e-4, max_lr=1.0)
     assert len(result.losses) >= 10 and all(np.isfinite(result.losses[:10]))
+
+
+def test_a_domain_adaptation_loss_acts_on_the_shared_trunk_of_a_multi_task_model(tmp_path, digits_labels):
+    with np.load(digits_labels) as d:
+        x = d["x"]
+    target = tmp_path / "target.npz"
+    np.savez(target, x=(16 - x).astype("float32"))  # inverted digits, unlabeled
+    extra = f"""
+    data: {{target: {{kind: arrays, path: {target}, scale: 0.0625, labeled: false}}}}
+    training:
+      verbose: 0
+      stages:
+        - {{name: source, epochs: 1, optimizer: {{learning_rate: 0.01}}}}
+        - {{name: dann, epochs: 1, losses: [{{kind: dann}}]}}
+    """
+    result = run(mt_spec(tmp_path, digits_labels, extra))
+    rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
+    assert "dann_domain_loss" in rows[-1] or any(k.startswith("dann") for k in rows[-1])
+    assert "domain/proxy_a_distance" in result.metrics["metrics"]
+    with pytest.raises(SpecError, match=r"^training.stages.1.losses.0: cdan conditions on one classifier's outputs"):
+        run(mt_spec(tmp_path, digits_labels, extra.replace("kind: dann", "kind: cdan")))

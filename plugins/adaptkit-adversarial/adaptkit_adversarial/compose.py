@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 from keras import ops
 
-from adaptkit import LossComposition, LossTerm, ModelParts, RunContext, StepBatch, model_feature_extractor
+from adaptkit import SpecError, LossComposition, LossTerm, ModelParts, RunContext, StepBatch, model_feature_extractor
 
 from .layers import (
     RandomizedMultilinearMap,
@@ -77,6 +77,8 @@ def _probabilities(section: CdanLoss, parts: ModelParts) -> Callable[[Any], Any]
 
 
 def compose_adversarial(section: DannLoss | CdanLoss, parts: ModelParts, context: RunContext) -> LossComposition:
+    if isinstance(section, CdanLoss) and parts.tasks:
+        raise SpecError(context.where, "cdan conditions on one classifier's outputs; a multi-task model has one per task: use dann")
     extract = model_feature_extractor(parts, section.feature_layer, context.where + ".feature_layer")
     lam = lambda_schedule(section)
     tag = section.kind
