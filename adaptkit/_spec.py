@@ -514,7 +514,10 @@ def load_spec(data: dict[str, Any], host: Optional[PluginHost] = None) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise SpecErrors(spec_errors(exc, data, host)) from None
+        errors = spec_errors(exc, data, host)
+        if isinstance(data, dict) and data.get("head") is None and data.get("tasks") is None:
+            errors.insert(0, SpecError("head", "required key is missing (or give tasks)"))  # the after-check did not run
+        raise SpecErrors(errors) from None
 
 
 def load_spec_file(
