@@ -326,7 +326,7 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
 
     def _check(spec: Any) -> Any:
         if (spec.head is None) == (spec.tasks is None):
-            raise SpecError("head", "give either head (one task) or tasks (several), not both" if spec.head else "required key is missing (or give tasks)")
+            raise SpecError("head", "give either head (one task) or tasks (several), not both" if spec.head else "required key is missing")
         names = [t.name for t in spec.tasks or []]
         for i, name in enumerate(names):
             if name in names[:i]:
@@ -516,7 +516,7 @@ def load_spec(data: dict[str, Any], host: Optional[PluginHost] = None) -> Any:
     except ValidationError as exc:
         errors = spec_errors(exc, data, host)
         if isinstance(data, dict) and data.get("head") is None and data.get("tasks") is None:
-            errors.insert(0, SpecError("head", "required key is missing (or give tasks)"))  # the after-check did not run
+            errors.insert(0, SpecError("head", "required key is missing"))  # the after-check did not run
         raise SpecErrors(errors) from None
 
 
