@@ -299,6 +299,20 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
         ),
     )
 
+    TaskDataSpec = create_model(
+        "TaskDataSpec",
+        __base__=StrictModel,
+        __doc__="A task's own labeled data (tasks on different datasets): split like data.train, drawn alongside it.",
+        train=(
+            U["data"],
+            Field(..., description="The task's labeled data; split into train/validation/test with data.validation_split and data.test_split."),
+        ),
+        test=(
+            Optional[U["data"]],
+            Field(None, description="The task's held-out test data; default: data.test_split of its train."),
+        ),
+    )
+
     TaskSpec = create_model(
         "TaskSpec",
         __base__=StrictModel,
@@ -322,6 +336,16 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
             float,
             Field(1.0, gt=0, allow_inf_nan=False, description="Weight of the task's loss in the weighted sum (the default weighting)."),
         ),
+        data=(
+            Optional[TaskDataSpec],
+            Field(
+                None,
+                description=(
+                    "The task's own labeled data ({train, test}); a batch of it is drawn at every training step "
+                    "alongside data.train's. Default: the task reads its label from data.train."
+                ),
+            ),
+        ),
     )
 
     def _check(spec: Any) -> Any:
@@ -331,6 +355,7 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
         for i, name in enumerate(names):
             if name in names[:i]:
                 raise SpecError(f"tasks.{i}.name", f"task {name!r} is given twice")
+        _check_task_data(spec)
         weighting = spec.training.task_weighting
         if weighting is not None and len(names) < type(weighting).min_tasks:
             raise SpecError(
@@ -353,6 +378,23 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
                         f"{loss.kind!r} needs target-domain data: add data.target",
                     )
         return spec
+
+    def _check_task_data(spec: Any) -> None:
+        own = [i for i, t in enumerate(spec.tasks or []) if t.data is not None]
+        if not own:
+            return
+        if len(own) == len(spec.tasks):
+            raise SpecError(
+                f"tasks.{own[-1]}.data",
+                "every task has its own data: at least one task must read data.train (an epoch is one pass over it)",
+            )
+        for i, stage in enumerate(spec.training.stages):
+            for j, loss in enumerate(stage.losses):
+                raise SpecError(
+                    f"training.stages.{i}.losses.{j}",
+                    f"{loss.kind!r} works on data.train's stream alone; tasks.{own[0]} has its own data "
+                    "(tasks on different datasets do not combine with domain-adaptation losses)",
+                )
 
     PipelineSpec = create_model(
         "PipelineSpec",

@@ -13,7 +13,7 @@ from typing import Any, Optional
 from ._errors import SpecError
 from ._types import DataSource, TaskInfo
 
-__all__ = ["Task", "spec_tasks", "is_multitask", "task_labels", "monitor_key"]
+__all__ = ["Task", "spec_tasks", "stream_tasks", "is_multitask", "task_labels", "monitor_key"]
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,19 @@ class Task:
     weight: float
     where: str
     """Spec path of the task (``head`` or ``tasks.<i>``)."""
+    data: Any = None
+    """The task's own data section (``{train, test}``); ``None``: the task reads ``data.train``."""
 
 
 def spec_tasks(spec: Any) -> list[Task]:
     if spec.tasks is None:
         return [Task("", spec.head, None, 1.0, "head")]
-    return [Task(t.name, t.head, t.label, t.weight, f"tasks.{i}") for i, t in enumerate(spec.tasks)]
+    return [Task(t.name, t.head, t.label, t.weight, f"tasks.{i}", t.data) for i, t in enumerate(spec.tasks)]
+
+
+def stream_tasks(spec: Any) -> list[Task]:
+    """The tasks with their own data, each trained on a stream of its own."""
+    return [t for t in spec_tasks(spec) if t.data is not None]
 
 
 def is_multitask(spec: Any) -> bool:
