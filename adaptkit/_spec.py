@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, StrictInt, Conf
 from ._errors import SpecError
 from ._plugins import PluginHost, get_host
 from ._sections import SECTION_BASES, Section
+from ._tasks import check_task_data
 
 __all__ = [
     "StrictModel",
@@ -355,7 +356,7 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
         for i, name in enumerate(names):
             if name in names[:i]:
                 raise SpecError(f"tasks.{i}.name", f"task {name!r} is given twice")
-        _check_task_data(spec)
+        check_task_data(spec)
         weighting = spec.training.task_weighting
         if weighting is not None and len(names) < type(weighting).min_tasks:
             raise SpecError(
@@ -378,23 +379,6 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
                         f"{loss.kind!r} needs target-domain data: add data.target",
                     )
         return spec
-
-    def _check_task_data(spec: Any) -> None:
-        own = [i for i, t in enumerate(spec.tasks or []) if t.data is not None]
-        if not own:
-            return
-        if len(own) == len(spec.tasks):
-            raise SpecError(
-                f"tasks.{own[-1]}.data",
-                "every task has its own data: at least one task must read data.train (an epoch is one pass over it)",
-            )
-        for i, stage in enumerate(spec.training.stages):
-            for j, loss in enumerate(stage.losses):
-                raise SpecError(
-                    f"training.stages.{i}.losses.{j}",
-                    f"{loss.kind!r} works on data.train's stream alone; tasks.{own[0]} has its own data "
-                    "(tasks on different datasets do not combine with domain-adaptation losses)",
-                )
 
     PipelineSpec = create_model(
         "PipelineSpec",

@@ -105,7 +105,7 @@ def plan_stage(run: RunState, s: int, learning_rate: Optional[float] = None) -> 
         if streams is not None:  # every task's metrics are the trainer's own
             fit_data, compiled["metrics"] = streams_fit_data(run.streams.train, run.streams), None
         if callbacks:  # gradual unfreezing: slots for every variable that will train
-            prebuild_optimizer(optimizer, parts.model, groups)
+            prebuild_optimizer(optimizer, parts.model, groups, model.weighting_variables)
         if run.weighting is not None and not sweep:
             callbacks += list(run.weighting.callbacks())
         if streams is not None and not sweep and run.streams.task_validation:
@@ -179,11 +179,12 @@ def discriminative_groups(stage: Any, source: Any, total_steps: int) -> list[tup
     return out
 
 
-def prebuild_optimizer(optimizer: Any, model: Any, groups: Optional[list]) -> None:
-    """Build the stage optimizer on every variable that may become trainable during the stage."""
+def prebuild_optimizer(optimizer: Any, model: Any, groups: Optional[list], extra: Optional[list] = None) -> None:
+    """Build the stage optimizer on every variable that may become trainable during the stage
+    (and ``extra`` ones trained with the model, e.g. a task weighting's log-variances)."""
     grouped = {id(v) for _, vs in groups or [] for v in vs}
     with all_trainable(model):
-        optimizer.build([v for v in model.trainable_variables if id(v) not in grouped])
+        optimizer.build([v for v in model.trainable_variables if id(v) not in grouped] + list(extra or []))
 
 
 def gradual_unfreezing(run: RunState, s: int) -> GradualUnfreezing:

@@ -309,3 +309,47 @@ def test_task_streams_refuse_domain_adaptation_losses_and_need_a_task_on_data_tr
     both = f"[{{name: digit, head: {{kind: classifier}}, data: {own}}}, {{name: parity, head: {{kind: classifier}}, data: {own}}}]"
     with pytest.raises(SpecError, match=r"^tasks.1.data: every task has its own data"):
         load_spec_file(streams_spec(tmp_path, digits_halves, tasks=both))
+
+
+def test_the_spec_shown_for_tasks_on_different_datasets_runs(tmp_path, digits_halves):
+    import re
+
+    import yaml
+
+    a, b = digits_halves
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "multi-task.md").read_text()
+    section = doc.split("## Tasks on different datasets", 1)[1]
+    block = re.findall(r"```yaml\n(.*?)```", section, re.S)[0]
+    text = block.replace("data/digits_a.npz", str(a)).replace("data/digits_b.npz", str(b))
+    spec = {"name": "streams_doc", "output_dir": str(tmp_path / "runs"), **yaml.safe_load(text)}
+    spec["training"]["stages"][0]["epochs"] = 1
+    spec["training"]["verbose"] = 0
+    path = tmp_path / "doc.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    metrics = run(path).metrics["metrics"]
+    assert {"test/digit/accuracy", "test/parity/accuracy"} <= set(metrics)
+
+
+def test_task_streams_compose_with_stages_unfreezing_early_stopping_and_resume(tmp_path, digits_halves, monkeypatch):
+    import adaptkit._runner as runner
+
+    extra = """
+    surgery: [{kind: freeze}]
+    training:
+      verbose: 0
+      task_weighting: {kind: uncertainty}
+      stages:
+        - {name: heads, epochs: 1, optimizer: {learning_rate: 0.01}}
+        - {name: all, epochs: 2, surgery: [{kind: unfreeze}], gradual_unfreezing: {start: 1}, early_stopping: {patience: 2}, optimizer: {learning_rate: 0.003}}
+    """
+    path = streams_spec(tmp_path, digits_halves, extra)
+    spec = load_spec_file(path)
+    with monkeypatch.context() as m:
+        m.setattr(runner, "evaluate", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("evaluation crashed")))
+        with pytest.raises(RuntimeError):
+            run_pipeline(spec, path)
+    result = run_pipeline(spec, path, resume=True)
+    rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
+    assert [r["stage_name"] for r in rows] == ["heads", "all", "all"]
+    assert "weight_parity" in rows[-1] and "val_parity_accuracy" in rows[-1]
+    assert result.metrics["metrics"]["test/parity/accuracy"] > 0.6
