@@ -15,8 +15,10 @@ import keras
 from ._history import EpochLog, learning_rate_reader
 from ._layers import set_trainable
 from ._state import RunState, Streams
-from ._training import build_optimizer, count_params, steps_per_epoch
-from ._types import ModelParts
+from ._streams import TaskValidation, task_streams
+from ._streams import fit_data as streams_fit_data
+from ._training import Trainer, build_optimizer, count_params, steps_per_epoch
+from ._types import ModelParts, TaskWeighting
 
 __all__ = ["train_baseline", "compare_transfer"]
 
@@ -41,25 +43,41 @@ def train_baseline(run: RunState, rows: list) -> ModelParts:
     epochs = ev.baseline_epochs or sum(stage.epochs for stage in spec.training.stages)
     optimizer_section = ev.baseline_optimizer or spec.training.stages[0].optimizer
     optimizer = build_optimizer(optimizer_section, optimizer_section.learning_rate)
-    model.compile(
+    streams = Streams.of(spec, run.splits)  # fresh datasets: the same order as the transfer run saw
+    steps = steps_per_epoch(run.splits.sizes["train"], spec.data.batch_size)
+    fitted, fit_data, callbacks = _with_task_streams(run, model, streams, epochs * steps)
+    fitted.compile(
         optimizer=optimizer,
-        **run.assembly.compile_arguments(),
+        **(run.assembly.compile_arguments() if fitted is model else {}),
         steps_per_execution=spec.training.steps_per_execution,
         jit_compile=spec.training.jit_compile,
     )
-    streams = Streams.of(spec, run.splits)  # fresh datasets: the same order as the transfer run saw
     trainable, total = count_params(model)
     log.info("baseline (from scratch): %s of %s parameters trainable, %d epochs", f"{trainable:,}", f"{total:,}", epochs)
-    model.fit(
-        streams.train,
+    fitted.fit(
+        fit_data,
         validation_data=streams.validation,
         epochs=epochs,
-        steps_per_epoch=steps_per_epoch(run.splits.sizes["train"], spec.data.batch_size),
-        callbacks=[EpochLog(rows, 1, "baseline", learning_rate_reader(optimizer)), keras.callbacks.TerminateOnNaN()],
+        steps_per_epoch=steps,
+        callbacks=callbacks + [EpochLog(rows, 1, "baseline", learning_rate_reader(optimizer)), keras.callbacks.TerminateOnNaN()],
         verbose=spec.training.verbose,
         shuffle=False,
     )
     return ModelParts(model.get_layer("encoder"), model.get_layer("classifier"), model, run.parts.task, run.parts.tasks)
+
+
+def _with_task_streams(run: RunState, model: Any, streams: Streams, total_steps: int) -> tuple[Any, Any, list]:
+    """What the baseline fits: the model itself, or (tasks on their own data) a trainer over every
+    stream with the tasks' static weights, and the callbacks that validate the own-data tasks."""
+    info = task_streams(run)
+    if info is None:
+        return model, streams.train, []
+    parts = ModelParts(model.get_layer("encoder"), model.get_layer("classifier"), model, run.parts.task, run.parts.tasks)
+    weights = {t.name: t.weight for t in run.assembly.tasks}
+    losses = {name: head.loss for name, head in run.assembly.heads.items()}
+    trainer = Trainer(parts, [], False, total_steps, task_losses=losses, weighting=TaskWeighting(weights), task_streams=info)
+    callbacks = [TaskValidation(streams.task_validation, weights)] if streams.task_validation else []
+    return trainer, streams_fit_data(streams.train, streams), callbacks
 
 
 def compare_transfer(

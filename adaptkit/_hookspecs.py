@@ -160,7 +160,11 @@ def adaptkit_evaluate(
 
     ``data`` maps split names (``train``, ``validation``, ``test``, and
     ``target``/``target_test`` when the spec has a target stream) to batched
-    ``tf.data`` datasets. ``before`` is the model as it was just before the
+    ``tf.data`` datasets. A task with its own data (``tasks[i].data``) adds
+    ``train@<task>``, ``validation@<task>`` and ``test@<task>``: they yield
+    ``(x, y)`` with that task's label alone, to be compared with the model's
+    ``<task>`` output (report them as ``<split>/<task>/<metric>``); the plain
+    splits then carry the labels of the tasks on ``data.train`` only. ``before`` is the model as it was just before the
     first stage with domain-adaptation losses (``None`` without such a
     stage), to compare features before and after adaptation. Every plugin
     may contribute (an implementation may leave out arguments it does not

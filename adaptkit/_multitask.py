@@ -56,11 +56,18 @@ def delta_m(pairs: list[tuple[float, float, bool]]) -> Optional[float]:
 
 
 def single_task_spec(spec: Any, task_name: str) -> Any:
-    """The spec with one task alone: same trunk, stages and data; no weighting strategy, no baselines."""
+    """The spec with one task alone: same trunk, stages and data; no weighting strategy, no baselines.
+
+    A task with its own data trains alone on it: its ``data.train``/``data.test`` become the
+    spec's (the same seed and split fractions cut the same splits), without ``data.target``."""
     task = next(t for t in spec.tasks if t.name == task_name)
     training = spec.training.model_copy(update={"task_weighting": None})
     evaluation = spec.evaluation.model_copy(update={"single_task_baselines": False, "baseline": False})
-    return spec.model_copy(update={"tasks": [task], "training": training, "evaluation": evaluation})
+    update = {"tasks": [task], "training": training, "evaluation": evaluation}
+    if task.data is not None:
+        update["tasks"] = [task.model_copy(update={"data": None})]
+        update["data"] = spec.data.model_copy(update={"train": task.data.train, "test": task.data.test, "target": None})
+    return spec.model_copy(update=update)
 
 
 def compare_single_task(

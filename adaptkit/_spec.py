@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, StrictInt, Conf
 from ._errors import SpecError
 from ._plugins import PluginHost, get_host
 from ._sections import SECTION_BASES, Section
+from ._tasks import check_task_data
 
 __all__ = [
     "StrictModel",
@@ -299,6 +300,20 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
         ),
     )
 
+    TaskDataSpec = create_model(
+        "TaskDataSpec",
+        __base__=StrictModel,
+        __doc__="A task's own labeled data (tasks on different datasets): split like data.train, drawn alongside it.",
+        train=(
+            U["data"],
+            Field(..., description="The task's labeled data; split into train/validation/test with data.validation_split and data.test_split."),
+        ),
+        test=(
+            Optional[U["data"]],
+            Field(None, description="The task's held-out test data; default: data.test_split of its train."),
+        ),
+    )
+
     TaskSpec = create_model(
         "TaskSpec",
         __base__=StrictModel,
@@ -322,6 +337,16 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
             float,
             Field(1.0, gt=0, allow_inf_nan=False, description="Weight of the task's loss in the weighted sum (the default weighting)."),
         ),
+        data=(
+            Optional[TaskDataSpec],
+            Field(
+                None,
+                description=(
+                    "The task's own labeled data ({train, test}); a batch of it is drawn at every training step "
+                    "alongside data.train's. Default: the task reads its label from data.train."
+                ),
+            ),
+        ),
     )
 
     def _check(spec: Any) -> Any:
@@ -331,6 +356,7 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
         for i, name in enumerate(names):
             if name in names[:i]:
                 raise SpecError(f"tasks.{i}.name", f"task {name!r} is given twice")
+        check_task_data(spec)
         weighting = spec.training.task_weighting
         if weighting is not None and len(names) < type(weighting).min_tasks:
             raise SpecError(

@@ -55,22 +55,22 @@ def _same_examples(where: str, other: DataSource, train: DataSource) -> None:
         raise SpecError(where, f"examples of shape {other.input_shape} do not match data.train's {train.input_shape}")
 
 
-def _same_labels(where: str, other: DataSource, train: DataSource) -> None:
+def _same_labels(where: str, other: DataSource, train: DataSource, name: str = "data.train") -> None:
     if other.label_infos() != train.label_infos():
         mine = {k: v.class_names for k, v in other.label_infos().items()}
         theirs = {k: v.class_names for k, v in train.label_infos().items()}
         if len(mine) == len(theirs) == 1:
             mine, theirs = next(iter(mine.values())), next(iter(theirs.values()))
-        raise SpecError(where, f"classes {mine} differ from data.train's {theirs}")
+        raise SpecError(where, f"classes {mine} differ from {name}'s {theirs}")
 
 
-def _for_tasks(source: DataSource, tasks: list[Task], where: str) -> DataSource:
+def _for_tasks(source: DataSource, tasks: list[Task], where: str, as_dict: bool = False) -> DataSource:
     """The source with each example's labels as the tasks read them: one task, ``(x, y)``;
-    several, ``(x, {task: y})``."""
+    several (or ``as_dict``), ``(x, {task: y})``."""
     labels = task_labels(tasks, source, where)
-    if source.labels is None and len(tasks) == 1:
+    if source.labels is None and len(tasks) == 1 and not as_dict:
         return source
-    if len(tasks) == 1:
+    if len(tasks) == 1 and not as_dict:
         (name, (label, info)), = labels.items()
         dataset = source.dataset.map(lambda x, y: (x, y[label]))
         return DataSource(dataset, source.size, source.input_shape, info.class_names, True, info.target_shape)
@@ -82,44 +82,77 @@ def _for_tasks(source: DataSource, tasks: list[Task], where: str) -> DataSource:
     return DataSource(dataset, source.size, source.input_shape, None, True, (), labels=infos)
 
 
+def _cut(out: "Splits", suffix: str, rest: Any, size: int, data: Any, where: str, has_test: bool) -> None:
+    """Cut ``rest`` into test (unless given), validation and train, named ``<split><suffix>``."""
+    total = size
+    if not has_test:
+        out.sets["test" + suffix], rest, out.sizes["test" + suffix] = _take_split(rest, size, data.test_split)
+        size -= out.sizes["test" + suffix]
+    out.sets["validation" + suffix], rest, out.sizes["validation" + suffix] = _take_split(rest, size, data.validation_split)
+    out.sets["train" + suffix], out.sizes["train" + suffix] = rest, size - out.sizes["validation" + suffix]
+    if out.sizes["train" + suffix] < 1:
+        raise SpecError(where, f"no training examples are left out of {total}")
+
+
+def _task_data(out: "Splits", host: PluginHost, task: Task, train: DataSource, data: Any, ctx: RunContext) -> TaskInfo:
+    """Load, check and split a task's own data into ``train@<task>``, ``validation@<task>``, ``test@<task>``."""
+    where = f"{task.where}.data.train"
+    own = _load(host, task.data.train, ctx, where)
+    _same_examples(where, own, train)
+    if not own.labeled:
+        raise SpecError(where, "a task's data must be labeled")
+    own = _for_tasks(own, [task], where)
+    info = TaskInfo(own.class_names, tuple(own.target_shape))
+    suffix = f"@{task.name}"
+    if task.data.test is not None:
+        at = f"{task.where}.data.test"
+        test = _load(host, task.data.test, ctx, at)
+        _same_examples(at, test, train)
+        if not test.labeled:
+            raise SpecError(at, "a task's test data must be labeled")
+        test = _for_tasks(test, [task], at)
+        _same_labels(at, test, own, where)
+        out.sets["test" + suffix], out.sizes["test" + suffix] = test.dataset, test.size
+    _cut(out, suffix, own.dataset, own.size, data, where, task.data.test is not None)
+    return info
+
+
 def load_splits(spec: Any, host: PluginHost, ctx: RunContext) -> Splits:
-    """Load ``data.*`` through the data plugins and cut train into train/validation(/test)."""
+    """Load ``data.*`` (and every task's own data) through the data plugins and cut each train
+    into train/validation(/test); a task's own splits are named ``<split>@<task>``."""
     data = spec.data
     tasks = spec_tasks(spec)
-    train = _load(host, data.train, ctx, "data.train")
-    if not train.labeled:
+    on_train = [t for t in tasks if t.data is None]
+    multi = len(tasks) > 1
+    raw = _load(host, data.train, ctx, "data.train")
+    if not raw.labeled:
         raise SpecError("data.train", "the training data must be labeled")
-    train = _for_tasks(train, tasks, "data.train")
-    if train.labels is not None:
-        out = Splits(train, tasks=dict(train.labels))
-    else:
-        out = Splits(train, tasks={tasks[0].name: TaskInfo(train.class_names, tuple(train.target_shape))})
-    rest, size = train.dataset, train.size
+    train = _for_tasks(raw, on_train, "data.train", as_dict=multi)
+    out = Splits(train)
     if data.test is not None:
         test = _load(host, data.test, ctx, "data.test")
         _same_examples("data.test", test, train)
-        test = _for_tasks(test, tasks, "data.test")
+        test = _for_tasks(test, on_train, "data.test", as_dict=multi)
         _same_labels("data.test", test, train)
         out.sets["test"], out.sizes["test"] = test.dataset, test.size
-    else:
-        out.sets["test"], rest, out.sizes["test"] = _take_split(rest, size, data.test_split)
-        size -= out.sizes["test"]
-    out.sets["validation"], rest, out.sizes["validation"] = _take_split(rest, size, data.validation_split)
-    out.sets["train"], out.sizes["train"] = rest, size - out.sizes["validation"]
-    if out.sizes["train"] < 1:
-        raise SpecError("data.validation_split", f"no training examples are left out of {train.size}")
+    _cut(out, "", train.dataset, train.size, data, "data.validation_split", data.test is not None)
     if data.target is not None:
         target = _load(host, data.target, ctx, "data.target")
         _same_examples("data.target", target, train)
         tds, tsize = target.dataset, target.size
         if target.labeled:
-            target = _for_tasks(target, tasks, "data.target")
+            target = _for_tasks(target, on_train, "data.target", as_dict=multi)
             tds = target.dataset
             _same_labels("data.target", target, train)
             out.sets["target_test"], tds, out.sizes["target_test"] = _take_split(tds, tsize, data.target_test_split)
             tsize -= out.sizes["target_test"]
             tds = tds.map(lambda x, y: x)  # target labels are for evaluation only
         out.sets["target"], out.sizes["target"] = tds, tsize
+    own = {t.name: _task_data(out, host, t, raw, data, ctx) for t in tasks if t.data is not None}
+    if train.labels is not None:
+        out.tasks = {t.name: own[t.name] if t.name in own else train.labels[t.name] for t in tasks}
+    else:
+        out.tasks = {tasks[0].name: TaskInfo(train.class_names, tuple(train.target_shape))}
     return out
 
 

@@ -20,6 +20,8 @@ from ._errors import DataError
 from ._history import EpochLog, learning_rate_reader
 from ._layers import all_trainable, layer_groups, set_trainable
 from ._state import RunState
+from ._streams import TaskValidation, task_streams
+from ._streams import fit_data as streams_fit_data
 from ._training import GradualUnfreezing, Trainer, build_optimizer, build_schedule, count_params, steps_per_epoch
 
 __all__ = ["StagePlan", "stage_name", "prepare_stage", "compose_losses", "plan_stage", "fit_stage", "gradual_unfreezing"]
@@ -96,15 +98,21 @@ def plan_stage(run: RunState, s: int, learning_rate: Optional[float] = None) -> 
         two_stream = run.streams.target is not None and bool(compositions)
         task_losses = compiled.pop("loss") if multitask else None
         compiled.pop("loss_weights", None)
-        model = Trainer(parts, compositions, two_stream, total_steps, groups=groups, task_losses=task_losses, weighting=run.weighting)
+        streams = task_streams(run)
+        model = Trainer(parts, compositions, two_stream, total_steps, groups=groups, task_losses=task_losses,
+                        weighting=run.weighting, task_streams=streams)
         fit_data = tf.data.Dataset.zip((run.streams.train, run.streams.target)) if two_stream else run.streams.train
+        if streams is not None:  # every task's metrics are the trainer's own
+            fit_data, compiled["metrics"] = streams_fit_data(run.streams.train, run.streams), None
         if callbacks:  # gradual unfreezing: slots for every variable that will train
-            prebuild_optimizer(optimizer, parts.model, groups)
+            prebuild_optimizer(optimizer, parts.model, groups, model.weighting_variables)
         if run.weighting is not None and not sweep:
             callbacks += list(run.weighting.callbacks())
+        if streams is not None and not sweep and run.streams.task_validation:
+            callbacks.append(TaskValidation(run.streams.task_validation, {t.name: t.weight for t in run.assembly.tasks}))
     else:
         model, fit_data = parts.model, run.streams.train
-    if sweep:
+    if sweep and compiled["metrics"] is not None:
         compiled["metrics"] = [] if not multitask else {name: [] for name in run.assembly.heads}
     model.compile(
         optimizer=optimizer,
@@ -171,11 +179,12 @@ def discriminative_groups(stage: Any, source: Any, total_steps: int) -> list[tup
     return out
 
 
-def prebuild_optimizer(optimizer: Any, model: Any, groups: Optional[list]) -> None:
-    """Build the stage optimizer on every variable that may become trainable during the stage."""
+def prebuild_optimizer(optimizer: Any, model: Any, groups: Optional[list], extra: Optional[list] = None) -> None:
+    """Build the stage optimizer on every variable that may become trainable during the stage
+    (and ``extra`` ones trained with the model, e.g. a task weighting's log-variances)."""
     grouped = {id(v) for _, vs in groups or [] for v in vs}
     with all_trainable(model):
-        optimizer.build([v for v in model.trainable_variables if id(v) not in grouped])
+        optimizer.build([v for v in model.trainable_variables if id(v) not in grouped] + list(extra or []))
 
 
 def gradual_unfreezing(run: RunState, s: int) -> GradualUnfreezing:

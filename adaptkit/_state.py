@@ -9,6 +9,7 @@ from ._assembly import Assembly
 from ._plugins import PluginHost
 from ._rundir import Checkpoints
 from ._splits import Splits
+from ._tasks import stream_tasks
 from ._types import Head, LossComposition, ModelParts, RunContext, TaskWeighting
 
 __all__ = ["Streams", "RunState"]
@@ -16,20 +17,32 @@ __all__ = ["Streams", "RunState"]
 
 @dataclass
 class Streams:
-    """The batched datasets that training reads: train (shuffled), validation, target (repeating)."""
+    """The batched datasets that training reads: train (shuffled), validation, target (repeating),
+    and each own-data task's train stream (shuffled, repeating) and validation split."""
 
     train: Any
     validation: Optional[Any]
     target: Optional[Any]
+    tasks: dict[str, Any] = field(default_factory=dict)
+    task_validation: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, spec: Any, splits: Splits) -> "Streams":
         data = spec.data
-        target = splits.batched("target", data.batch_size, cache=data.cache, shuffle_seed=spec.seed + 1)
+        bs, cache = data.batch_size, data.cache
+        target = splits.batched("target", bs, cache=cache, shuffle_seed=spec.seed + 1)
+        tasks, validation = {}, {}
+        for i, task in enumerate(stream_tasks(spec)):
+            tasks[task.name] = splits.batched(f"train@{task.name}", bs, cache=cache, shuffle_seed=spec.seed + 2 + i).repeat()
+            val = splits.batched(f"validation@{task.name}", bs, cache=cache)
+            if val is not None:
+                validation[task.name] = val
         return cls(
-            train=splits.batched("train", data.batch_size, cache=data.cache, shuffle_seed=spec.seed),
-            validation=splits.batched("validation", data.batch_size, cache=data.cache),
+            train=splits.batched("train", bs, cache=cache, shuffle_seed=spec.seed),
+            validation=splits.batched("validation", bs, cache=cache),
             target=None if target is None else target.repeat(),
+            tasks=tasks,
+            task_validation=validation,
         )
 
 

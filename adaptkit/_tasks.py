@@ -13,7 +13,7 @@ from typing import Any, Optional
 from ._errors import SpecError
 from ._types import DataSource, TaskInfo
 
-__all__ = ["Task", "spec_tasks", "is_multitask", "task_labels", "monitor_key"]
+__all__ = ["Task", "spec_tasks", "stream_tasks", "check_task_data", "is_multitask", "task_labels", "monitor_key"]
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,19 @@ class Task:
     weight: float
     where: str
     """Spec path of the task (``head`` or ``tasks.<i>``)."""
+    data: Any = None
+    """The task's own data section (``{train, test}``); ``None``: the task reads ``data.train``."""
 
 
 def spec_tasks(spec: Any) -> list[Task]:
     if spec.tasks is None:
         return [Task("", spec.head, None, 1.0, "head")]
-    return [Task(t.name, t.head, t.label, t.weight, f"tasks.{i}") for i, t in enumerate(spec.tasks)]
+    return [Task(t.name, t.head, t.label, t.weight, f"tasks.{i}", t.data) for i, t in enumerate(spec.tasks)]
+
+
+def stream_tasks(spec: Any) -> list[Task]:
+    """The tasks with their own data, each trained on a stream of its own."""
+    return [t for t in spec_tasks(spec) if t.data is not None]
 
 
 def is_multitask(spec: Any) -> bool:
@@ -53,6 +60,25 @@ def task_labels(tasks: list[Task], data: DataSource, where: str = "data.train") 
             raise SpecError(at, f"{where} has no label {label!r} (it has: {', '.join(infos)})")
         out[task.name] = (label, infos[label])
     return out
+
+
+def check_task_data(spec: Any) -> None:
+    """Spec check: tasks with their own data need a task on data.train and no domain-adaptation losses."""
+    own = [i for i, t in enumerate(spec.tasks or []) if t.data is not None]
+    if not own:
+        return
+    if len(own) == len(spec.tasks):
+        raise SpecError(
+            f"tasks.{own[-1]}.data",
+            "every task has its own data: at least one task must read data.train (an epoch is one pass over it)",
+        )
+    for i, stage in enumerate(spec.training.stages):
+        for j, loss in enumerate(stage.losses):
+            raise SpecError(
+                f"training.stages.{i}.losses.{j}",
+                f"{loss.kind!r} works on data.train's stream alone; tasks.{own[0]} has its own data "
+                "(tasks on different datasets do not combine with domain-adaptation losses)",
+            )
 
 
 def monitor_key(task: str, metric: str) -> str:

@@ -18,6 +18,7 @@ import keras
 import tensorflow as tf
 
 from ._layers import make_trainable
+from ._streams import StreamsMixin, TaskStreams
 from ._types import LossComposition, ModelParts, Player, StepBatch, TaskWeighting
 
 
@@ -117,7 +118,7 @@ def _as_loss(loss: Any) -> Callable[[Any, Any], Any]:
     return lambda y, p: keras.ops.mean(fn(y, p))
 
 
-class Trainer(keras.Model):
+class Trainer(StreamsMixin, keras.Model):
     """Trains ``parts.model`` together with the players of loss compositions."""
 
     def __init__(
@@ -129,6 +130,7 @@ class Trainer(keras.Model):
         groups: Optional[list[tuple[Any, list]]] = None,
         task_losses: Optional[dict[str, Any]] = None,
         weighting: Optional[TaskWeighting] = None,
+        task_streams: Optional[TaskStreams] = None,
         **kwargs: Any,
     ) -> None:
         """``groups``: (optimizer, variables) pairs that take the main player's
@@ -139,7 +141,11 @@ class Trainer(keras.Model):
         ``task_losses`` (multi-task): each task's loss, by task name; the
         model's outputs and labels are dicts with those keys, and
         ``weighting`` combines the task losses (or their gradients of the
-        shared encoder variables) into one update."""
+        shared encoder variables) into one update.
+
+        ``task_streams``: some tasks have their own data; every batch is then
+        ``((x, {task: y}), {task: (x_task, y_task)})`` and the trainer keeps
+        every task's metrics itself (compile without metrics)."""
         super().__init__(**kwargs)
         self.task_losses = {name: _as_loss(fn) for name, fn in (task_losses or {}).items()}
         self.weighting = weighting if weighting is not None else (TaskWeighting({t: 1.0 for t in self.task_losses}) if self.task_losses else None)
@@ -149,6 +155,7 @@ class Trainer(keras.Model):
         self.net = parts.model
         self.encoder = parts.encoder
         self.classifier = parts.classifier
+        self._init_streams(task_streams)
         self.two_stream = two_stream
         self.total_steps = float(max(1, total_steps))
         self.compositions = compositions
@@ -178,7 +185,8 @@ class Trainer(keras.Model):
 
     @property
     def metrics(self) -> list:
-        return super().metrics + list(self.task_trackers.values()) + list(self.trackers.values())
+        own = list(self.own_metrics.values())
+        return super().metrics + list(self.task_trackers.values()) + own + list(self.trackers.values())
 
     # -- variables of each player ----------------------------------------
     def _player_variables(self) -> dict[str, list]:
@@ -193,6 +201,9 @@ class Trainer(keras.Model):
 
     # -- the step ----------------------------------------------------------
     def _unpack(self, data: Any) -> tuple:
+        if self.streams is not None:
+            (xs, ys), _ = data
+            return xs, ys, None, None
         if not self.two_stream:
             x, y = data[0], data[1]
             return x, y, None, None
@@ -246,7 +257,7 @@ class Trainer(keras.Model):
 
     def _per_task(self, ys: Any, outputs: Any) -> dict[str, Any]:
         """Each task's (unweighted) loss on the batch, as a float32 scalar."""
-        return {name: keras.ops.cast(fn(ys[name], outputs[name]), "float32") for name, fn in self.task_losses.items()}
+        return {name: keras.ops.cast(fn(ys[name], outputs[name]), "float32") for name, fn in self.task_losses.items() if name in ys}
 
     def _track_tasks(self, losses: dict[str, Any], total: Any, ys: Any) -> None:
         n = tf.shape(tf.nest.flatten(ys)[0])[0]
@@ -261,10 +272,11 @@ class Trainer(keras.Model):
             outputs = self.net(x, training=False)
             losses = self._per_task(y, outputs)
             self._track_tasks(losses, sum(self.weighting.static[k] * v for k, v in losses.items()), y)
+            self._update_own_metrics(y, outputs)
             logs = self.compute_metrics(x, y, outputs, sample_weight=None)
         else:
             logs = super().test_step(data)
-        return {k: v for k, v in logs.items() if k not in self.trackers}
+        return {k: v for k, v in logs.items() if k not in self.trackers and k not in self._stream_keys}
 
     def _shared_update(self, tape: Any, main_loss: Any, values: dict, main_vars: list) -> tuple[list, list]:
         """Gradient-based task weighting: the shared (encoder) variables get the strategy's
@@ -307,8 +319,9 @@ class Trainer(keras.Model):
         values: dict[str, Any] = {}
         with tf.GradientTape(persistent=True) as tape:
             batch, os_ = self._forward(xs, ys, xt, yt, progress)
+            ys_all, os_all = self._own_streams(data, ys, os_)
             losses = {p.name: self._player_loss(batch, ys, os_, p.name, values) for p in self.extra_players}
-            main_loss = self._player_loss(batch, ys, os_, "main", values)
+            main_loss = self._player_loss(batch, ys_all, os_all, "main", values)
         for player in self.extra_players:
             pvars = variables[player.name]
             if not pvars:
@@ -335,6 +348,7 @@ class Trainer(keras.Model):
             if name in values:
                 tracker.update_state(values[name])
         self.step_counter.assign_add(1.0)
+        self._update_own_metrics(ys_all, os_all)
         return self.compute_metrics(xs, ys, os_, sample_weight=None)
 
 

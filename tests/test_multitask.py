@@ -198,3 +198,158 @@ def test_a_domain_adaptation_loss_acts_on_the_shared_trunk_of_a_multi_task_model
     assert "domain/proxy_a_distance" in result.metrics["metrics"]
     with pytest.raises(SpecError, match=r"^training.stages.1.losses.0: cdan conditions on one classifier's outputs"):
         run(mt_spec(tmp_path, digits_labels, extra.replace("kind: dann", "kind: cdan")))
+
+
+# -- tasks on different datasets ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits_halves(tmp_path_factory) -> tuple[Path, Path]:
+    """UCI digits cut in two: half A labeled with the digit, half B with its parity (and value)."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x, y = d.images[..., None].astype("float32"), d.target.astype("int64")
+    n = len(x) // 2
+    folder = tmp_path_factory.mktemp("streams")
+    a, b = folder / "a.npz", folder / "b.npz"
+    np.savez(a, x=x[:n], digit=y[:n])
+    np.savez(b, x=x[n:], parity=y[n:] % 2, value=y[n:].astype("float32"))
+    return a, b
+
+
+def streams_spec(tmp_path: Path, halves, extra: str = "", parity: str = "", tasks: str = "") -> Path:
+    a, b = halves
+    own = parity or f"{{train: {{kind: arrays, path: {b}, scale: 0.0625, labels: [{{key: parity}}, {{key: value, task: regression}}]}}}}"
+    return mt_spec(
+        tmp_path, a, extra, labels="[{key: digit}]",
+        tasks=tasks or f"[{{name: digit, head: {{kind: classifier}}}}, {{name: parity, head: {{kind: classifier}}, data: {own}}}]",
+    )
+
+
+def test_tasks_on_different_datasets_train_validate_and_test_each_on_its_own_data(tmp_path, digits_halves):
+    path = streams_spec(tmp_path, digits_halves, "evaluation: {baseline: true}")
+    result = run(path)
+    m = json.loads((result.run_dir / "metrics.json").read_text())
+    metrics = m["metrics"]
+    assert metrics["test/digit/accuracy"] > 0.3
+    assert metrics["test/parity/accuracy"] > 0.6
+    n_b = 1797 - 1797 // 2
+    assert metrics["test/parity/examples"] == round(n_b * 0.2)  # parity's test split of half B
+    assert metrics["test/examples"] == round(1797 // 2 * 0.2)  # digit's, of half A
+    assert "test/parity/accuracy" in m["baseline"]["metrics"] and set(m["transfer"]) == {"digit", "parity"}
+    assert m["data"]["train@parity"] > 0 and m["data"]["validation@parity"] > 0
+    rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
+    for column in ("digit_accuracy", "parity_accuracy", "parity_loss", "val_digit_accuracy", "val_parity_accuracy", "val_parity_loss"):
+        assert column in rows[0], column
+    last = rows[-1]
+    assert float(last["val_loss"]) == pytest.approx(float(last["val_digit_loss"]) + float(last["val_parity_loss"]), rel=1e-4)
+    import keras
+
+    model = keras.saving.load_model(result.run_dir / "model.keras", safe_mode=True)
+    assert set(model(np.zeros((2, 8, 8, 1), "float32"))) == {"digit", "parity"}
+
+
+def test_a_task_stream_trains_with_a_gradient_weighting_and_single_task_baselines(tmp_path, digits_halves):
+    extra = "{training: {verbose: 0, task_weighting: {kind: pcgrad}, stages: [{epochs: 2, optimizer: {learning_rate: 0.01}}]}, evaluation: {single_task_baselines: true}}"
+    import yaml
+
+    path = streams_spec(tmp_path, digits_halves, yaml.safe_dump(yaml.safe_load(extra)))
+    m = run(path).metrics
+    single = m["single_task"]["tasks"]
+    assert single["parity"]["single_task_metrics"]["test/examples"] == m["metrics"]["test/parity/examples"]
+    assert single["parity"]["multi_task"] == m["metrics"]["test/parity/accuracy"]
+    assert m["headline"]["metric"] == "delta_m_percent" and m["headline"]["value"] is not None
+
+
+def test_a_task_stream_with_its_own_test_data_and_lr_find(tmp_path, digits_halves):
+    from adaptkit._lrfind import lr_find
+
+    a, b = digits_halves
+    own = (f"{{train: {{kind: arrays, path: {b}, scale: 0.0625, labels: [{{key: parity}}]}}, "
+           f"test: {{kind: arrays, path: {a}, scale: 0.0625, y_key: digit}}}}")
+    # the digit file as parity's test data: 10 classes, not parity's 2
+    with pytest.raises(SpecError, match=r"^tasks.1.data.test: classes \[.*\] differ from tasks.1.data.train's"):
+        run(streams_spec(tmp_path, digits_halves, parity=own))
+    path = streams_spec(tmp_path, digits_halves, parity=f"{{train: {{kind: arrays, path: {b}, scale: 0.0625, labels: [{{key: parity}}]}}, test: {{kind: arrays, path: {b}, scale: 0.0625, y_key: parity}}}}")
+    m = run(path).metrics["metrics"]
+    assert m["test/parity/examples"] == 1797 - 1797 // 2
+    result, _ = lr_find(load_spec_file(path), path, steps=15, min_lr=1e-4, max_lr=1.0)
+    assert len(result.losses) >= 10 and all(np.isfinite(result.losses[:10]))
+
+
+def test_bad_task_datasets_fail_before_training_and_leave_nothing(tmp_path, digits_halves):
+    a, b = digits_halves
+    wide = tmp_path / "wide.npz"
+    np.savez(wide, x=np.zeros((40, 4, 4, 1), "float32"), parity=np.zeros(40, "int64"))
+    cases = [
+        (f"{{train: {{kind: arrays, path: {wide}, labels: [{{key: parity}}]}}}}",
+         r"^tasks.1.data.train: examples of shape \(4, 4, 1\) do not match data.train's \(8, 8, 1\)"),
+        (f"{{train: {{kind: arrays, path: {b}, labeled: false}}}}", r"^tasks.1.data.train: a task's data must be labeled"),
+    ]
+    for own, message in cases:
+        with pytest.raises(SpecError, match=message):
+            run(streams_spec(tmp_path, digits_halves, parity=own))
+        assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+    colour = f"[{{name: digit, head: {{kind: classifier}}}}, {{name: colour, head: {{kind: classifier}}, data: {{train: {{kind: arrays, path: {b}, labels: [{{key: parity}}, {{key: value, task: regression}}]}}}}}}]"
+    with pytest.raises(SpecError, match=r"^tasks.1.label: tasks.1.data.train has no label 'colour' \(it has: parity, value\)"):
+        run(streams_spec(tmp_path, digits_halves, tasks=colour))
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+def test_task_streams_refuse_domain_adaptation_losses_and_need_a_task_on_data_train(tmp_path, digits_halves):
+    a, b = digits_halves
+    extra = f"""
+    data: {{target: {{kind: arrays, path: {b}, scale: 0.0625, labeled: false}}}}
+    training: {{verbose: 0, stages: [{{epochs: 1, losses: [{{kind: dann}}]}}]}}
+    """
+    with pytest.raises(SpecError, match=r"^training.stages.0.losses.0: 'dann' works on data.train's stream alone; tasks.1 has its own data"):
+        load_spec_file(streams_spec(tmp_path, digits_halves, extra))
+    own = f"{{train: {{kind: arrays, path: {b}, labels: [{{key: parity}}]}}}}"
+    both = f"[{{name: digit, head: {{kind: classifier}}, data: {own}}}, {{name: parity, head: {{kind: classifier}}, data: {own}}}]"
+    with pytest.raises(SpecError, match=r"^tasks.1.data: every task has its own data"):
+        load_spec_file(streams_spec(tmp_path, digits_halves, tasks=both))
+
+
+def test_the_spec_shown_for_tasks_on_different_datasets_runs(tmp_path, digits_halves):
+    import re
+
+    import yaml
+
+    a, b = digits_halves
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "multi-task.md").read_text()
+    section = doc.split("## Tasks on different datasets", 1)[1]
+    block = re.findall(r"```yaml\n(.*?)```", section, re.S)[0]
+    text = block.replace("data/digits_a.npz", str(a)).replace("data/digits_b.npz", str(b))
+    spec = {"name": "streams_doc", "output_dir": str(tmp_path / "runs"), **yaml.safe_load(text)}
+    spec["training"]["stages"][0]["epochs"] = 1
+    spec["training"]["verbose"] = 0
+    path = tmp_path / "doc.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    metrics = run(path).metrics["metrics"]
+    assert {"test/digit/accuracy", "test/parity/accuracy"} <= set(metrics)
+
+
+def test_task_streams_compose_with_stages_unfreezing_early_stopping_and_resume(tmp_path, digits_halves, monkeypatch):
+    import adaptkit._runner as runner
+
+    extra = """
+    surgery: [{kind: freeze}]
+    training:
+      verbose: 0
+      task_weighting: {kind: uncertainty}
+      stages:
+        - {name: heads, epochs: 1, optimizer: {learning_rate: 0.01}}
+        - {name: all, epochs: 2, surgery: [{kind: unfreeze}], gradual_unfreezing: {start: 1}, early_stopping: {patience: 2}, optimizer: {learning_rate: 0.003}}
+    """
+    path = streams_spec(tmp_path, digits_halves, extra)
+    spec = load_spec_file(path)
+    with monkeypatch.context() as m:
+        m.setattr(runner, "evaluate", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("evaluation crashed")))
+        with pytest.raises(RuntimeError):
+            run_pipeline(spec, path)
+    result = run_pipeline(spec, path, resume=True)
+    rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
+    assert [r["stage_name"] for r in rows] == ["heads", "all", "all"]
+    assert "weight_parity" in rows[-1] and "val_parity_accuracy" in rows[-1]
+    assert result.metrics["metrics"]["test/parity/accuracy"] > 0.6

@@ -15,9 +15,13 @@ def _predict(model, dataset):
     for x, y in dataset:
         ps.append(_numpy(model(x, training=False)))
         ys.append(_numpy(y))
-    if ys and isinstance(ys[0], dict):
-        return ({k: np.concatenate([y[k] for y in ys]) for k in ys[0]}, {k: np.concatenate([p[k] for p in ps]) for k in ps[0]})
-    return np.concatenate(ys), np.concatenate(ps)
+    return _joined(ys), _joined(ps)
+
+
+def _joined(parts):
+    if parts and isinstance(parts[0], dict):
+        return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+    return np.concatenate(parts)
 
 
 def _numpy(value):
@@ -43,11 +47,23 @@ def _task_metrics(prefix: str, y: np.ndarray, p: np.ndarray, task) -> dict[str, 
 
 
 def evaluate_splits(parts: ModelParts, data: dict) -> dict[str, float]:
-    """Every labeled split's metrics: ``<split>/<metric>``, or ``<split>/<task>/<metric>`` per task."""
+    """Every labeled split's metrics: ``<split>/<metric>``, or ``<split>/<task>/<metric>`` per task.
+
+    A split named ``<split>@<task>`` (a task's own data) yields that task's label alone; the
+    task's output is evaluated on it as ``<split>/<task>/<metric>`` (and ``<split>/<task>/examples``).
+    """
     out: dict[str, float] = {}
-    for split in LABELED_SPLITS:
-        ds = data.get(split)
-        if ds is None or not isinstance(ds.element_spec, tuple):
+    for name, ds in data.items():
+        split, _, task = name.partition("@")
+        if split not in LABELED_SPLITS or ds is None or not isinstance(ds.element_spec, tuple):
+            continue
+        if task:
+            if task not in (parts.tasks or {}):
+                continue
+            y, p = _predict(parts.model, ds)
+            if len(y):
+                out[f"{split}/{task}/examples"] = int(len(y))
+                out.update(_task_metrics(f"{split}/{task}/", y, p[task], parts.tasks[task]))
             continue
         y, p = _predict(parts.model, ds)
         if isinstance(y, dict):
@@ -55,8 +71,9 @@ def evaluate_splits(parts: ModelParts, data: dict) -> dict[str, float]:
             if n == 0:
                 continue
             out[f"{split}/examples"] = int(n)
-            for name, info in (parts.tasks or {}).items():
-                out.update(_task_metrics(f"{split}/{name}/", y[name], p[name], info))
+            for task_name, info in (parts.tasks or {}).items():
+                if task_name in y:
+                    out.update(_task_metrics(f"{split}/{task_name}/", y[task_name], p[task_name], info))
             continue
         if len(y) == 0:
             continue
