@@ -8,13 +8,17 @@ from ._features import dense_network, feature_extractor, layer_names, model_feat
 from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError
 from ._hookspecs import hookimpl, hookspec
 from ._layers import all_trainable, block_of, layer_groups, leaf_layers, make_trainable, set_trainable
+from ._families import section_of
 from ._models import keras_objects, load_model
+from ._optim import build_optimizer, build_schedule
 from ._plugins import PluginHost, PluginInfo, get_host, reset_host
 from ._sections import (
     AugmentSection,
     DataSourceSection,
     HeadSection,
     LossSection,
+    OptimizerSection,
+    ScheduleSection,
     Section,
     SourceSection,
     SurgerySection,
@@ -47,11 +51,13 @@ __all__ = [
     "LossTerm",
     "ModelError",
     "ModelParts",
+    "OptimizerSection",
     "Player",
     "PluginError",
     "PluginHost",
     "PluginInfo",
     "RunContext",
+    "ScheduleSection",
     "Section",
     "SourceSection",
     "SpecError",
@@ -59,6 +65,8 @@ __all__ = [
     "SurgerySection",
     "TaskInfo",
     "__version__",
+    "build_optimizer",
+    "build_schedule",
     "build_spec_model",
     "dense_network",
     "feature_extractor",
@@ -79,5 +87,6 @@ __all__ = [
     "model_feature_extractor",
     "read_adapters",
     "reset_host",
+    "section_of",
     "set_trainable",
 ]

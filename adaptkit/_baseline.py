@@ -40,7 +40,8 @@ def train_baseline(run: RunState, rows: list) -> ModelParts:
     ev = spec.evaluation
     epochs = ev.baseline_epochs or sum(stage.epochs for stage in spec.training.stages)
     optimizer_section = ev.baseline_optimizer or spec.training.stages[0].optimizer
-    optimizer = build_optimizer(optimizer_section, optimizer_section.learning_rate)
+    where = "evaluation.baseline_optimizer" if ev.baseline_optimizer else "training.stages.0.optimizer"
+    optimizer = build_optimizer(optimizer_section, optimizer_section.learning_rate, context=run.ctx.at(where), host=run.host)
     model.compile(
         optimizer=optimizer,
         loss=head.loss,

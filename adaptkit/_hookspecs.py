@@ -21,6 +21,8 @@ from ._sections import (
     DataSourceSection,
     HeadSection,
     LossSection,
+    OptimizerSection,
+    ScheduleSection,
     Section,
     SourceSection,
     SurgerySection,
@@ -112,6 +114,33 @@ def adaptkit_compose_loss(
     loss (each with its weight or weight schedule and the player that
     minimises it), extra players with their own optimizers, and the modules
     the terms use. The host trains every player inside ``keras.Model.fit``.
+    """
+
+
+@hookspec(firstresult=True)
+def adaptkit_build_schedule(
+    section: ScheduleSection, learning_rate: float, total_steps: int, context: RunContext
+) -> Optional[Any]:
+    """Build a learning-rate schedule (``training.stages[i].schedule``).
+
+    ``learning_rate`` is the peak rate (the stage optimizer's, divided per
+    layer group under discriminative rates); ``total_steps`` the stage's
+    training steps. Return a ``keras.optimizers.schedules.LearningRateSchedule``
+    (register custom classes with ``keras.saving.register_keras_serializable``)
+    or a float for a constant rate.
+    """
+
+
+@hookspec(firstresult=True)
+def adaptkit_build_optimizer(
+    section: OptimizerSection, learning_rate: Any, name: Optional[str], context: RunContext
+) -> Optional["keras.optimizers.Optimizer"]:
+    """Build an optimizer (a stage's ``optimizer``, ``evaluation.baseline_optimizer``, a player's).
+
+    ``learning_rate`` is a float or a schedule from ``adaptkit_build_schedule``
+    (use it, not ``section.learning_rate``); ``name`` is the Keras name to give
+    the optimizer (``None``: Keras' default). Return a fresh, unbuilt
+    ``keras.optimizers.Optimizer``.
     """
 
 

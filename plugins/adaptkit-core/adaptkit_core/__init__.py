@@ -1,6 +1,6 @@
 """adaptkit's built-in plugin: array data, generic source models (dense, conv, a saved
-``.keras`` file), layer surgery (freeze, unfreeze, truncate), classifier and
-regression heads, and test-set evaluation.
+``.keras`` file), layer surgery (freeze, unfreeze, truncate, LoRA), classifier and
+regression heads, learning-rate schedules and optimizers, and test-set evaluation.
 
 It registers through the ``adaptkit`` entry-point group like any third-party
 plugin. TensorFlow is imported only inside the hooks that build things.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from adaptkit import hookimpl
 
+from . import optim_sections as O
 from . import sections as S
 
 
@@ -61,3 +62,28 @@ def adaptkit_evaluate(spec, parts, data, context, before):
     metrics = evaluate_splits(parts, data)
     metrics.update(proxy_a_distances(parts, data, before, seed=spec.seed))
     return metrics
+
+
+@hookimpl
+def adaptkit_build_schedule(section, learning_rate, total_steps, context):
+    if not isinstance(section, tuple(O.SCHEDULES)):
+        return None
+    from .schedules import build_schedule
+
+    return build_schedule(section, learning_rate, total_steps)
+
+
+@hookimpl
+def adaptkit_build_optimizer(section, learning_rate, name, context):
+    if not isinstance(section, tuple(O.OPTIMIZERS)):
+        return None
+    from .optimizers import build_optimizer
+
+    return build_optimizer(section, learning_rate, name)
+
+
+@hookimpl
+def adaptkit_keras_objects():
+    from .schedules import InversePowerSchedule, TriangularSchedule
+
+    return {"adaptkit>TriangularSchedule": TriangularSchedule, "adaptkit>InversePowerSchedule": InversePowerSchedule}
