@@ -3,7 +3,7 @@
 The public face of the host. Importing it does not import TensorFlow.
 """
 
-from ._adapters import load_adapters, read_adapters
+from ._arrays import load_arrays, read_arrays, variable_arrays, write_arrays
 from ._features import dense_network, feature_extractor, layer_names, model_feature_extractor
 from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError
 from ._hookspecs import hookimpl, hookspec
@@ -79,14 +79,16 @@ __all__ = [
     "layer_groups",
     "layer_names",
     "leaf_layers",
-    "load_adapters",
+    "load_arrays",
     "load_model",
     "load_spec",
     "load_spec_file",
     "make_trainable",
     "model_feature_extractor",
-    "read_adapters",
+    "read_arrays",
     "reset_host",
     "section_of",
     "set_trainable",
+    "variable_arrays",
+    "write_arrays",
 ]

@@ -18,16 +18,14 @@ from ._state import RunState, Streams
 from ._training import build_optimizer, count_params, steps_per_epoch
 from ._types import ModelParts
 
-__all__ = ["train_baseline", "compare_transfer"]
+__all__ = ["train_baseline", "fresh_layer", "compare_transfer"]
 
 log = logging.getLogger("adaptkit")
 
 
-def _fresh_layer(layer: Any) -> Any:
-    """A new layer from the config, without LoRA adapters: its full kernel trains from scratch."""
-    config = layer.get_config()
-    config.pop("lora_rank", None)
-    config.pop("lora_alpha", None)
+def fresh_layer(layer: Any, host: Any) -> Any:
+    """A new layer from ``layer``'s config, as every plugin's ``adaptkit_baseline_config`` leaves it."""
+    config = host.call_chain("adaptkit_baseline_config", "evaluation.baseline", "config", layer.get_config(), layer=layer)
     return layer.__class__.from_config(config)
 
 
@@ -35,7 +33,7 @@ def train_baseline(run: RunState, rows: list) -> ModelParts:
     """Train the run's architecture from random initialisation; ``rows`` receives its history."""
     spec, head = run.spec, run.head
     keras.utils.set_random_seed(spec.seed)
-    model = keras.models.clone_model(run.parts.model, clone_function=_fresh_layer, recursive=True)
+    model = keras.models.clone_model(run.parts.model, clone_function=lambda layer: fresh_layer(layer, run.host), recursive=True)
     set_trainable(model, lambda i, _: True)  # every layer, BatchNorm included: nothing was learnt before
     ev = spec.evaluation
     epochs = ev.baseline_epochs or sum(stage.epochs for stage in spec.training.stages)

@@ -145,6 +145,41 @@ def adaptkit_build_optimizer(
 
 
 @hookspec
+def adaptkit_after_trainable(layer: Any) -> None:
+    """Called after the host set ``layer.trainable = True`` (``adaptkit.make_trainable``).
+
+    Keras' setter makes every variable of the layer and its sub-layers
+    trainable. A plugin whose technique keeps some variables frozen inside a
+    trainable layer (LoRA's base kernels) sets them back here. Every plugin is
+    called; the answer is ignored.
+    """
+
+
+@hookspec
+def adaptkit_baseline_config(layer: Any, config: dict) -> Optional[dict]:
+    """Change the config the from-scratch baseline re-creates ``layer`` from.
+
+    The baseline clones the model layer by layer with
+    ``layer.__class__.from_config(config)``, ``config`` starting as
+    ``layer.get_config()``. Return a changed copy (e.g. without a technique's
+    keys, so the baseline trains the plain layer), or ``None`` to leave it.
+    Every plugin is called in turn, each on the previous one's config.
+    """
+
+
+@hookspec
+def adaptkit_save_artifacts(model: "keras.Model", run_dir: Any, context: RunContext) -> Optional[dict[str, Any]]:
+    """Write files of the finished run beside ``model.keras``.
+
+    ``model`` is the saved model, ``run_dir`` the run directory (a
+    ``pathlib.Path``; write files atomically, e.g. with
+    ``adaptkit.write_arrays``). Return entries for ``metrics.json`` (say
+    ``{"adapters": {"file": "adapters.npz", ...}}``) or ``None``. Every plugin
+    is called; a key that is already in ``metrics.json`` is an error.
+    """
+
+
+@hookspec
 def adaptkit_keras_objects() -> Optional[dict[str, Any]]:
     """Name the custom Keras classes this plugin's models contain.
 

@@ -39,9 +39,9 @@ def adaptkit_load_source(section, input_shape, context):
 
 @hookimpl
 def adaptkit_apply_surgery(section, model, context):
-    from . import surgery
+    from . import lora, surgery
 
-    ops = {S.Freeze: surgery.freeze, S.Unfreeze: surgery.unfreeze, S.Truncate: surgery.truncate, S.LoRA: surgery.lora}
+    ops = {S.Freeze: surgery.freeze, S.Unfreeze: surgery.unfreeze, S.Truncate: surgery.truncate, S.LoRA: lora.lora}
     op = ops.get(type(section))
     return None if op is None else op(section, model, context)
 
@@ -87,3 +87,28 @@ def adaptkit_keras_objects():
     from .schedules import InversePowerSchedule, TriangularSchedule
 
     return {"adaptkit>TriangularSchedule": TriangularSchedule, "adaptkit>InversePowerSchedule": InversePowerSchedule}
+
+
+# LoRA's parts the host calls generically (adaptkit_core/lora.py): every LoRA-enabled layer,
+# whichever plugin enabled it.
+
+
+@hookimpl
+def adaptkit_after_trainable(layer):
+    from .lora import keep_frozen
+
+    keep_frozen(layer)
+
+
+@hookimpl
+def adaptkit_baseline_config(config):
+    from .lora import baseline_config
+
+    return baseline_config(config)
+
+
+@hookimpl
+def adaptkit_save_artifacts(model, run_dir):
+    from .lora import save_adapters
+
+    return save_adapters(model, run_dir)
