@@ -4,7 +4,16 @@ The public face of the host. Importing it does not import TensorFlow.
 """
 
 from ._arrays import load_arrays, read_arrays, variable_arrays, write_arrays
-from ._features import dense_network, feature_extractor, layer_names, model_feature_extractor
+from ._alignment import FeatureAlignmentLoss, ganin_lambda, progress_weight
+from ._features import (
+    dense_network,
+    feature_dim,
+    feature_extractor,
+    flatten,
+    layer_names,
+    model_feature_extractor,
+    stream_features,
+)
 from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError
 from ._hookspecs import hookimpl, hookspec
 from ._layers import all_trainable, block_of, layer_groups, leaf_layers, make_trainable, set_trainable
@@ -44,6 +53,7 @@ __all__ = [
     "DataError",
     "DataSource",
     "DataSourceSection",
+    "FeatureAlignmentLoss",
     "Head",
     "HeadSection",
     "LossComposition",
@@ -69,7 +79,10 @@ __all__ = [
     "build_schedule",
     "build_spec_model",
     "dense_network",
+    "feature_dim",
     "feature_extractor",
+    "flatten",
+    "ganin_lambda",
     "get_host",
     "hookimpl",
     "hookspec",
@@ -85,10 +98,12 @@ __all__ = [
     "load_spec_file",
     "make_trainable",
     "model_feature_extractor",
+    "progress_weight",
     "read_arrays",
     "reset_host",
     "section_of",
     "set_trainable",
+    "stream_features",
     "variable_arrays",
     "write_arrays",
 ]
