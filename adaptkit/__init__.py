@@ -3,18 +3,31 @@
 The public face of the host. Importing it does not import TensorFlow.
 """
 
-from ._adapters import load_adapters, read_adapters
-from ._features import dense_network, feature_extractor, layer_names, model_feature_extractor
+from ._arrays import load_arrays, read_arrays, variable_arrays, write_arrays
+from ._alignment import FeatureAlignmentLoss, ganin_lambda, progress_weight
+from ._features import (
+    dense_network,
+    feature_dim,
+    feature_extractor,
+    flatten,
+    layer_names,
+    model_feature_extractor,
+    stream_features,
+)
 from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError
 from ._hookspecs import hookimpl, hookspec
 from ._layers import all_trainable, block_of, layer_groups, leaf_layers, make_trainable, set_trainable
+from ._families import section_of
 from ._models import keras_objects, load_model
+from ._optim import build_optimizer, build_schedule
 from ._plugins import PluginHost, PluginInfo, get_host, reset_host
 from ._sections import (
     AugmentSection,
     DataSourceSection,
     HeadSection,
     LossSection,
+    OptimizerSection,
+    ScheduleSection,
     Section,
     SourceSection,
     SurgerySection,
@@ -42,6 +55,7 @@ __all__ = [
     "DataError",
     "DataSource",
     "DataSourceSection",
+    "FeatureAlignmentLoss",
     "Head",
     "HeadSection",
     "LossComposition",
@@ -49,11 +63,13 @@ __all__ = [
     "LossTerm",
     "ModelError",
     "ModelParts",
+    "OptimizerSection",
     "Player",
     "PluginError",
     "PluginHost",
     "PluginInfo",
     "RunContext",
+    "ScheduleSection",
     "Section",
     "SourceSection",
     "SpecError",
@@ -63,9 +79,14 @@ __all__ = [
     "TaskWeighting",
     "WeightingSection",
     "__version__",
+    "build_optimizer",
+    "build_schedule",
     "build_spec_model",
     "dense_network",
+    "feature_dim",
     "feature_extractor",
+    "flatten",
+    "ganin_lambda",
     "get_host",
     "hookimpl",
     "hookspec",
@@ -75,13 +96,18 @@ __all__ = [
     "layer_groups",
     "layer_names",
     "leaf_layers",
-    "load_adapters",
+    "load_arrays",
     "load_model",
     "load_spec",
     "load_spec_file",
     "make_trainable",
     "model_feature_extractor",
-    "read_adapters",
+    "progress_weight",
+    "read_arrays",
     "reset_host",
+    "section_of",
     "set_trainable",
+    "stream_features",
+    "variable_arrays",
+    "write_arrays",
 ]

@@ -20,16 +20,14 @@ from ._streams import fit_data as streams_fit_data
 from ._training import Trainer, build_optimizer, count_params, steps_per_epoch
 from ._types import ModelParts, TaskWeighting
 
-__all__ = ["train_baseline", "compare_transfer"]
+__all__ = ["train_baseline", "fresh_layer", "compare_transfer"]
 
 log = logging.getLogger("adaptkit")
 
 
-def _fresh_layer(layer: Any) -> Any:
-    """A new layer from the config, without LoRA adapters: its full kernel trains from scratch."""
-    config = layer.get_config()
-    config.pop("lora_rank", None)
-    config.pop("lora_alpha", None)
+def fresh_layer(layer: Any, host: Any) -> Any:
+    """A new layer from ``layer``'s config, as every plugin's ``adaptkit_baseline_config`` leaves it."""
+    config = host.call_chain("adaptkit_baseline_config", "evaluation.baseline", "config", layer.get_config(), layer=layer)
     return layer.__class__.from_config(config)
 
 
@@ -37,12 +35,13 @@ def train_baseline(run: RunState, rows: list) -> ModelParts:
     """Train the run's architecture from random initialisation; ``rows`` receives its history."""
     spec = run.spec
     keras.utils.set_random_seed(spec.seed)
-    model = keras.models.clone_model(run.parts.model, clone_function=_fresh_layer, recursive=True)
+    model = keras.models.clone_model(run.parts.model, clone_function=lambda layer: fresh_layer(layer, run.host), recursive=True)
     set_trainable(model, lambda i, _: True)  # every layer, BatchNorm included: nothing was learnt before
     ev = spec.evaluation
     epochs = ev.baseline_epochs or sum(stage.epochs for stage in spec.training.stages)
     optimizer_section = ev.baseline_optimizer or spec.training.stages[0].optimizer
-    optimizer = build_optimizer(optimizer_section, optimizer_section.learning_rate)
+    where = "evaluation.baseline_optimizer" if ev.baseline_optimizer else "training.stages.0.optimizer"
+    optimizer = build_optimizer(optimizer_section, optimizer_section.learning_rate, context=run.ctx.at(where), host=run.host)
     streams = Streams.of(spec, run.splits)  # fresh datasets: the same order as the transfer run saw
     steps = steps_per_epoch(run.splits.sizes["train"], spec.data.batch_size)
     fitted, fit_data, callbacks = _with_task_streams(run, model, streams, epochs * steps)

@@ -1,4 +1,5 @@
-"""Building blocks that several plugins share: features of a named layer, small dense networks.
+"""Building blocks that several plugins share: features of a named layer or of a stream, flattening,
+small dense networks.
 
 Generic Keras, no model family. Keras is imported inside the functions, so
 importing adaptkit stays free of TensorFlow.
@@ -10,8 +11,15 @@ from typing import Any, Callable, Optional, Sequence
 
 from ._errors import SpecError
 
-__all__ = ["feature_extractor", "model_feature_extractor", "layer_names", "dense_network"]
-
+__all__ = [
+    "feature_extractor",
+    "model_feature_extractor",
+    "layer_names",
+    "flatten",
+    "stream_features",
+    "feature_dim",
+    "dense_network",
+]
 
 
 def layer_names(model: Any) -> list[str]:
@@ -86,6 +94,46 @@ def model_feature_extractor(parts: Any, name: Optional[str], where: str) -> Opti
             raise SpecError(where, f"neither the encoder nor the head has a layer {name!r} (layers: {shown})") from None
     head = feature_extractor(parts.classifier, name, where)
     return lambda x, training=True: head(parts.encoder(x, training=training), training=training)
+
+
+def flatten(x: Any) -> Any:
+    """``(N, ...)`` -> ``(N, prod(...))``, as float32."""
+    import math
+
+    from keras import ops
+
+    x = ops.cast(x, "float32")
+    shape = tuple(x.shape)
+    if len(shape) == 2:
+        return x
+    return ops.reshape(x, (-1, int(math.prod(int(d) for d in shape[1:]))))
+
+
+def stream_features(extract: Optional[Callable], batch: Any, domain: str) -> Any:
+    """The flattened float32 features of one stream (``domain``: ``source`` or ``target``) of a step.
+
+    ``extract`` is what :func:`model_feature_extractor` returned: ``None`` takes the
+    encoder's output the step already computed, else it is run on the stream's inputs.
+    """
+    if extract is None:
+        f = batch.features_source if domain == "source" else batch.features_target
+    else:
+        f = extract(batch.x_source if domain == "source" else batch.x_target, training=True)
+    return flatten(f)
+
+
+def feature_dim(encoder: Any, extract: Optional[Callable]) -> int:
+    """Size of the flattened features :func:`stream_features` returns for this encoder and extractor."""
+    import math
+
+    import numpy as np
+
+    if extract is None:
+        shape = tuple(encoder.output.shape)
+    else:  # run the extractor once on zeros to learn its output shape
+        x = np.zeros((1,) + tuple(int(d) for d in encoder.input.shape[1:]), "float32")
+        shape = tuple(extract(x, training=False).shape)
+    return int(math.prod(int(d) for d in shape[1:]))
 
 
 def dense_network(

@@ -30,6 +30,8 @@ from ._sections import (
     DataSourceSection,
     HeadSection,
     LossSection,
+    OptimizerSection,
+    ScheduleSection,
     Section,
     SourceSection,
     SurgerySection,
@@ -137,6 +139,68 @@ def adaptkit_build_weighting(
     each task's gradient of the shared variables in, one gradient out) inside
     the training step, trains its ``variables`` with the model, and adds its
     ``callbacks`` to every stage.
+    """
+
+
+@hookspec(firstresult=True)
+def adaptkit_build_schedule(
+    section: ScheduleSection, learning_rate: float, total_steps: int, context: RunContext
+) -> Optional[Any]:
+    """Build a learning-rate schedule (``training.stages[i].schedule``).
+
+    ``learning_rate`` is the peak rate (the stage optimizer's, divided per
+    layer group under discriminative rates); ``total_steps`` the stage's
+    training steps. Return a ``keras.optimizers.schedules.LearningRateSchedule``
+    (register custom classes with ``keras.saving.register_keras_serializable``)
+    or a float for a constant rate.
+    """
+
+
+@hookspec(firstresult=True)
+def adaptkit_build_optimizer(
+    section: OptimizerSection, learning_rate: Any, name: Optional[str], context: RunContext
+) -> Optional["keras.optimizers.Optimizer"]:
+    """Build an optimizer (a stage's ``optimizer``, ``evaluation.baseline_optimizer``, a player's).
+
+    ``learning_rate`` is a float or a schedule from ``adaptkit_build_schedule``
+    (use it, not ``section.learning_rate``); ``name`` is the Keras name to give
+    the optimizer (``None``: Keras' default). Return a fresh, unbuilt
+    ``keras.optimizers.Optimizer``.
+    """
+
+
+@hookspec
+def adaptkit_after_trainable(layer: Any) -> None:
+    """Called after the host set ``layer.trainable = True`` (``adaptkit.make_trainable``).
+
+    Keras' setter makes every variable of the layer and its sub-layers
+    trainable. A plugin whose technique keeps some variables frozen inside a
+    trainable layer (LoRA's base kernels) sets them back here. Every plugin is
+    called; the answer is ignored.
+    """
+
+
+@hookspec
+def adaptkit_baseline_config(layer: Any, config: dict) -> Optional[dict]:
+    """Change the config the from-scratch baseline re-creates ``layer`` from.
+
+    The baseline clones the model layer by layer with
+    ``layer.__class__.from_config(config)``, ``config`` starting as
+    ``layer.get_config()``. Return a changed copy (e.g. without a technique's
+    keys, so the baseline trains the plain layer), or ``None`` to leave it.
+    Every plugin is called in turn, each on the previous one's config.
+    """
+
+
+@hookspec
+def adaptkit_save_artifacts(model: "keras.Model", run_dir: Any, context: RunContext) -> Optional[dict[str, Any]]:
+    """Write files of the finished run beside ``model.keras``.
+
+    ``model`` is the saved model, ``run_dir`` the run directory (a
+    ``pathlib.Path``; write files atomically, e.g. with
+    ``adaptkit.write_arrays``). Return entries for ``metrics.json`` (say
+    ``{"adapters": {"file": "adapters.npz", ...}}``) or ``None``. Every plugin
+    is called; a key that is already in ``metrics.json`` is an error.
     """
 
 

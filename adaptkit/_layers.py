@@ -58,21 +58,19 @@ def set_trainable(model: Any, wanted: Callable[[int, Any], bool]) -> None:
             layer.trainable = False
 
 
-def make_trainable(layer: Any) -> None:
-    """``layer.trainable = True``, except the base kernels LoRA froze (Keras' setter would unfreeze them)."""
+def make_trainable(layer: Any, host: Any = None) -> None:
+    """``layer.trainable = True``, then every plugin's ``adaptkit_after_trainable(layer)``.
+
+    Keras' setter makes every variable of the layer trainable; a plugin whose
+    technique keeps some of them frozen (LoRA's base kernels) sets them back.
+    ``host``: the plugin host (default: the process host, :func:`adaptkit.get_host`).
+    """
     layer.trainable = True
-    _keep_lora_frozen(layer)
+    if host is None:
+        from ._plugins import get_host
 
-
-def _keep_lora_frozen(layer: Any) -> None:
-    """Keras' ``trainable`` setter unfreezes every variable, LoRA's frozen base kernels too."""
-    inner = layer._flatten_layers() if hasattr(layer, "_flatten_layers") else [layer]
-    for sub in inner:
-        if getattr(sub, "lora_enabled", False):
-            for name in ("_kernel", "_embeddings"):
-                variable = getattr(sub, name, None)
-                if variable is not None and hasattr(variable, "trainable"):
-                    variable.trainable = False
+        host = get_host()
+    host.call_each("adaptkit_after_trainable", "adaptkit_after_trainable", layer=layer)
 
 
 @contextmanager

@@ -216,6 +216,14 @@ class PluginHost:
         check_answer(hookname, where, call.author(result), result)
         return result
 
+    def call_chain(self, hookname: str, where: str, key: str, value: Any, **kwargs: Any) -> Any:
+        """Pass ``value`` (argument ``key``) through every implementation in turn; ``None`` keeps it."""
+        for impl in self._impls(hookname):
+            result = self._call(impl, hookname, where, {**kwargs, key: value})
+            if result is not None:
+                value = result
+        return value
+
     def call_each(self, hookname: str, where: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call a collecting hook; ``(plugin, answer)`` for every non-``None`` answer, each checked."""
         results, call = self._hook(hookname, where, kwargs)

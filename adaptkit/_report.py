@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ._adapters import adapter_arrays, write_adapters
+from ._errors import PluginError
 from ._rundir import RunDir
 from ._state import RunState
 from ._training import count_params
@@ -35,12 +35,15 @@ def summary(run: RunState, metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def save_model(rundir: RunDir, run: RunState, result: dict[str, Any]) -> None:
-    """``model.keras``, and ``adapters.npz`` when the model has LoRA adapters."""
+    """``model.keras``, then the files plugins write beside it (``adaptkit_save_artifacts``)."""
     rundir.save_model("model.keras", run.parts.model)
-    adapters = adapter_arrays(run.parts.model)
-    if adapters:
-        write_adapters(rundir.path("adapters.npz"), adapters)
-        result["adapters"] = {"file": "adapters.npz", "parameters": int(sum(a.size for a in adapters.values()))}
+    where = "adaptkit_save_artifacts"
+    answers = run.host.call_each(where, where, model=run.parts.model, run_dir=rundir.partial, context=run.ctx)
+    for plugin, entries in answers:
+        taken = sorted(set(entries) & set(result))
+        if taken:
+            raise PluginError(where, f"plugin {plugin!r} returned metrics.json keys that are already there: {', '.join(taken)}")
+        result.update(entries)
 
 
 def plot_curves(path: Path, transfer_rows: list, baseline_rows: list, monitor: str) -> None:

@@ -13,14 +13,21 @@ exported as a JSON Schema without importing TensorFlow.
     ├── SurgerySection      one layer-surgery operation           -> adaptkit_apply_surgery
     ├── HeadSection         the task head                         -> adaptkit_attach_head
     ├── LossSection         extra loss terms (domain adaptation)  -> adaptkit_compose_loss
-    └── WeightingSection    how task losses combine (multi-task)  -> adaptkit_build_weighting
+    ├── WeightingSection    how task losses combine (multi-task)  -> adaptkit_build_weighting
+    ├── ScheduleSection     a stage's learning-rate schedule      -> adaptkit_build_schedule
+    └── OptimizerSection    an optimizer (stage, baseline, player) -> adaptkit_build_optimizer
+
+A family whose base sets ``default_kind`` lets a spec leave the kind out
+(``schedule: {}`` is ``constant``, ``optimizer: {learning_rate: 0.01}`` is
+``adam``). Optimizers are told apart by ``name`` (the spelling specs have
+always used); ``kind`` is accepted too.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Optional
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "Section",
@@ -31,6 +38,8 @@ __all__ = [
     "HeadSection",
     "LossSection",
     "WeightingSection",
+    "ScheduleSection",
+    "OptimizerSection",
     "SECTION_BASES",
 ]
 
@@ -41,6 +50,9 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
 
     kind: str
+
+    default_kind: ClassVar[Optional[str]] = None
+    """On a family base: the kind a spec gets when it leaves the kind out (None: required)."""
 
 
 class DataSourceSection(Section):
@@ -84,6 +96,35 @@ class WeightingSection(Section):
     """The fewest tasks the strategy works with."""
 
 
+class ScheduleSection(Section):
+    """How the learning rate moves within a stage. ``adaptkit_build_schedule`` returns a Keras
+    ``LearningRateSchedule`` (or a float, for a constant rate)."""
+
+    default_kind: ClassVar[Optional[str]] = "constant"
+
+
+def _kind_is_name(field: str) -> str:
+    return "name" if field == "kind" else field
+
+
+class OptimizerSection(Section):
+    """A Keras optimizer, told apart by ``name``. ``adaptkit_build_optimizer`` builds it.
+
+    ``learning_rate`` is on every kind: the host reads it (discriminative rates divide it,
+    the baseline reuses the first stage's).
+    """
+
+    model_config = ConfigDict(alias_generator=_kind_is_name, validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+    default_kind: ClassVar[Optional[str]] = "adam"
+
+    learning_rate: float = Field(1e-3, gt=0, description="Learning rate (a stage's peak rate, which its schedule follows).")
+
+    @property
+    def name(self) -> str:
+        """The optimizer's kind, as specs spell it (``name: adam``)."""
+        return self.kind
+
+
 SECTION_BASES: dict[str, type[Section]] = {
     "data": DataSourceSection,
     "augment": AugmentSection,
@@ -92,5 +133,7 @@ SECTION_BASES: dict[str, type[Section]] = {
     "head": HeadSection,
     "loss": LossSection,
     "weighting": WeightingSection,
+    "schedule": ScheduleSection,
+    "optimizer": OptimizerSection,
 }
 """The section families, by the name the host uses for them in messages."""

@@ -1,9 +1,10 @@
 """The pipeline spec: pydantic models, loading, ``--set`` overrides, errors.
 
 The top-level shape is fixed here; what may stand in the plugin sections
-(``data.train``, ``source``, ``surgery``, ``head``, ``augment``, losses) is
-whatever the installed plugins declare, joined into unions discriminated by
-``kind``. Nothing in a spec executes code.
+(``data.train``, ``source``, ``surgery``, ``head``, ``augment``, losses, a
+stage's ``schedule`` and ``optimizer``) is whatever the installed plugins
+declare, joined into unions discriminated by ``kind`` (``name`` for
+optimizers). Nothing in a spec executes code.
 """
 
 from __future__ import annotations
@@ -13,21 +14,19 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, StrictInt, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import BaseModel, BeforeValidator, StrictInt, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from ._errors import SpecError
+from ._families import family_union
 from ._plugins import PluginHost, get_host
 from ._sections import SECTION_BASES, Section
 from ._tasks import check_task_data
 
 __all__ = [
     "StrictModel",
-    "OptimizerSpec",
-    "ScheduleSpec",
     "EarlyStoppingSpec",
     "DiscriminativeSpec",
     "GradualUnfreezingSpec",
-    "EvaluationSpec",
     "build_spec_model",
     "load_spec",
     "load_spec_file",
@@ -38,49 +37,6 @@ __all__ = [
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
-
-
-class OptimizerSpec(StrictModel):
-    """A Keras optimizer."""
-
-    name: Literal["adam", "adamw", "sgd", "rmsprop"] = Field(
-        "adam", description="Keras optimizer: adam, adamw (decoupled weight decay), sgd or rmsprop."
-    )
-    learning_rate: float = Field(1e-3, gt=0, description="Peak learning rate of the stage.")
-    weight_decay: Optional[float] = Field(
-        None, ge=0, description="Weight decay (decoupled for adamw, Keras' weight_decay otherwise)."
-    )
-    momentum: float = Field(0.0, ge=0, lt=1, description="Momentum (sgd, rmsprop).")
-    clipnorm: Optional[float] = Field(None, gt=0, description="Clip each gradient to this norm.")
-
-
-class ScheduleSpec(StrictModel):
-    """How the learning rate moves within a stage (Keras schedules)."""
-
-    kind: Literal["constant", "cosine", "linear", "slanted_triangular", "inverse_power"] = Field(
-        "constant",
-        description=(
-            "constant: the optimizer's rate throughout; cosine: linear warmup then cosine decay; "
-            "linear: linear warmup then linear decay; slanted_triangular: ULMFiT's short linear "
-            "rise (cut_fraction of the steps) from rate/ratio to the peak, then a long linear decay "
-            "back to rate/ratio; inverse_power: rate / (1 + alpha p)^beta with p the stage's progress "
-            "from 0 to 1 (the annealing of Ganin et al.'s DANN)."
-        ),
-    )
-    warmup_fraction: float = Field(
-        0.0, ge=0, lt=1, description="cosine, linear: fraction of the stage's steps spent warming up from 0."
-    )
-    final_fraction: float = Field(
-        0.0, ge=0, le=1, description="cosine, linear: final rate as a fraction of the peak rate."
-    )
-    cut_fraction: float = Field(
-        0.1, gt=0, lt=1, description="slanted_triangular: fraction of the steps during which the rate rises."
-    )
-    ratio: float = Field(
-        32.0, ge=1, description="slanted_triangular: how much smaller the lowest rate is than the peak."
-    )
-    alpha: float = Field(10.0, ge=0, description="inverse_power: alpha of rate / (1 + alpha p)^beta.")
-    beta: float = Field(0.75, ge=0, description="inverse_power: beta of rate / (1 + alpha p)^beta.")
 
 
 class DiscriminativeSpec(StrictModel):
@@ -111,34 +67,6 @@ class EarlyStoppingSpec(StrictModel):
     restore_best_weights: bool = Field(True, description="Go back to the best epoch's weights.")
 
 
-class EvaluationSpec(StrictModel):
-    """How the run is judged."""
-
-    baseline: bool = Field(
-        False,
-        description=(
-            "Also train the same architecture from random initialisation (every layer trainable, "
-            "same data and seed) and report whether transfer gave a higher start, a steeper slope, "
-            "a higher asymptote, or negative transfer."
-        ),
-    )
-    baseline_epochs: Optional[int] = Field(
-        None, ge=1, description="Epochs for the baseline; default: the stages' total."
-    )
-    baseline_optimizer: Optional[OptimizerSpec] = Field(
-        None, description="Optimizer for the baseline; default: the first stage's."
-    )
-    plots: bool = Field(True, description="Write learning-curve plots (PNG) into the run directory.")
-    single_task_baselines: bool = Field(
-        False,
-        description=(
-            "Multi-task specs: also train each task alone on the same trunk (same source, stages and seed) "
-            "and report, per task, multi-task vs single-task and the mean relative improvement over "
-            "single-task learning (delta_m_percent, as LibMTL reports it) as the headline."
-        ),
-    )
-
-
 def _yaml_switch(value: Any) -> Any:
     """YAML reads a bare ``off`` as False (and ``on``/``yes`` as True): take them as meant."""
     if value is False:
@@ -148,24 +76,44 @@ def _yaml_switch(value: Any) -> Any:
     return value
 
 
-def _union(classes: list[type[Section]], family: str, host: PluginHost) -> Any:
-    if not classes:
-        broken = [f"{p.name} ({p.status})" for p in host.broken()]
-        message = f"no installed plugin provides {family} kinds" + (
-            "; broken plugins: " + ", ".join(broken) if broken else ""
-        )
-
-        def refuse(value: Any) -> Any:
-            raise ValueError(message)
-
-        return Annotated[Any, AfterValidator(refuse), Field(json_schema_extra={"description": message})]
-    return Annotated[Union[tuple(classes)], Field(discriminator="kind")]
-
-
 def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
     """The ``PipelineSpec`` model for the plugins that are installed now."""
     host = host or get_host()
-    U = {family: _union(host.section_classes(family), family, host) for family in SECTION_BASES}
+    U = {family: family_union(host, family) for family in SECTION_BASES}
+
+    EvaluationSpec = create_model(
+        "EvaluationSpec",
+        __base__=StrictModel,
+        __doc__="How the run is judged.",
+        baseline=(
+            bool,
+            Field(
+                False,
+                description=(
+                    "Also train the same architecture from random initialisation (every layer trainable, "
+                    "same data and seed) and report whether transfer gave a higher start, a steeper slope, "
+                    "a higher asymptote, or negative transfer."
+                ),
+            ),
+        ),
+        baseline_epochs=(Optional[int], Field(None, ge=1, description="Epochs for the baseline; default: the stages' total.")),
+        baseline_optimizer=(
+            Optional[U["optimizer"]],
+            Field(None, description="Optimizer for the baseline; default: the first stage's."),
+        ),
+        plots=(bool, Field(True, description="Write learning-curve plots (PNG) into the run directory.")),
+        single_task_baselines=(
+            bool,
+            Field(
+                False,
+                description=(
+                    "Multi-task specs: also train each task alone on the same trunk (same source, stages and seed) "
+                    "and report, per task, multi-task vs single-task and the mean relative improvement over "
+                    "single-task learning (delta_m_percent, as LibMTL reports it) as the headline."
+                ),
+            ),
+        ),
+    )
 
     DataSpec = create_model(
         "DataSpec",
@@ -208,8 +156,8 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
         __doc__="One training stage: what is trainable, for how long, at what rate.",
         name=(Optional[str], Field(None, description="A label for logs and history.csv.")),
         epochs=(int, Field(..., ge=1, description="Epochs in this stage (an epoch is one pass over data.train).")),
-        optimizer=(OptimizerSpec, Field(OptimizerSpec(), description="The stage's optimizer.")),
-        schedule=(ScheduleSpec, Field(ScheduleSpec(), description="The stage's learning-rate schedule.")),
+        optimizer=(U["optimizer"], Field({}, validate_default=True, description="The stage's optimizer (default: adam at 1e-3).")),
+        schedule=(U["schedule"], Field({}, validate_default=True, description="The stage's learning-rate schedule (default: constant).")),
         surgery=(
             list[U["surgery"]],
             Field(
@@ -414,7 +362,7 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
             ),
         ),
         training=(TrainingSpec, Field(..., description="Training stages.")),
-        evaluation=(EvaluationSpec, Field(EvaluationSpec(), description="Evaluation and the from-scratch baseline.")),
+        evaluation=(EvaluationSpec, Field({}, validate_default=True, description="Evaluation and the from-scratch baseline.")),
     )
     return PipelineSpec
 
@@ -479,8 +427,11 @@ def apply_overrides(data: dict[str, Any], overrides: list[tuple[list[str], Any]]
     return data
 
 
-def _clean_loc(loc: tuple, data: Any) -> str:
-    """A dotted spec path from a pydantic location, without union tags."""
+def _clean_loc(loc: tuple, data: Any, tags: frozenset = frozenset()) -> str:
+    """A dotted spec path from a pydantic location, without union tags.
+
+    ``tags``: every kind the host knows; a tag that is not a key of the mapping
+    at hand (a default kind, filled in) is left out too."""
     parts: list[str] = []
     node = data
     for item in loc:
@@ -488,7 +439,7 @@ def _clean_loc(loc: tuple, data: Any) -> str:
             if item in node:
                 node = node[item]
                 parts.append(str(item))
-            elif node.get("kind") == item:  # the discriminator tag of a union
+            elif item in (node.get("kind"), node.get("name")) or item in tags:  # a union's tag
                 continue
             else:
                 parts.append(str(item))
@@ -506,9 +457,10 @@ def spec_errors(exc: ValidationError, data: Any, host: Optional[PluginHost] = No
     """One ``SpecError`` per pydantic error, with dotted paths and plain messages."""
     host = host or get_host()
     broken = [f"{p.name} ({p.status})" for p in host.broken()]
+    tags = frozenset(kind for family in host.sections.values() for kind in family)
     out = []
     for err in exc.errors(include_url=False):
-        where = _clean_loc(tuple(err["loc"]), data)
+        where = _clean_loc(tuple(err["loc"]), data, tags)
         msg = err["msg"]
         kind_of = err["type"] in ("union_tag_invalid", "union_tag_not_found") or (
             err["type"] == "literal_error" and where.endswith("kind")
@@ -524,7 +476,8 @@ def spec_errors(exc: ValidationError, data: Any, host: Optional[PluginHost] = No
                 ctx = err.get("ctx") or {}
                 given = ctx.get("tag") or err.get("input")
                 expected = ctx.get("expected_tags") or ctx.get("expected") or ""
-                msg = f"unknown kind {given!r}; installed plugins provide: {expected}"
+                word = "name" if "'name'" in str(ctx.get("discriminator", "")) else "kind"
+                msg = f"unknown {word} {given!r}; installed plugins provide: {expected}"
             if broken:
                 msg += "; broken plugins: " + ", ".join(broken)
         if err["type"] == "value_error" and msg.startswith("Value error, "):
@@ -538,7 +491,7 @@ def load_spec(data: dict[str, Any], host: Optional[PluginHost] = None) -> Any:
     host = host or get_host()
     model = build_spec_model(host)
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"host": host})
     except ValidationError as exc:
         errors = spec_errors(exc, data, host)
         if isinstance(data, dict) and data.get("head") is None and data.get("tasks") is None:

@@ -88,10 +88,11 @@ def plan_stage(run: RunState, s: int, learning_rate: Optional[float] = None) -> 
     log.info("stage %d (%s): %s of %s parameters trainable", s + 1, name, f"{trainable:,}", f"{total:,}")
     if stage.losses and run.before is None and not sweep:
         run.before = snapshot(parts)
-    lr = learning_rate if sweep else build_schedule(stage.schedule, stage.optimizer.learning_rate, total_steps)
-    optimizer = build_optimizer(stage.optimizer, lr)
+    at = lambda key: run.ctx.at(f"training.stages.{s}.{key}")  # noqa: E731
+    lr = learning_rate if sweep else build_schedule(stage.schedule, stage.optimizer.learning_rate, total_steps, context=at("schedule"), host=run.host)
+    optimizer = build_optimizer(stage.optimizer, lr, context=at("optimizer"), host=run.host)
     compositions = compose_losses(run, s)
-    groups = discriminative_groups(stage, run.source, total_steps) if stage.discriminative and not sweep else None
+    groups = discriminative_groups(stage, run.source, total_steps, host=run.host) if stage.discriminative and not sweep else None
     multitask = run.assembly.multitask
     compiled = run.assembly.compile_arguments()
     if compositions or groups or callbacks or multitask:
@@ -163,7 +164,7 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
         raise DataError("data", f"reading the data failed: {exc.message.splitlines()[0]}") from exc
 
 
-def discriminative_groups(stage: Any, source: Any, total_steps: int) -> list[tuple[Any, list]]:
+def discriminative_groups(stage: Any, source: Any, total_steps: int, host: Any = None) -> list[tuple[Any, list]]:
     """One optimizer per layer group of the source, the rate divided by ``factor`` per group down."""
     section = stage.discriminative
     groups = layer_groups(source, section.block_depth)
@@ -171,7 +172,7 @@ def discriminative_groups(stage: Any, source: Any, total_steps: int) -> list[tup
     with all_trainable(source):
         for k, (group, layers) in enumerate(reversed(groups), start=1):
             rate = stage.optimizer.learning_rate / section.factor**k
-            optimizer = build_optimizer(stage.optimizer, build_schedule(stage.schedule, rate, total_steps))
+            optimizer = build_optimizer(stage.optimizer, build_schedule(stage.schedule, rate, total_steps, host=host), host=host)
             variables = [v for layer in layers for v in layer.trainable_variables]
             optimizer.build(variables)
             out.append((optimizer, variables))

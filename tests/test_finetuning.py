@@ -1,5 +1,6 @@
-"""The fine-tuning toolkit: schedules, discriminative rates, gradual unfreezing, LoRA,
-mixed precision and the learning-rate finder, with real Keras."""
+"""The fine-tuning toolkit: discriminative rates, gradual unfreezing, LoRA, mixed precision
+and the learning-rate finder, with real Keras (the schedule kinds' values are tested with the
+core plugin, which provides them)."""
 
 from __future__ import annotations
 
@@ -11,36 +12,6 @@ import pytest
 
 from adaptkit import load_spec, load_spec_file
 from adaptkit._runner import run_pipeline
-from adaptkit._spec import ScheduleSpec
-from adaptkit._training import build_schedule
-
-
-def value(schedule, step):
-    return float(schedule(step)) if callable(schedule) else float(schedule)
-
-
-def test_slanted_triangular_schedule_values():
-    s = build_schedule(ScheduleSpec(kind="slanted_triangular", cut_fraction=0.1, ratio=32), 0.01, 100)
-    assert value(s, 0) == pytest.approx(0.01 / 32)
-    assert value(s, 5) == pytest.approx(0.01 / 32 + (0.01 - 0.01 / 32) * 0.5)
-    assert value(s, 10) == pytest.approx(0.01)
-    assert value(s, 55) == pytest.approx(0.01 + (0.01 / 32 - 0.01) * 0.5)
-    assert value(s, 100) == pytest.approx(0.01 / 32)
-
-
-def test_linear_and_cosine_warmup_and_constant():
-    lin = build_schedule(ScheduleSpec(kind="linear", warmup_fraction=0.2, final_fraction=0.1), 1.0, 50)
-    assert [round(value(lin, t), 6) for t in (0, 5, 10, 30, 50)] == [0.0, 0.5, 1.0, 0.55, 0.1]
-    cos = build_schedule(ScheduleSpec(kind="cosine", warmup_fraction=0.1), 1.0, 100)
-    assert value(cos, 0) == pytest.approx(0.0)
-    assert value(cos, 10) == pytest.approx(1.0)
-    assert value(cos, 55) == pytest.approx(0.5, abs=1e-6)
-    assert value(cos, 100) == pytest.approx(0.0, abs=1e-6)
-    assert build_schedule(ScheduleSpec(), 0.3, 10) == 0.3
-    inv = build_schedule(ScheduleSpec(kind="inverse_power"), 0.01, 100)
-    assert value(inv, 0) == pytest.approx(0.01)
-    assert value(inv, 50) == pytest.approx(0.01 / 6**0.75)
-    assert value(inv, 100) == pytest.approx(0.01 / 11**0.75)
 
 
 def _digits_parts(digits_npz, tmp_path, stage_yaml, source="{kind: convnet, filters: [4, 4]}"):

@@ -7,13 +7,22 @@ encoder learns to confuse it (so no second optimizer is needed, as in the paper)
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
-import numpy as np
 from keras import ops
 
-from adaptkit import SpecError, LossComposition, LossTerm, ModelParts, RunContext, StepBatch, model_feature_extractor
+from adaptkit import (
+    LossComposition,
+    SpecError,
+    LossTerm,
+    ModelParts,
+    RunContext,
+    StepBatch,
+    feature_dim,
+    model_feature_extractor,
+    progress_weight,
+    stream_features,
+)
 
 from .layers import (
     RandomizedMultilinearMap,
@@ -21,41 +30,12 @@ from .layers import (
     domain_classifier,
     domain_loss,
     entropy_weights,
-    flatten,
-    ganin_lambda,
     multilinear_map,
     reverse_gradient,
 )
 from .sections import CdanLoss, DannLoss
 
-__all__ = ["compose_adversarial", "lambda_schedule"]
-
-
-def lambda_schedule(section: DannLoss | CdanLoss) -> Callable[[Any], Any]:
-    """``progress -> lambda`` for the section's schedule."""
-    if section.schedule == "constant":
-        return lambda progress: ops.cast(section.weight, "float32")
-    return lambda progress: section.weight * ganin_lambda(progress, section.gamma)
-
-
-def _features(extract, batch: StepBatch, domain: str):
-    if extract is None:
-        f = batch.features_source if domain == "source" else batch.features_target
-    else:
-        f = extract(batch.x_source if domain == "source" else batch.x_target, training=True)
-    return flatten(ops.cast(f, "float32"))
-
-
-
-
-def _feature_dim(parts: ModelParts, extract) -> int:
-    """Size of the flattened features the domain classifier sees."""
-    if extract is None:
-        shape = tuple(parts.encoder.output.shape)
-    else:  # run the extractor once on zeros to learn its output shape
-        x = np.zeros((1,) + tuple(int(d) for d in parts.encoder.input.shape[1:]), "float32")
-        shape = tuple(extract(x, training=False).shape)
-    return int(math.prod(int(d) for d in shape[1:]))
+__all__ = ["compose_adversarial"]
 
 
 def _probabilities(section: CdanLoss, parts: ModelParts) -> Callable[[Any], Any]:
@@ -80,9 +60,9 @@ def compose_adversarial(section: DannLoss | CdanLoss, parts: ModelParts, context
     if isinstance(section, CdanLoss) and parts.tasks:
         raise SpecError(context.where, "cdan conditions on one classifier's outputs; a multi-task model has one per task: use dann")
     extract = model_feature_extractor(parts, section.feature_layer, context.where + ".feature_layer")
-    lam = lambda_schedule(section)
+    lam = progress_weight(section)
     tag = section.kind
-    feat_dim = _feature_dim(parts, extract)
+    feat_dim = feature_dim(parts.encoder, extract)
     modules: list = []
     cond = None
 
@@ -120,7 +100,7 @@ def compose_adversarial(section: DannLoss | CdanLoss, parts: ModelParts, context
     modules.insert(0, disc)
 
     def logits(batch: StepBatch, reverse: bool, training: bool = True):
-        fs, ft = _features(extract, batch, "source"), _features(extract, batch, "target")
+        fs, ft = stream_features(extract, batch, "source"), stream_features(extract, batch, "target")
         ns = ops.shape(fs)[0]
         h = ops.concatenate([fs, ft], axis=0)
         weights = None

@@ -2,11 +2,13 @@
 
 - :func:`reverse_gradient` / :class:`GradientReversal`: identity forward,
   gradient multiplied by ``-scale`` backward (built from ``stop_gradient``);
-- :func:`ganin_lambda`: Ganin et al.'s schedule ``2 / (1 + exp(-gamma p)) - 1``;
 - :func:`domain_classifier`: the Dense domain-classifier head (one logit);
 - :func:`multilinear_map` / :class:`RandomizedMultilinearMap`: CDAN's
   conditioning of features on class predictions;
 - :func:`entropy_weights`, :func:`domain_loss`, :func:`domain_accuracy`.
+
+The lambda schedule (``adaptkit.ganin_lambda``, ``adaptkit.progress_weight``) and the
+flattening of features (``adaptkit.flatten``) come from the host, shared with the gan plugin.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from keras import ops
 __all__ = [
     "reverse_gradient",
     "GradientReversal",
-    "ganin_lambda",
     "domain_classifier",
     "multilinear_map",
     "RandomizedMultilinearMap",
@@ -66,12 +67,6 @@ class GradientReversal(keras.layers.Layer):
         return {**super().get_config(), "scale": self.scale}
 
 
-def ganin_lambda(progress, gamma: float = 10.0):
-    """``2 / (1 + exp(-gamma * p)) - 1``: 0 at p=0, rising to ~1 at p=1 (Ganin et al. 2016, eq. 14 note)."""
-    p = ops.cast(progress, "float32")
-    return 2.0 / (1.0 + ops.exp(-gamma * p)) - 1.0
-
-
 def domain_classifier(
     input_dim: int,
     hidden: Sequence[int] = (256, 256),
@@ -82,14 +77,6 @@ def domain_classifier(
 ) -> keras.Model:
     """Dense layers on a flat feature vector, then one logit (domain: 1 = source, 0 = target). Built."""
     return adaptkit.dense_network(input_dim, hidden, activation, dropout, seed, name, output_name="logit")
-
-
-def flatten(x):
-    """``(N, ...)`` -> ``(N, prod(...))``."""
-    shape = tuple(x.shape)
-    if len(shape) == 2:
-        return x
-    return ops.reshape(x, (-1, int(math.prod(int(d) for d in shape[1:]))))
 
 
 def multilinear_map(features, probs):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Optional
+from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adaptkit import LossSection
+from adaptkit import FeatureAlignmentLoss
 
 __all__ = ["DomainClassifierSpec", "DannLoss", "CdanLoss", "SECTIONS"]
 
@@ -23,25 +23,15 @@ class DomainClassifierSpec(BaseModel):
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
 
 
-class _AdversarialLoss(LossSection):
-    needs_target: ClassVar[bool] = True
+class _AdversarialLoss(FeatureAlignmentLoss):
+    """weight (lambda), schedule, gamma, feature_layer: adaptkit.FeatureAlignmentLoss; ganin by default."""
 
-    weight: float = Field(
-        1.0, ge=0, description="Largest value of lambda, the gradient-reversal coefficient (the domain loss's weight)."
-    )
     schedule: Literal["ganin", "constant"] = Field(
         "ganin",
         description=(
-            "How lambda moves over the stage: ganin = weight * (2 / (1 + exp(-gamma * p)) - 1) with p the "
-            "stage's progress from 0 to 1 (Ganin et al. 2016); constant = weight throughout."
-        ),
-    )
-    gamma: float = Field(10.0, gt=0, description="ganin schedule: how fast lambda rises from 0 to weight.")
-    feature_layer: Optional[str] = Field(
-        None,
-        description=(
-            "Name of the encoder layer whose output the domain classifier sees (searched in nested models too). "
-            "Default: the encoder's output, the features the head sees."
+            "How lambda, the gradient-reversal coefficient, moves over the stage: ganin = weight * "
+            "(2 / (1 + exp(-gamma * p)) - 1) with p the stage's progress from 0 to 1 (Ganin et al. 2016); "
+            "constant = weight throughout."
         ),
     )
     discriminator: DomainClassifierSpec = Field(

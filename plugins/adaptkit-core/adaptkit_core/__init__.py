@@ -1,6 +1,6 @@
 """adaptkit's built-in plugin: array data, generic source models (dense, conv, a saved
-``.keras`` file), layer surgery (freeze, unfreeze, truncate), classifier and
-regression heads, and test-set evaluation.
+``.keras`` file), layer surgery (freeze, unfreeze, truncate, LoRA), classifier and
+regression heads, learning-rate schedules and optimizers, and test-set evaluation.
 
 It registers through the ``adaptkit`` entry-point group like any third-party
 plugin. TensorFlow is imported only inside the hooks that build things. The host
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from adaptkit import hookimpl
 
+from . import optim_sections as O
 from . import sections as S
 
 
@@ -38,9 +39,9 @@ def adaptkit_load_source(section, input_shape, context):
 
 @hookimpl
 def adaptkit_apply_surgery(section, model, context):
-    from . import surgery
+    from . import lora, surgery
 
-    ops = {S.Freeze: surgery.freeze, S.Unfreeze: surgery.unfreeze, S.Truncate: surgery.truncate, S.LoRA: surgery.lora}
+    ops = {S.Freeze: surgery.freeze, S.Unfreeze: surgery.unfreeze, S.Truncate: surgery.truncate, S.LoRA: lora.lora}
     op = ops.get(type(section))
     return None if op is None else op(section, model, context)
 
@@ -61,3 +62,53 @@ def adaptkit_evaluate(spec, parts, data, context, before):
     metrics = evaluate_splits(parts, data)
     metrics.update(proxy_a_distances(parts, data, before, seed=spec.seed))
     return metrics
+
+
+@hookimpl
+def adaptkit_build_schedule(section, learning_rate, total_steps, context):
+    if not isinstance(section, tuple(O.SCHEDULES)):
+        return None
+    from .schedules import build_schedule
+
+    return build_schedule(section, learning_rate, total_steps)
+
+
+@hookimpl
+def adaptkit_build_optimizer(section, learning_rate, name, context):
+    if not isinstance(section, tuple(O.OPTIMIZERS)):
+        return None
+    from .optimizers import build_optimizer
+
+    return build_optimizer(section, learning_rate, name)
+
+
+@hookimpl
+def adaptkit_keras_objects():
+    from .schedules import InversePowerSchedule, TriangularSchedule
+
+    return {"adaptkit>TriangularSchedule": TriangularSchedule, "adaptkit>InversePowerSchedule": InversePowerSchedule}
+
+
+# LoRA's parts the host calls generically (adaptkit_core/lora.py): every LoRA-enabled layer,
+# whichever plugin enabled it.
+
+
+@hookimpl
+def adaptkit_after_trainable(layer):
+    from .lora import keep_frozen
+
+    keep_frozen(layer)
+
+
+@hookimpl
+def adaptkit_baseline_config(config):
+    from .lora import baseline_config
+
+    return baseline_config(config)
+
+
+@hookimpl
+def adaptkit_save_artifacts(model, run_dir):
+    from .lora import save_adapters
+
+    return save_adapters(model, run_dir)

@@ -207,6 +207,8 @@ class RegressionHead(_Trunk):
     loss: Literal["mse", "mae", "huber"] = Field("mse", description="Regression loss.")
 
 
+from .optim_sections import OPTIMIZERS, SCHEDULES  # noqa: E402  (their own module: kept small)
+
 SECTIONS = [
     ArraysData,
     MLPSource,
@@ -218,4 +220,6 @@ SECTIONS = [
     LoRA,
     ClassifierHead,
     RegressionHead,
+    *SCHEDULES,
+    *OPTIMIZERS,
 ]

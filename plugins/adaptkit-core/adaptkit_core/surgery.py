@@ -1,10 +1,10 @@
-"""Layer surgery: freeze, unfreeze (all, last N layers or blocks, from a layer), truncate."""
+"""Layer surgery: freeze, unfreeze (all, last N layers or blocks, from a layer), truncate (LoRA: lora.py)."""
 
 from __future__ import annotations
 
 from adaptkit import RunContext, SpecError, block_of, leaf_layers, set_trainable
 
-from .sections import Freeze, LoRA, Truncate, Unfreeze
+from .sections import Freeze, Truncate, Unfreeze
 
 
 def _index(leaves: list, name: str, where: str) -> int:
@@ -64,27 +64,3 @@ def truncate(section: Truncate, model, context: RunContext):
         _index(leaf_layers(model), section.layer, context.where + ".layer")
     layer = model.get_layer(section.layer)
     return keras.Model(model.inputs, layer.output, name=model.name)
-
-
-LORA_TYPES = ("Dense", "EinsumDense", "Conv1D", "Conv2D", "Conv3D", "Embedding")
-
-
-def lora(section: LoRA, model, context: RunContext):
-    from adaptkit import load_adapters
-
-    leaves = leaf_layers(model)
-    if section.layers:
-        chosen = [leaves[_index(leaves, name, f"{context.where}.layers")] for name in section.layers]
-    else:
-        chosen = [layer for layer in leaves if type(layer).__name__ in LORA_TYPES]
-    if not chosen:
-        raise SpecError(context.where, "the source model has no Dense, EinsumDense, convolution or Embedding layer to adapt")
-    for layer in chosen:
-        if not hasattr(layer, "enable_lora"):
-            raise SpecError(f"{context.where}.layers", f"layer {layer.name!r} ({type(layer).__name__}) does not support LoRA")
-        if getattr(layer, "lora_enabled", False):
-            continue
-        layer.enable_lora(section.rank, lora_alpha=section.alpha)
-    if section.adapters:
-        load_adapters(model, context.resolve(section.adapters), f"{context.where}.adapters")
-    return model

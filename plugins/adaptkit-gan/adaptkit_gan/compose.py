@@ -9,36 +9,35 @@ import keras
 import numpy as np
 from keras import ops
 
-from adaptkit import feature_extractor, layer_names, make_trainable, model_feature_extractor, LossComposition, SpecError, LossTerm, ModelParts, Player, RunContext, StepBatch
+from adaptkit import (
+    LossComposition,
+    LossTerm,
+    ModelParts,
+    Player,
+    RunContext,
+    SpecError,
+    StepBatch,
+    build_optimizer,
+    feature_dim,
+    feature_extractor,
+    flatten,
+    layer_names,
+    make_trainable,
+    model_feature_extractor,
+    progress_weight,
+    stream_features,
+)
 
-from .layers import bce_logits, coral, critic_network, flatten, ganin_lambda, gradient_penalty, make_optimizer, mmd
+from .layers import bce_logits, coral, critic_network, gradient_penalty, mmd
 from .sections import AddaLoss, CoralLoss, MmdLoss, WdgrlLoss
 
-__all__ = ["compose_adda", "compose_wdgrl", "compose_discrepancy", "clone_encoder", "weight_schedule"]
+__all__ = ["compose_adda", "compose_wdgrl", "compose_discrepancy", "clone_encoder"]
 
 
-def weight_schedule(section) -> Any:
-    """A number (constant) or ``progress -> weight`` (ganin)."""
-    if section.schedule == "constant":
-        return float(section.weight)
-    return lambda progress: section.weight * ganin_lambda(progress, section.gamma)
-
-
-def _features(extract, batch: StepBatch, domain: str):
-    if extract is None:
-        f = batch.features_source if domain == "source" else batch.features_target
-    else:
-        f = extract(batch.x_source if domain == "source" else batch.x_target, training=True)
-    return flatten(f)
-
-
-def _feature_dim(encoder: keras.Model, extract) -> int:
-    if extract is None:
-        shape = tuple(encoder.output.shape)
-    else:
-        x = np.zeros((1,) + tuple(int(d) for d in encoder.input.shape[1:]), "float32")
-        shape = tuple(extract(x, training=False).shape)
-    return int(math.prod(int(d) for d in shape[1:]))
+def _player_optimizer(section, context: RunContext, name: str) -> keras.optimizers.Optimizer:
+    """The section's own optimizer (``section.optimizer``) for the player ``name``."""
+    spec = section.optimizer
+    return build_optimizer(spec, spec.learning_rate, name=name, context=context.at(context.where + ".optimizer"))
 
 
 def _set_trainable(model) -> None:
@@ -78,7 +77,7 @@ def compose_adda(section: AddaLoss, parts: ModelParts, context: RunContext) -> L
     target_encoder = clone_encoder(parts.encoder, "encoder", trainable_all=section.target_trainable == "all")
     head = _head_part(parts, section.head_layer, context.where + ".head_layer")
     if head is None:
-        dim = _feature_dim(parts.encoder, None)
+        dim = feature_dim(parts.encoder, None)
     else:
         f = np.zeros((1,) + tuple(int(d) for d in parts.classifier.input.shape[1:]), "float32")
         dim = int(math.prod(int(d) for d in tuple(head(f, training=False).shape)[1:]))
@@ -124,7 +123,7 @@ def compose_adda(section: AddaLoss, parts: ModelParts, context: RunContext) -> L
     player = Player(
         name="adda_discriminator",
         variables=lambda: disc.trainable_variables,
-        optimizer=make_optimizer(section.optimizer, "adda_discriminator_optimizer"),
+        optimizer=_player_optimizer(section, context, "adda_discriminator_optimizer"),
         steps=section.steps,
     )
     return LossComposition(
@@ -156,30 +155,30 @@ def _head_part(parts: ModelParts, name, where: str):
 def compose_wdgrl(section: WdgrlLoss, parts: ModelParts, context: RunContext) -> LossComposition:
     """The shared encoder minimises the critic's Wasserstein estimate; the critic maximises it (with GP)."""
     extract = model_feature_extractor(parts, section.feature_layer, context.where + ".feature_layer")
-    dim = _feature_dim(parts.encoder, extract)
+    dim = feature_dim(parts.encoder, extract)
     critic = _critic(section.critic, dim, context.seed + 2003, "wdgrl_critic")
     seed = keras.random.SeedGenerator(context.seed + 3001)
 
     def critic_loss(batch: StepBatch):
-        fs = ops.stop_gradient(_features(extract, batch, "source"))
-        ft = ops.stop_gradient(_features(extract, batch, "target"))
+        fs = ops.stop_gradient(stream_features(extract, batch, "source"))
+        ft = ops.stop_gradient(stream_features(extract, batch, "target"))
         w = ops.mean(critic(fs, training=True)) - ops.mean(critic(ft, training=True))
         return -w + section.gradient_penalty * gradient_penalty(critic, fs, ft, seed=seed)
 
     def wasserstein(batch: StepBatch):
-        fs, ft = _features(extract, batch, "source"), _features(extract, batch, "target")
+        fs, ft = stream_features(extract, batch, "source"), stream_features(extract, batch, "target")
         return ops.mean(critic(fs, training=True)) - ops.mean(critic(ft, training=True))
 
     player = Player(
         name="wdgrl_critic",
         variables=lambda: critic.trainable_variables,
-        optimizer=make_optimizer(section.optimizer, "wdgrl_critic_optimizer"),
+        optimizer=_player_optimizer(section, context, "wdgrl_critic_optimizer"),
         steps=section.steps,
     )
     return LossComposition(
         terms=[
             LossTerm("wdgrl_critic_loss", critic_loss, 1.0, player=player.name),
-            LossTerm("wdgrl_encoder_loss", wasserstein, weight_schedule(section), player="main"),
+            LossTerm("wdgrl_encoder_loss", wasserstein, progress_weight(section), player="main"),
         ],
         players=[player],
         modules=[critic],
@@ -199,6 +198,6 @@ def compose_discrepancy(section: MmdLoss | CoralLoss, parts: ModelParts, context
         distance = coral
 
     def term(batch: StepBatch):
-        return distance(_features(extract, batch, "source"), _features(extract, batch, "target"))
+        return distance(stream_features(extract, batch, "source"), stream_features(extract, batch, "target"))
 
-    return LossComposition(terms=[LossTerm(f"{section.kind}_loss", term, weight_schedule(section), player="main")])
+    return LossComposition(terms=[LossTerm(f"{section.kind}_loss", term, progress_weight(section), player="main")])

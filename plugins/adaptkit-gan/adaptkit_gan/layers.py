@@ -4,45 +4,29 @@
 - :func:`coral`: Deep CORAL's covariance distance;
 - :func:`gradient_penalty`: WGAN-GP's ``(||grad critic(interpolate)|| - 1)^2``
   (a gradient of a gradient: written per backend, TensorFlow and JAX);
-- :func:`critic_network`: the Dense discriminator / critic (one output);
-- :func:`make_optimizer`: a player's own optimizer from its spec.
+- :func:`critic_network`: the Dense discriminator / critic (one output).
+
+Features are flattened with ``adaptkit.flatten``; a player's optimizer comes from
+``adaptkit.build_optimizer`` (both shared with the adversarial plugin).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Optional, Sequence
 
 import keras
 
 import adaptkit
+from adaptkit import flatten
 from keras import ops
 
 __all__ = [
-    "flatten",
-    "ganin_lambda",
     "mmd",
     "coral",
     "gradient_penalty",
     "critic_network",
-    "make_optimizer",
     "bce_logits",
 ]
-
-
-def flatten(x):
-    """``(N, ...)`` -> ``(N, prod(...))`` as float32."""
-    x = ops.cast(x, "float32")
-    shape = tuple(x.shape)
-    if len(shape) == 2:
-        return x
-    return ops.reshape(x, (-1, int(math.prod(int(d) for d in shape[1:]))))
-
-
-def ganin_lambda(progress, gamma: float = 10.0):
-    """``2 / (1 + exp(-gamma * p)) - 1``."""
-    p = ops.cast(progress, "float32")
-    return 2.0 / (1.0 + ops.exp(-gamma * p)) - 1.0
 
 
 def _sq_distances(x):
@@ -142,15 +126,6 @@ def critic_network(
 ) -> keras.Model:
     """Dense layers on a flat feature vector, then one output (a logit, or a critic score). Built."""
     return adaptkit.dense_network(input_dim, hidden, activation, dropout, seed, name, output_name="out")
-
-
-def make_optimizer(spec, name: str) -> keras.optimizers.Optimizer:
-    """A player's own optimizer from a :class:`adaptkit_gan.sections.PlayerOptimizer`."""
-    if spec.name == "adam":
-        return keras.optimizers.Adam(spec.learning_rate, beta_1=spec.beta_1, beta_2=spec.beta_2, name=name)
-    if spec.name == "sgd":
-        return keras.optimizers.SGD(spec.learning_rate, momentum=spec.momentum, name=name)
-    return keras.optimizers.RMSprop(spec.learning_rate, momentum=spec.momentum, name=name)
 
 
 def bce_logits(label: float, logits):

@@ -6,9 +6,9 @@ from typing import ClassVar, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adaptkit import LossSection
+from adaptkit import FeatureAlignmentLoss, LossSection, section_of
 
-__all__ = ["CriticSpec", "PlayerOptimizer", "AddaLoss", "WdgrlLoss", "MmdLoss", "CoralLoss", "SECTIONS"]
+__all__ = ["CriticSpec", "PlayerOptimizer", "CriticOptimizer", "AddaLoss", "WdgrlLoss", "MmdLoss", "CoralLoss", "SECTIONS"]
 
 
 class _Strict(BaseModel):
@@ -23,29 +23,12 @@ class CriticSpec(_Strict):
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
 
 
-class PlayerOptimizer(_Strict):
-    """The discriminator's own optimizer (it is a separate player, not the stage's optimizer)."""
+PlayerOptimizer = section_of("optimizer", beta_1=0.5)
+"""A discriminator's own optimizer (a separate player, not the stage's): any optimizer kind
+(``{name: adam, learning_rate: 2.0e-4}``); adam's beta_1 defaults to 0.5 here (GANs like it)."""
 
-    name: Literal["adam", "sgd", "rmsprop"] = Field("adam", description="Keras optimizer.")
-    learning_rate: float = Field(1e-3, gt=0, description="Learning rate.")
-    beta_1: float = Field(0.5, ge=0, lt=1, description="adam: first-moment decay (GANs like 0.5).")
-    beta_2: float = Field(0.999, ge=0, lt=1, description="adam: second-moment decay (WGAN-GP uses 0.9).")
-    momentum: float = Field(0.0, ge=0, lt=1, description="sgd, rmsprop: momentum.")
-
-
-class _FeatureLoss(LossSection):
-    needs_target: ClassVar[bool] = True
-
-    weight: float = Field(1.0, ge=0, description="Weight of the alignment term (its largest value under a schedule).")
-    schedule: Literal["constant", "ganin"] = Field(
-        "constant",
-        description="constant: weight throughout; ganin: weight * (2 / (1 + exp(-gamma * p)) - 1), p the stage's progress.",
-    )
-    gamma: float = Field(10.0, gt=0, description="ganin schedule: how fast the weight rises.")
-    feature_layer: Optional[str] = Field(
-        None,
-        description="Encoder layer whose (flattened) output is aligned (nested models searched). Default: the encoder's output.",
-    )
+CriticOptimizer = section_of("optimizer", beta_1=0.5, beta_2=0.9)
+"""WDGRL's critic optimizer: as :data:`PlayerOptimizer`, adam's beta_2 defaulting to 0.9 (WGAN-GP's)."""
 
 
 class AddaLoss(LossSection):
@@ -64,7 +47,9 @@ class AddaLoss(LossSection):
     )
     weight: float = Field(1.0, gt=0, description="Weight of the target encoder's adversarial loss.")
     discriminator: CriticSpec = Field(CriticSpec(), description="Architecture of the discriminator / critic.")
-    optimizer: PlayerOptimizer = Field(PlayerOptimizer(), description="The discriminator's own optimizer.")
+    optimizer: PlayerOptimizer = Field(
+        {}, validate_default=True, description="The discriminator's own optimizer (any optimizer name; adam at 1e-3 with beta_1 0.5 by default)."
+    )
     steps: int = Field(1, ge=1, description="Discriminator updates per training step (5 is usual for wasserstein).")
     gradient_penalty: float = Field(10.0, ge=0, description="wasserstein: weight of the gradient penalty.")
     head_layer: Optional[str] = Field(
@@ -82,20 +67,20 @@ class AddaLoss(LossSection):
     )
 
 
-class WdgrlLoss(_FeatureLoss):
+class WdgrlLoss(FeatureAlignmentLoss):
     """WDGRL (Shen et al. 2018): the shared encoder minimises a Wasserstein distance between source and target
     features estimated by a critic (own optimizer, several updates per step, gradient penalty)."""
 
     kind: Literal["wdgrl"]
     critic: CriticSpec = Field(CriticSpec(), description="Architecture of the critic.")
-    optimizer: PlayerOptimizer = Field(
-        PlayerOptimizer(learning_rate=1e-3, beta_1=0.5, beta_2=0.9), description="The critic's own optimizer."
+    optimizer: CriticOptimizer = Field(
+        {}, validate_default=True, description="The critic's own optimizer (any optimizer name; adam at 1e-3 with beta_1 0.5, beta_2 0.9 by default)."
     )
     steps: int = Field(5, ge=1, description="Critic updates per training step.")
     gradient_penalty: float = Field(10.0, ge=0, description="Weight of the gradient penalty in the critic's loss.")
 
 
-class MmdLoss(_FeatureLoss):
+class MmdLoss(FeatureAlignmentLoss):
     """Multi-kernel maximum mean discrepancy between source and target features (DAN, Long et al. 2015)."""
 
     kind: Literal["mmd"]
@@ -111,7 +96,7 @@ class MmdLoss(_FeatureLoss):
     )
 
 
-class CoralLoss(_FeatureLoss):
+class CoralLoss(FeatureAlignmentLoss):
     """Deep CORAL (Sun & Saenko 2016): squared Frobenius distance of the feature covariances / (4 d^2)."""
 
     kind: Literal["coral"]

@@ -167,3 +167,22 @@ def test_adda_and_mmd_beat_source_only_on_rotated_moons(tmp_path):
     assert mmd["target_test/accuracy"] > base["target_test/accuracy"] + 0.05, (base, mmd)
     saved = keras.saving.load_model(run / "model.keras", compile=False)
     assert saved.name == "adda_adapted" and "encoder" in [layer.name for layer in saved.layers]
+
+
+def test_player_optimizers_are_the_optimizer_family_with_gan_defaults():
+    """Any optimizer name, as a stage's; adam's moments keep the plugin's defaults."""
+    parts = tiny_parts()
+    adda = AddaLoss(kind="adda")
+    assert adda.optimizer.name == "adam" and adda.optimizer.beta_1 == 0.5 and adda.optimizer.beta_2 == 0.999
+    wdgrl = WdgrlLoss(kind="wdgrl")
+    assert (wdgrl.optimizer.beta_1, wdgrl.optimizer.beta_2) == (0.5, 0.9)
+    sgd = AddaLoss(kind="adda", optimizer={"name": "sgd", "learning_rate": 0.02, "momentum": 0.5})
+    comp = adaptkit_compose_loss(section=sgd, parts=parts, context=ctx())
+    optimizer = comp.players[0].optimizer
+    assert isinstance(optimizer, keras.optimizers.SGD) and optimizer.momentum == 0.5
+    assert optimizer.name == "adda_discriminator_optimizer"
+    assert float(optimizer.learning_rate) == pytest.approx(0.02)
+    with pytest.raises(adaptkit.SpecError) as info:
+        adaptkit.load_spec(testing.moons_spec(".", [{"epochs": 1, "losses": [
+            {"kind": "adda", "optimizer": {"name": "sgd", "beta_1": 0.5}}]}]))
+    assert str(info.value) == "training.stages.0.losses.0.optimizer.beta_1: unknown key (misspelt?)"

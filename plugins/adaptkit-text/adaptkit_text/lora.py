@@ -3,14 +3,16 @@
 The host's ``lora`` surgery adapts leaf layers (Dense, EinsumDense, ...). In a BERT
 source the leaves are whole ``TransformerEncoder`` blocks, whose query / key / value /
 output and feed-forward projections are sub-layers the host does not see; this
-operation reaches them by their sub-layer names.
+operation reaches them by their sub-layer names. Keeping the base kernels frozen when a block
+is unfrozen later, the from-scratch baseline's plain layers and ``adapters.npz`` in the run
+directory come from the core plugin's generic hooks, which serve every LoRA-enabled layer.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from adaptkit import RunContext, SpecError, leaf_layers, load_adapters
+from adaptkit import RunContext, SpecError, leaf_layers, load_arrays
 
 from .sections import TransformerLoRA
 
@@ -46,12 +48,16 @@ def transformer_lora(section: TransformerLoRA, model: Any, context: RunContext) 
     for layer in leaves:
         layer.trainable = layer in blocks
     wanted = {TARGETS[t] for t in section.targets}
+    adapted = []
     for block in blocks:
         for variable in block.weights:
             variable.trainable = False
         for sub in block._flatten_layers(include_self=False):
-            if sub.name in wanted and not getattr(sub, "lora_enabled", False):
-                sub.enable_lora(section.rank, lora_alpha=section.alpha)
-    if section.adapters:
-        load_adapters(model, context.resolve(section.adapters), context.where + ".adapters")
+            if sub.name in wanted:
+                if not getattr(sub, "lora_enabled", False):
+                    sub.enable_lora(section.rank, lora_alpha=section.alpha)
+                adapted.append(sub)
+    if section.adapters:  # an adapters.npz maps each adapter variable's path to its value
+        variables = [v for sub in adapted for v in (sub.lora_kernel_a, sub.lora_kernel_b)]
+        load_arrays(variables, context.resolve(section.adapters), context.where + ".adapters")
     return model

