@@ -32,6 +32,7 @@ from ._sections import (
     SourceSection,
     SurgerySection,
     WeightingSection,
+    LabelEntry,
 )
 from ._spec import build_spec_model, load_spec, load_spec_file
 from ._types import (
@@ -78,6 +79,7 @@ __all__ = [
     "TaskInfo",
     "TaskWeighting",
     "WeightingSection",
+    "LabelEntry",
     "__version__",
     "build_optimizer",
     "build_schedule",

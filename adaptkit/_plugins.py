@@ -218,8 +218,17 @@ class PluginHost:
 
     def call_chain(self, hookname: str, where: str, key: str, value: Any, **kwargs: Any) -> Any:
         """Pass ``value`` (argument ``key``) through every implementation in turn; ``None`` keeps it."""
-        for impl in self._impls(hookname):
-            result = self._call(impl, hookname, where, {**kwargs, key: value})
+        caller = getattr(self.pm.hook, hookname)
+        for impl in reversed(caller.get_hookimpls()):  # pluggy's calling order
+            if impl.hookwrapper or impl.wrapper:
+                continue
+            arguments = {**kwargs, key: value}
+            try:
+                result = impl.function(**{name: arguments[name] for name in impl.argnames})
+            except AdaptkitError:
+                raise
+            except Exception as exc:
+                raise PluginError(where, f"plugin {impl.plugin_name!r} failed in {hookname}: {_one_line(exc)}") from exc
             if result is not None:
                 value = result
         return value

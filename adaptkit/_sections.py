@@ -25,9 +25,9 @@ always used); ``kind`` is accepted too.
 
 from __future__ import annotations
 
-from typing import ClassVar, Optional
+from typing import ClassVar, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "Section",
@@ -38,6 +38,7 @@ __all__ = [
     "HeadSection",
     "LossSection",
     "WeightingSection",
+    "LabelEntry",
     "ScheduleSection",
     "OptimizerSection",
     "SECTION_BASES",
@@ -123,6 +124,42 @@ class OptimizerSection(Section):
     def name(self) -> str:
         """The optimizer's kind, as specs spell it (``name: adam``)."""
         return self.kind
+
+
+class LabelEntry(BaseModel):
+    """One named label of a multi-label data section (a base for data plugins' label entries).
+
+    A data plugin subclasses it with the field that says where the label is
+    (``key`` of an array, ``column`` of a table) and names that field in
+    ``source_field``; the label's name defaults to that field's value.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+    source_field: ClassVar[str] = "column"
+
+    name: Optional[str] = Field(
+        None, min_length=1, description="The label's name (what a task's label refers to); default: where it is read from."
+    )
+    task: Literal["classification", "regression"] = Field(
+        "classification", description="classification: class labels; regression: numbers (float32)."
+    )
+    class_names: Optional[list[str]] = Field(
+        None,
+        description="The classes, in the order of the model's outputs (class index = position); default: from the data.",
+    )
+
+    @property
+    def label_name(self) -> str:
+        return self.name or getattr(self, self.source_field)
+
+    @model_validator(mode="after")
+    def _classes(self) -> "LabelEntry":
+        if self.class_names is not None:
+            if self.task == "regression":
+                raise ValueError("class_names is for classification; remove it or set task: classification")
+            if len(set(self.class_names)) != len(self.class_names) or len(self.class_names) < 2:
+                raise ValueError("class_names needs at least two distinct names")
+        return self
 
 
 SECTION_BASES: dict[str, type[Section]] = {

@@ -6,39 +6,16 @@ from typing import ClassVar, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from adaptkit import DataSourceSection, HeadSection, SourceSection, SurgerySection
+from adaptkit import DataSourceSection, HeadSection, LabelEntry, SourceSection, SurgerySection
 
 Pooling = Literal["avg", "max", "flatten", "none"]
 
 
-class ArrayLabel(BaseModel):
+class ArrayLabel(LabelEntry):
     """One named label of a multi-label ``arrays`` source: an array of the ``.npz`` file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+    source_field: ClassVar[str] = "key"
     key: str = Field(..., min_length=1, description="Name of the labels array in the .npz file.")
-    name: Optional[str] = Field(
-        None, min_length=1, description="The label's name (what a task refers to); default: the key."
-    )
-    task: Literal["classification", "regression"] = Field(
-        "classification", description="classification: integer class indices 0..K-1; regression: numbers (float32)."
-    )
-    class_names: Optional[list[str]] = Field(
-        None, description="Names of the classes 0..K-1 (classification); default: '0'..str(max label)."
-    )
-
-    @property
-    def label_name(self) -> str:
-        return self.name or self.key
-
-    @model_validator(mode="after")
-    def _classes(self):
-        if self.class_names is not None:
-            if self.task == "regression":
-                raise ValueError("class_names is for classification; remove it or set task: classification")
-            if len(set(self.class_names)) != len(self.class_names):
-                raise ValueError("class_names must be distinct")
-        return self
 
 
 # The single-label fields that ``labels`` replaces, with their defaults: a spec may list them

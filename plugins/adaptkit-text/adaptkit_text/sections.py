@@ -13,7 +13,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from adaptkit import DataSourceSection, SourceSection, SurgerySection
+from adaptkit import DataSourceSection, LabelEntry, SourceSection, SurgerySection
 
 __all__ = ["BertSource", "TFHubSource", "TransformerLoRA", "TextLabel", "TextTable", "TextDirectory", "SECTIONS"]
 
@@ -177,31 +177,10 @@ class _TextData(DataSourceSection):
         return self
 
 
-class TextLabel(BaseModel):
+class TextLabel(LabelEntry):
     """One named label of a multi-label ``text_table``: a column (JSON key) of the file."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     column: str = Field(..., min_length=1, description="Column (JSON key) holding this label.")
-    name: Optional[str] = Field(
-        None, min_length=1, description="The label's name (what a task refers to); default: the column."
-    )
-    task: Literal["classification", "regression"] = Field(
-        "classification", description="classification: values are class names; regression: numbers (float32)."
-    )
-    class_names: Optional[list[str]] = Field(
-        None,
-        description="The classes, in the order of the model's outputs; a value outside the list is an error. Default: the sorted distinct values.",
-    )
-
-    @property
-    def label_name(self) -> str:
-        return self.name or self.column
-
-    @model_validator(mode="after")
-    def _classes(self):
-        _check_class_names(self.class_names, self.task)
-        return self
 
 
 class TextTable(_TextData):

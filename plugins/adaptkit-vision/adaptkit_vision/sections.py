@@ -6,7 +6,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
-from adaptkit import AugmentSection, DataSourceSection, SourceSection
+from adaptkit import AugmentSection, DataSourceSection, LabelEntry, SourceSection
 
 __all__ = [
     "ARCHITECTURES",
@@ -177,38 +177,10 @@ class ImageArraysData(DataSourceSection):
         return self
 
 
-class ManifestLabel(BaseModel):
+class ManifestLabel(LabelEntry):
     """One label column of an ``image_manifest``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     column: str = Field(..., min_length=1, description="The manifest column holding this label.")
-    name: Optional[str] = Field(
-        None, min_length=1, description="The label's name (what a task refers to); default: the column."
-    )
-    task: Literal["classification", "regression"] = Field(
-        "classification", description="classification: values are class names; regression: numbers (float32)."
-    )
-    class_names: Optional[list[str]] = Field(
-        None,
-        description=(
-            "The classes, in the order of the model's outputs (class index = position); a value outside "
-            "the list is an error. Default: the sorted distinct values."
-        ),
-    )
-
-    @property
-    def label_name(self) -> str:
-        return self.name or self.column
-
-    @model_validator(mode="after")
-    def _classes(self) -> "ManifestLabel":
-        if self.class_names is not None:
-            if self.task == "regression":
-                raise ValueError("class_names is for classification; remove it or set task: classification")
-            if len(set(self.class_names)) != len(self.class_names) or len(self.class_names) < 2:
-                raise ValueError("class_names needs at least two distinct names")
-        return self
 
 
 class ImageManifestData(DataSourceSection):
