@@ -34,7 +34,8 @@ from ._sections import (
     WeightingSection,
     LabelEntry,
 )
-from ._spec import build_spec_model, load_spec, load_spec_file
+from ._spec import build_spec_model
+from ._specfile import load_spec, load_spec_file
 from ._types import (
     DataSource,
     Head,

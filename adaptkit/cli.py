@@ -53,7 +53,7 @@ set_option = click.option(
 @click.option("--resume", is_flag=True, help="Go on with the newest interrupted run of this exact spec (completed stages are not trained again; the stage in progress restarts from its last finished epoch).")
 def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: bool) -> None:
     """Run the pipeline SPEC and write a run directory."""
-    from ._spec import load_spec_file
+    from ._specfile import load_spec_file
 
     try:
         validated = load_spec_file(spec, list(overrides))
@@ -160,7 +160,7 @@ def _summary(result: Any) -> None:
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Where to save the loss-vs-rate plot (default: <name>-lr-find.png).")
 def lr_find_command(spec: Path, overrides: tuple[str, ...], stage: int, min_lr: float, max_lr: float, steps: int, plot_path: Optional[Path]) -> None:
     """Sweep the learning rate exponentially and suggest one (weights are restored)."""
-    from ._spec import load_spec_file
+    from ._specfile import load_spec_file
 
     try:
         validated = load_spec_file(spec, list(overrides))
@@ -186,7 +186,7 @@ def lr_find_command(spec: Path, overrides: tuple[str, ...], stage: int, min_lr: 
 @set_option
 def validate(specs: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
     """Check pipeline specs without running them (no TensorFlow)."""
-    from ._spec import load_spec_file
+    from ._specfile import load_spec_file
 
     bad = False
     for spec in specs:
@@ -209,7 +209,7 @@ def render(spec: Path, overrides: tuple[str, ...]) -> None:
     """Print the resolved SPEC with every default filled in (YAML)."""
     import yaml
 
-    from ._spec import load_spec_file
+    from ._specfile import load_spec_file
 
     try:
         validated = load_spec_file(spec, list(overrides))

@@ -10,7 +10,7 @@ from pydantic import Field
 
 import adaptkit
 from adaptkit import PluginHost, PluginInfo, build_schedule, load_spec
-from adaptkit._spec import SpecErrors
+from adaptkit._specfile import SpecErrors
 
 BASE = {
     "name": "t",

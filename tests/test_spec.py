@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from adaptkit import SpecError, load_spec
-from adaptkit._spec import SpecErrors, apply_overrides, load_spec_file, parse_overrides, read_spec_file
+from adaptkit._specfile import SpecErrors, apply_overrides, load_spec_file, parse_overrides, read_spec_file
 
 BASE = {
     "name": "t",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adaptkit import build_optimizer, build_schedule, load_spec
-from adaptkit._spec import SpecErrors
+from adaptkit._specfile import SpecErrors
 from adaptkit_core import optim_sections as O
 
 BASE = {
