@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+
+from ._arrays import read_arrays, write_arrays
+
 from ._errors import SpecError
 from ._stages import compose_losses, gradual_unfreezing, stage_name
 from ._state import RunState
 
-__all__ = ["replay_stage", "restore_weights"]
+__all__ = ["replay_stage", "restore_weights", "save_weighting"]
 
 log = logging.getLogger("adaptkit")
 
@@ -37,6 +41,25 @@ def replay_stage(run: RunState, s: int) -> None:
     log.info("stage %d (%s): done in the interrupted run", s + 1, name)
 
 
+def _weighting_variables(run: RunState) -> list:
+    return list(run.weighting.variables()) + list(run.weighting.state()) if run.weighting is not None else []
+
+
+def save_weighting(run: RunState, s: int) -> None:
+    """Checkpoint the task-weighting strategy's variables (log-variances, DWA/GradNorm weights)
+    beside stage ``s``'s weights: they live outside the model."""
+    variables = _weighting_variables(run)
+    if variables:
+        write_arrays(run.checkpoints.weights(s).with_suffix(".weighting.npz"),
+                     {str(i): np.asarray(v) for i, v in enumerate(variables)})
+
+
 def restore_weights(run: RunState, completed: int) -> None:
     """Load the checkpoint written when stage ``completed`` (1-based) finished."""
-    run.parts.model.load_weights(run.checkpoints.weights(completed - 1))
+    path = run.checkpoints.weights(completed - 1)
+    run.parts.model.load_weights(path)
+    variables = _weighting_variables(run)
+    if variables and path.with_suffix(".weighting.npz").is_file():
+        arrays = read_arrays(path.with_suffix(".weighting.npz"), "--resume")
+        for i, variable in enumerate(variables):
+            variable.assign(arrays[str(i)])

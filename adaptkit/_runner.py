@@ -26,7 +26,7 @@ from ._evaluation import evaluate, evaluation_sets
 from ._multitask import build_weighting, compare_single_task, task_headlines
 from ._plugins import PluginHost, get_host
 from ._report import plot_curves, save_model, summary
-from ._resume import replay_stage, restore_weights
+from ._resume import replay_stage, restore_weights, save_weighting
 from ._rundir import Checkpoints, RunDir, spec_digest
 from ._splits import load_splits
 from ._stages import fit_stage, plan_stage, prepare_stage
@@ -80,6 +80,7 @@ def train_stages(run: RunState) -> None:
         fit_stage(run, plan)
         if run.checkpoints is not None:
             run.parts.model.save_weights(run.checkpoints.weights(s))
+            save_weighting(run, s)
             run.checkpoints.save_state(run.digest, s + 1, run.history)
     if 0 < done == len(stages):  # interrupted after the last stage
         restore_weights(run, done)
@@ -88,7 +89,7 @@ def train_stages(run: RunState) -> None:
         names = [layer.name for layer in adapted.layers]
         encoder = adapted.get_layer("encoder") if "encoder" in names else run.parts.encoder
         classifier = adapted.get_layer("classifier") if "classifier" in names else run.parts.classifier
-        run.assembly.parts = ModelParts(encoder, classifier, adapted, run.parts.task)
+        run.assembly.parts = ModelParts(encoder, classifier, adapted, run.parts.task, run.parts.tasks)
 
 
 def _judge(run: RunState, rundir: RunDir, metrics: dict[str, Any], result: dict[str, Any], sets: dict) -> list:

@@ -296,6 +296,9 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
             raise SpecError("head", "give either head (one task) or tasks (several), not both" if spec.head else "required key is missing")
         names = [t.name for t in spec.tasks or []]
         for i, name in enumerate(names):
+            if name == "val" or name.startswith("val_"):
+                raise SpecError(f"tasks.{i}.name", f"{name!r}: task names may not be 'val' or start with 'val_' (Keras' prefix of validation logs)")
+        for i, name in enumerate(names):
             if name in names[:i]:
                 raise SpecError(f"tasks.{i}.name", f"task {name!r} is given twice")
         check_task_data(spec)

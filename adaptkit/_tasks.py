@@ -57,6 +57,8 @@ def task_labels(tasks: list[Task], data: DataSource, where: str = "data.train") 
             label = next(iter(infos))  # a one-label source: its label has no name of its own
         if label not in infos:
             at = f"{task.where}.label" if task.where != "head" else "head"
+            if not label:
+                raise SpecError(at, f"{where} has several labels ({', '.join(infos)}): use tasks, each with the label it learns")
             raise SpecError(at, f"{where} has no label {label!r} (it has: {', '.join(infos)})")
         out[task.name] = (label, infos[label])
     return out

@@ -146,6 +146,8 @@ class Trainer(StreamsMixin, keras.Model):
                 losses = self._per_task(ys, os_)
                 values["__tasks__"] = losses
                 task = self.weighting.loss(losses, batch.progress)
+                if self.losses:  # layers' own losses (kernel regularizers), as Keras' compute_loss adds them
+                    task = task + keras.ops.sum(self.losses)
             else:
                 task = self._compute_loss(x=batch.x_source, y=ys, y_pred=os_, training=True)
             values["__task__"] = task

@@ -353,3 +353,73 @@ def test_task_streams_compose_with_stages_unfreezing_early_stopping_and_resume(t
     assert [r["stage_name"] for r in rows] == ["heads", "all", "all"]
     assert "weight_parity" in rows[-1] and "val_parity_accuracy" in rows[-1]
     assert result.metrics["metrics"]["test/parity/accuracy"] > 0.6
+
+
+def test_resume_after_a_completed_stage_restores_the_weighting_strategys_variables(tmp_path, digits_labels, monkeypatch):
+    import adaptkit._runner as runner
+
+    extra = """
+    training:
+      verbose: 0
+      task_weighting: {kind: uncertainty}
+      stages:
+        - {name: a, epochs: 2, optimizer: {learning_rate: 0.01}}
+        - {name: b, epochs: 1, optimizer: {learning_rate: 0.01}}
+    """
+    path = mt_spec(tmp_path, digits_labels, extra)
+    spec = load_spec_file(path)
+    whole = run_pipeline(spec, path)
+    first = list(csv.DictReader((whole.run_dir / "history.csv").open()))
+    with monkeypatch.context() as m:
+        original = runner.plan_stage
+
+        def stop_at_b(run, s, *a, **k):
+            if s == 1:
+                raise KeyboardInterrupt
+            return original(run, s, *a, **k)
+
+        m.setattr(runner, "plan_stage", stop_at_b)
+        with pytest.raises(KeyboardInterrupt):
+            run_pipeline(spec, path)
+    resumed = run_pipeline(spec, path, resume=True)
+    again = list(csv.DictReader((resumed.run_dir / "history.csv").open()))
+    # stage b starts from the log-variances stage a learnt, not from 0 (weight 0.5); a resumed
+    # stage sees the data in another order, so the epoch's mean weight agrees closely, not exactly
+    assert float(again[-1]["weight_digit"]) == pytest.approx(float(first[-1]["weight_digit"]), rel=0.01)
+    assert float(again[-1]["weight_digit"]) != pytest.approx(0.5, abs=1e-3)
+
+
+def test_task_names_that_clash_with_keras_validation_prefix_are_refused(tmp_path, digits_labels):
+    tasks = "[{name: val, label: digit, head: {kind: classifier}}, {name: parity, head: {kind: classifier}}]"
+    with pytest.raises(SpecError, match=r"^tasks.0.name: 'val': task names may not"):
+        load_spec_file(mt_spec(tmp_path, digits_labels, tasks=tasks))
+
+
+def test_head_on_multi_label_data_says_to_use_tasks(tmp_path, digits_labels):
+    import yaml
+
+    path = mt_spec(tmp_path, digits_labels)
+    data = yaml.safe_load(path.read_text())
+    data.pop("tasks")
+    data["head"] = {"kind": "classifier"}
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(SpecError, match=r"^head: data.train has several labels \(digit, parity, value\): use tasks"):
+        run(path)
+
+
+def test_adda_on_a_multi_task_model_keeps_every_tasks_metrics(tmp_path, digits_labels):
+    with np.load(digits_labels) as d:
+        x = d["x"]
+    target = tmp_path / "target.npz"
+    np.savez(target, x=(16 - x).astype("float32"))
+    extra = f"""
+    data: {{target: {{kind: arrays, path: {target}, scale: 0.0625, labeled: false}}}}
+    training:
+      verbose: 0
+      stages:
+        - {{name: source, epochs: 1, optimizer: {{learning_rate: 0.01}}}}
+        - {{name: adda, epochs: 1, losses: [{{kind: adda}}]}}
+    """
+    result = run(mt_spec(tmp_path, digits_labels, extra))
+    assert result.metrics["headline"]["value"] is not None
+    assert {"test/digit/accuracy", "test/parity/accuracy", "test/value/mae"} <= set(result.metrics["metrics"])

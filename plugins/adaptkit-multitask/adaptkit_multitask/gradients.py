@@ -56,6 +56,9 @@ class PCGrad(TaskWeighting):
             rows.append(keras.random.shuffle(others, seed=self.seed) if k > 2 else others)
         return tf.stack(rows)
 
+    def state(self):
+        return [self.seed.state]  # the random order of projections goes on after a resume
+
     def gradients(self, grads, losses):
         like = grads[self.tasks[0]]
         return unstack(self.project(stack(grads, self.tasks), self.orders()), like)

@@ -63,29 +63,39 @@ class Uncertainty(TaskWeighting):
 
 class DWA(TaskWeighting):
     """Liu et al. (2019): at each epoch, ``w = K softmax(r / T)`` with ``r_t = L_t(e-1) / L_t(e-2)``
-    the ratio of the task's last two epoch-mean training losses; weights 1 for the first two epochs."""
+    the ratio of the task's last two epoch-mean training losses; weights 1 for the first two epochs.
+
+    The last two epochs' losses are Keras variables (``state``), so a resumed run goes on with them."""
 
     def __init__(self, section, weights, context) -> None:
         super().__init__(weights)
         self.temperature = section.temperature
-        self.current = {name: keras.Variable(1.0, dtype="float32", trainable=False, name=f"dwa_weight_{name}") for name in self.tasks}
-        self.epoch_losses: list[dict[str, float]] = []
+        def variables(prefix, value):
+            return {name: keras.Variable(value, dtype="float32", trainable=False, name=f"dwa_{prefix}_{name}") for name in self.tasks}
+        self.current = variables("weight", 1.0)
+        self.last = variables("last_loss", 0.0)
+        self.before = variables("previous_loss", 0.0)
+        self.epochs = keras.Variable(0.0, dtype="float32", trainable=False, name="dwa_epochs")
 
     def loss(self, losses, progress):
         return sum(self.current[name] * value for name, value in losses.items())
 
     def state(self):
-        return list(self.current.values())
+        return [*self.current.values(), *self.last.values(), *self.before.values(), self.epochs]
 
     def weights(self):
         return dict(self.current)
 
     def update(self, logs: dict) -> dict[str, float]:
         """Record one epoch's mean task losses (``<task>_loss`` in the training logs); set the next weights."""
-        self.epoch_losses.append({name: float(logs[f"{name}_loss"]) for name in self.tasks})
-        if len(self.epoch_losses) < 2:
+        for name in self.tasks:
+            self.before[name].assign(self.last[name])
+            self.last[name].assign(float(logs[f"{name}_loss"]))
+        self.epochs.assign_add(1.0)
+        if float(self.epochs.numpy()) < 2:
             return {name: 1.0 for name in self.tasks}
-        last, before = self.epoch_losses[-1], self.epoch_losses[-2]
+        last = {name: float(self.last[name].numpy()) for name in self.tasks}
+        before = {name: float(self.before[name].numpy()) for name in self.tasks}
         ratios = {name: last[name] / before[name] if before[name] > 0 else 1.0 for name in self.tasks}
         top = max(r / self.temperature for r in ratios.values())
         exps = {name: math.exp(r / self.temperature - top) for name, r in ratios.items()}

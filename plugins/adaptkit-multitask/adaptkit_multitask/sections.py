@@ -58,8 +58,9 @@ class PCGrad(WeightingSection):
 
 
 class MGDA(WeightingSection):
-    """MGDA-UB (Sener & Koltun, NeurIPS 2018): the minimum-norm convex combination of the task
-    gradients (Frank-Wolfe), a common descent direction for every task."""
+    """MGDA (Sener & Koltun, NeurIPS 2018): the minimum-norm convex combination of the task
+    gradients of the shared parameters (Frank-Wolfe), a common descent direction for every task
+    (not the -UB variant, which uses gradients of the shared representation)."""
 
     kind: Literal["mgda"]
     normalization: Literal["none", "l2", "loss", "loss+"] = Field(
