@@ -14,6 +14,7 @@ import logging
 from typing import Any, Callable, Optional
 
 from ._state import RunState
+from ._tasks import monitor_key
 from ._types import TaskWeighting
 
 __all__ = ["build_weighting", "task_headlines", "delta_m", "single_task_spec", "compare_single_task"]
@@ -38,10 +39,9 @@ def task_headlines(run: RunState) -> dict[str, tuple[str, str, bool]]:
     """Per task: (metrics.json key of its test metric, its history-column name, higher is better)."""
     out = {}
     for name, head in run.assembly.heads.items():
-        if run.assembly.multitask:
-            out[name] = (f"test/{name}/{head.monitor}", f"{name}_{head.monitor}", head.higher_is_better)
-        else:
-            out[name] = (f"test/{head.monitor}", head.monitor, head.higher_is_better)
+        prefix = f"test/{name}/" if run.assembly.multitask else "test/"
+        column = monitor_key(name if run.assembly.multitask else "", head.monitor)
+        out[name] = (prefix + head.monitor, column, head.higher_is_better)
     return out
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from ._errors import PluginError
 from ._rundir import RunDir
+from ._multitask import task_headlines
 from ._state import RunState
 from ._training import count_params
 
@@ -15,9 +16,7 @@ __all__ = ["headline_key", "summary", "save_model", "plot_curves"]
 
 def headline_key(run: RunState) -> str:
     """``test/<metric>``; ``test/<first task>/<metric>`` for a multi-task run."""
-    if run.assembly.multitask:
-        return f"test/{run.assembly.tasks[0].name}/{run.head.monitor}"
-    return f"test/{run.head.monitor}"
+    return next(iter(task_headlines(run).values()))[0]
 
 
 def summary(run: RunState, metrics: dict[str, Any]) -> dict[str, Any]:

@@ -94,23 +94,24 @@ def _cut(out: "Splits", suffix: str, rest: Any, size: int, data: Any, where: str
         raise SpecError(where, f"no training examples are left out of {total}")
 
 
+def _labeled_for_task(host: PluginHost, section: Any, ctx: RunContext, where: str, train: DataSource, task: Task, what: str) -> DataSource:
+    """A task's own dataset: loaded, shaped like data.train's examples, labeled, with the task's label."""
+    own = _load(host, section, ctx, where)
+    _same_examples(where, own, train)
+    if not own.labeled:
+        raise SpecError(where, f"a task's {what} must be labeled")
+    return _for_tasks(own, [task], where)
+
+
 def _task_data(out: "Splits", host: PluginHost, task: Task, train: DataSource, data: Any, ctx: RunContext) -> TaskInfo:
     """Load, check and split a task's own data into ``train@<task>``, ``validation@<task>``, ``test@<task>``."""
     where = f"{task.where}.data.train"
-    own = _load(host, task.data.train, ctx, where)
-    _same_examples(where, own, train)
-    if not own.labeled:
-        raise SpecError(where, "a task's data must be labeled")
-    own = _for_tasks(own, [task], where)
+    own = _labeled_for_task(host, task.data.train, ctx, where, train, task, "data")
     info = TaskInfo(own.class_names, tuple(own.target_shape))
     suffix = f"@{task.name}"
     if task.data.test is not None:
         at = f"{task.where}.data.test"
-        test = _load(host, task.data.test, ctx, at)
-        _same_examples(at, test, train)
-        if not test.labeled:
-            raise SpecError(at, "a task's test data must be labeled")
-        test = _for_tasks(test, [task], at)
+        test = _labeled_for_task(host, task.data.test, ctx, at, train, task, "test data")
         _same_labels(at, test, own, where)
         out.sets["test" + suffix], out.sizes["test" + suffix] = test.dataset, test.size
     _cut(out, suffix, own.dataset, own.size, data, where, task.data.test is not None)

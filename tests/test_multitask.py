@@ -60,6 +60,17 @@ def run(path: Path, overrides=()):
     return run_pipeline(load_spec_file(path, list(overrides)), path)
 
 
+def crash_in_evaluation_then_resume(spec, path: Path, monkeypatch):
+    """Run the spec until evaluation crashes (every stage trained), then ``--resume`` it."""
+    import adaptkit._runner as runner
+
+    with monkeypatch.context() as m:
+        m.setattr(runner, "evaluate", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("evaluation crashed")))
+        with pytest.raises(RuntimeError):
+            run_pipeline(spec, path)
+    return run_pipeline(spec, path, resume=True)
+
+
 def test_three_tasks_report_per_task_metrics_history_and_a_model_with_one_output_each(tmp_path, digits_labels):
     result = run(mt_spec(tmp_path, digits_labels, "evaluation: {baseline: true}"))
     m = json.loads((result.run_dir / "metrics.json").read_text())
@@ -149,8 +160,6 @@ def test_head_and_tasks_together_or_twice_the_same_task_are_spec_errors(tmp_path
 
 
 def test_multi_task_composes_with_stages_unfreezing_and_resume(tmp_path, digits_labels, monkeypatch):
-    import adaptkit._runner as runner
-
     extra = """
     surgery: [{kind: freeze}]
     training:
@@ -161,11 +170,7 @@ def test_multi_task_composes_with_stages_unfreezing_and_resume(tmp_path, digits_
     """
     path = mt_spec(tmp_path, digits_labels, extra)
     spec = load_spec_file(path)
-    with monkeypatch.context() as m:
-        m.setattr(runner, "evaluate", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("evaluation crashed")))
-        with pytest.raises(RuntimeError):
-            run_pipeline(spec, path)
-    result = run_pipeline(spec, path, resume=True)
+    result = crash_in_evaluation_then_resume(spec, path, monkeypatch)
     rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
     assert [r["stage_name"] for r in rows] == ["heads", "all", "all"]
     assert result.metrics["metrics"]["test/parity/accuracy"] > 0.6
@@ -331,8 +336,6 @@ def test_the_spec_shown_for_tasks_on_different_datasets_runs(tmp_path, digits_ha
 
 
 def test_task_streams_compose_with_stages_unfreezing_early_stopping_and_resume(tmp_path, digits_halves, monkeypatch):
-    import adaptkit._runner as runner
-
     extra = """
     surgery: [{kind: freeze}]
     training:
@@ -344,11 +347,7 @@ def test_task_streams_compose_with_stages_unfreezing_early_stopping_and_resume(t
     """
     path = streams_spec(tmp_path, digits_halves, extra)
     spec = load_spec_file(path)
-    with monkeypatch.context() as m:
-        m.setattr(runner, "evaluate", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("evaluation crashed")))
-        with pytest.raises(RuntimeError):
-            run_pipeline(spec, path)
-    result = run_pipeline(spec, path, resume=True)
+    result = crash_in_evaluation_then_resume(spec, path, monkeypatch)
     rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
     assert [r["stage_name"] for r in rows] == ["heads", "all", "all"]
     assert "weight_parity" in rows[-1] and "val_parity_accuracy" in rows[-1]
