@@ -56,25 +56,50 @@ class RunDir:
             state = Checkpoints(partial).state
             if state.get("digest") == digest:
                 self = cls.__new__(cls)
+                if not self._lock(partial):
+                    continue  # a run still in progress in another process: not interrupted
                 self.name = name
                 self.partial = partial
                 self.final = output_dir / partial.name[1 : -len(".partial")]
                 return self
         return None
 
+    def _lock(self, partial: Path) -> bool:
+        """Hold an exclusive lock on ``partial`` while this process lives (False: another holds it)."""
+        try:
+            import fcntl
+        except ImportError:  # no POSIX locks (Windows): concurrent resumes are not guarded
+            return True
+        fh = open(partial / ".lock", "a")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            return False
+        self._lock_file = fh  # released when the process ends (or the run commits)
+        return True
+
     def __init__(self, output_dir: Path, name: str) -> None:
         self.name = name
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.created_parent = not output_dir.exists()
         output_dir.mkdir(parents=True, exist_ok=True)
-        final = output_dir / f"{name}-{stamp}"
+        # Claim a name with an atomic mkdir of its .partial folder: runs of the same spec
+        # started in the same second (other processes included) each get their own.
         n = 1
-        while final.exists():
+        while True:
+            final = output_dir / (f"{name}-{stamp}" if n == 1 else f"{name}-{stamp}-{n}")
+            partial = output_dir / f".{final.name}.partial"
+            if not final.exists() and not final.is_symlink():
+                try:
+                    partial.mkdir()
+                    self._lock(partial)
+                    break
+                except FileExistsError:
+                    pass
             n += 1
-            final = output_dir / f"{name}-{stamp}-{n}"
         self.final = final
-        self.partial = output_dir / f".{final.name}.partial"
-        self.partial.mkdir()
+        self.partial = partial
 
     def path(self, name: str) -> Path:
         return self.partial / name
@@ -113,6 +138,7 @@ class RunDir:
     def commit(self) -> Path:
         for leftover in self.partial.glob(".tmp-*"):
             leftover.unlink()
+        self._unlock()
         shutil.rmtree(self.partial / Checkpoints.FOLDER, ignore_errors=True)
         os.replace(self.partial, self.final)
         self._link_latest()
@@ -122,6 +148,13 @@ class RunDir:
         """``<output_dir>/<name>-latest`` -> this run (a later pipeline can name a stable path)."""
         link = self.final.parent / f"{self.name}-latest"
         tmp = self.final.parent / f".{self.name}-latest.tmp-{os.getpid()}"
+        if link.exists() and not link.is_symlink():  # the user's own file or folder: never replaced
+            import logging
+
+            logging.getLogger("adaptkit").warning(
+                "%s: not a link adaptkit made, left as it is (no -latest link to this run)", link
+            )
+            return
         try:
             if tmp.is_symlink():
                 tmp.unlink()
@@ -130,7 +163,15 @@ class RunDir:
         except OSError:  # no symlinks on this file system: the run itself is complete
             pass
 
+    def _unlock(self) -> None:
+        fh = getattr(self, "_lock_file", None)
+        if fh is not None:
+            fh.close()
+            self._lock_file = None
+        (self.partial / ".lock").unlink(missing_ok=True)
+
     def discard(self) -> None:
+        self._unlock()
         shutil.rmtree(self.partial, ignore_errors=True)
         parent = self.partial.parent
         if getattr(self, "created_parent", False) and parent.is_dir() and not any(parent.iterdir()):

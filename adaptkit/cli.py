@@ -27,7 +27,21 @@ def _fail(exc: AdaptkitError, prefix: str = "") -> "NoReturn":  # type: ignore[n
     sys.exit(EXIT_INVALID)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_INTERRUPTED = 130
+
+
+class _Group(click.Group):
+    """Ctrl-C anywhere (TensorFlow's start-up included) ends with one line and exit 130, not click's ``Aborted!``."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="adaptkit")
 def main() -> None:
     """adaptkit: adapt pre-trained models to new tasks and data from pipeline specs.
@@ -62,9 +76,9 @@ def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _console_log()
     click.echo(f"adaptkit: running {validated.name} (loading TensorFlow...)", err=True)
-    from ._runner import run_pipeline
-
     try:
+        from ._runner import run_pipeline  # TensorFlow's start-up: Ctrl-C here too ends cleanly
+
         result = run_pipeline(validated, spec, output, resume=resume)
     except AdaptkitError as exc:
         partial = getattr(exc, "adaptkit_partial", None)
@@ -77,7 +91,7 @@ def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: 
             click.echo(f"error: interrupted; the run so far is in {partial}; go on with: {_again(spec, overrides, output)}", err=True)
         else:
             click.echo("error: interrupted; no run directory was written", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     _summary(result)
 
 
