@@ -14,7 +14,7 @@ from ._features import (
     model_feature_extractor,
     stream_features,
 )
-from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError
+from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError, TrainingError
 from ._hookspecs import hookimpl, hookspec
 from ._layers import all_trainable, block_of, layer_groups, leaf_layers, make_trainable, set_trainable
 from ._families import section_of
@@ -68,6 +68,7 @@ __all__ = [
     "OptimizerSection",
     "Player",
     "PluginError",
+    "TrainingError",
     "PluginHost",
     "PluginInfo",
     "RunContext",

@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 import keras
 
+from ._divergence import Diverged, StopOnDivergence
 from ._history import EpochLog, learning_rate_reader
 from ._layers import set_trainable
 from ._state import RunState, Streams
@@ -20,9 +21,13 @@ from ._streams import fit_data as streams_fit_data
 from ._training import Trainer, build_optimizer, count_params, steps_per_epoch
 from ._types import ModelParts, TaskWeighting
 
-__all__ = ["train_baseline", "fresh_layer", "compare_transfer"]
+__all__ = ["train_baseline", "fresh_layer", "compare_transfer", "BaselineDiverged"]
 
 log = logging.getLogger("adaptkit")
+
+
+class BaselineDiverged(Exception):
+    """The baseline's loss became NaN or infinite: there is no verdict to give."""
 
 
 def fresh_layer(layer: Any, host: Any) -> Any:
@@ -53,15 +58,18 @@ def train_baseline(run: RunState, rows: list) -> ModelParts:
     )
     trainable, total = count_params(model)
     log.info("baseline (from scratch): %s of %s parameters trainable, %d epochs", f"{trainable:,}", f"{total:,}", epochs)
-    fitted.fit(
-        fit_data,
-        validation_data=streams.validation,
-        epochs=epochs,
-        steps_per_epoch=steps,
-        callbacks=callbacks + [EpochLog(rows, 1, "baseline", learning_rate_reader(optimizer)), keras.callbacks.TerminateOnNaN()],
-        verbose=spec.training.verbose,
-        shuffle=False,
-    )
+    try:
+        fitted.fit(
+            fit_data,
+            validation_data=streams.validation,
+            epochs=epochs,
+            steps_per_epoch=steps,
+            callbacks=[StopOnDivergence()] + callbacks + [EpochLog(rows, 1, "baseline", learning_rate_reader(optimizer))],
+            verbose=spec.training.verbose,
+            shuffle=False,
+        )
+    except Diverged as exc:
+        raise BaselineDiverged(f"the from-scratch baseline {exc} (learning rate {optimizer_section.learning_rate:g}, from {where})") from None
     return ModelParts(model.get_layer("encoder"), model.get_layer("classifier"), model, run.parts.task, run.parts.tasks)
 
 

@@ -4,14 +4,15 @@
     ├── SpecError            a key of the pipeline spec is wrong
     ├── DataError            a data file or folder is missing, empty or corrupt
     ├── ModelError           a model or weights file does not load or fit
-    └── PluginError          a plugin failed to load or to answer a hook
+    ├── PluginError          a plugin failed to load or to answer a hook
+    └── TrainingError        training diverged (a NaN or infinite loss)   (exit 3)
 
 ``where`` is a dotted spec path (``source.weights``) or a file path.
 """
 
 from __future__ import annotations
 
-__all__ = ["AdaptkitError", "SpecError", "DataError", "ModelError", "PluginError"]
+__all__ = ["AdaptkitError", "SpecError", "DataError", "ModelError", "PluginError", "TrainingError"]
 
 
 class AdaptkitError(Exception):
@@ -37,3 +38,9 @@ class ModelError(AdaptkitError):
 
 class PluginError(AdaptkitError):
     """A plugin is broken or did not answer."""
+
+
+class TrainingError(AdaptkitError):
+    """Training failed on valid input: the loss became NaN or infinite."""
+
+    exit_code = 3

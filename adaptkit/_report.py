@@ -30,6 +30,8 @@ def summary(run: RunState, metrics: dict[str, Any]) -> dict[str, Any]:
         "data": run.splits.sizes,
         "epochs": len(run.history),
         "last_epoch": run.history[-1] if run.history else {},
+        # the metrics are those of the weights kept, which may be an earlier epoch's than last_epoch
+        **({"early_stopping": dict(run.early_stopping)} if run.early_stopping else {}),
     }
 
 

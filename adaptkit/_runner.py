@@ -20,7 +20,7 @@ import tensorflow as tf
 import yaml
 
 from ._assembly import build_model
-from ._baseline import compare_transfer, train_baseline
+from ._baseline import BaselineDiverged, compare_transfer, train_baseline
 from ._errors import SpecError
 from ._evaluation import evaluate, evaluation_sets
 from ._multitask import build_weighting, compare_single_task, task_headlines
@@ -95,7 +95,14 @@ def train_stages(run: RunState) -> None:
 def _judge(run: RunState, rundir: RunDir, metrics: dict[str, Any], result: dict[str, Any], sets: dict) -> list:
     """Train the from-scratch baseline and add its metrics and the transfer verdict to ``result``."""
     rows: list = []
-    base_parts = train_baseline(run, rows)
+    try:
+        base_parts = train_baseline(run, rows)
+    except BaselineDiverged as exc:  # the transfer run stands; only the comparison is lost
+        log.warning("%s; no transfer verdict", exc)
+        result["baseline"] = {"diverged": str(exc), "epochs": len(rows)}
+        result["transfer"] = {"no_verdict": f"{exc}"}
+        rundir.write_csv("baseline_history.csv", rows)
+        return rows
     base_metrics = evaluate(run, base_parts, sets)
     result["baseline"] = {"metrics": base_metrics, "epochs": len(rows)}
     verdicts = {

@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from ._assembly import freeze_batch_norm, snapshot
+from ._divergence import Diverged, StopOnDivergence, early_stopping_report
 from ._errors import DataError
 from ._history import EpochLog, learning_rate_reader
 from ._layers import all_trainable, layer_groups, set_trainable
@@ -131,24 +132,24 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
     stage = spec.training.stages[s]
     checkpoints = run.checkpoints
     persist = None
-    callbacks: list = list(plan.callbacks)
+    terms = [t.name for c in plan.compositions for t in c.terms]
+    callbacks: list = [StopOnDivergence(terms)] + list(plan.callbacks)  # first: before any backup saves
     if checkpoints is not None and spec.training.backup != "off":
         persist = lambda: checkpoints.save_state(run.digest, s, run.history)  # noqa: E731
         callbacks.append(keras.callbacks.BackupAndRestore(str(checkpoints.backup(s)), save_freq=spec.training.backup))
     callbacks += [
         EpochLog(run.history, s + 1, plan.name, learning_rate_reader(plan.optimizer), persist),
-        keras.callbacks.TerminateOnNaN(),
     ]
+    stopper = None
     if stage.early_stopping is not None:
         prefix = "val_" if run.streams.validation is not None else ""
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=prefix + run.assembly.monitor,
-                mode="max" if run.head.higher_is_better else "min",
-                patience=stage.early_stopping.patience,
-                restore_best_weights=stage.early_stopping.restore_best_weights,
-            )
+        stopper = keras.callbacks.EarlyStopping(
+            monitor=prefix + run.assembly.monitor,
+            mode="max" if run.head.higher_is_better else "min",
+            patience=stage.early_stopping.patience,
+            restore_best_weights=stage.early_stopping.restore_best_weights,
         )
+        callbacks.append(stopper)
     plan.model._initial_epoch = None  # a restored epoch belongs to its own stage only (Keras keeps it)
     try:
         plan.model.fit(
@@ -160,8 +161,27 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
             verbose=spec.training.verbose,
             shuffle=False,
         )
+    except Diverged as exc:
+        rate = stage.optimizer.learning_rate
+        raise exc.error(
+            f"training.stages.{s}",
+            f"lower the learning rate (optimizer.learning_rate is {rate:g}) or clip gradients (optimizer.clipnorm)",
+        ) from None
     except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.NotFoundError) as exc:
         raise DataError("data", f"reading the data failed: {exc.message.splitlines()[0]}") from exc
+    report = early_stopping_report(stopper, plan.epochs, stopper.monitor if stopper else "")
+    if report is not None:
+        run.early_stopping[plan.name] = report
+        if report["restored_best_weights"] and report["best_epoch"] != report["epochs_run"]:
+            log.info(
+                "%s: %s after epoch %d; kept the weights of epoch %d (best %s %.4g)",
+                plan.name,
+                "early stopping" if report["stopped_early"] else "finished",
+                report["epochs_run"],
+                report["best_epoch"],
+                report["monitor"],
+                report["best"] if report["best"] is not None else float("nan"),
+            )
 
 
 def discriminative_groups(stage: Any, source: Any, total_steps: int, host: Any = None) -> list[tuple[Any, list]]:

@@ -67,6 +67,8 @@ class RunState:
     """Multi-task runs: the task-weighting strategy (kept across stages)."""
     compositions: list[LossComposition] = field(default_factory=list)
     """Every stage's loss compositions, in order (the last ``finalize`` makes the saved model)."""
+    early_stopping: dict[str, dict] = field(default_factory=dict)
+    """Per stage name, what early stopping did (stopped after which epoch, kept which one)."""
 
     @property
     def parts(self) -> ModelParts:

@@ -24,7 +24,7 @@ def _fail(exc: AdaptkitError, prefix: str = "") -> "NoReturn":  # type: ignore[n
     errors = getattr(exc, "errors", None) or [exc]
     for err in errors:
         click.echo(f"error: {prefix}{err}", err=True)
-    sys.exit(EXIT_INVALID)
+    sys.exit(getattr(exc, "exit_code", EXIT_INVALID))  # 2: bad input; 3: training diverged
 
 
 EXIT_INTERRUPTED = 130
@@ -147,6 +147,8 @@ def _summary(result: Any) -> None:
         table.add_row(*row)
     console.print(table)
     transfer = m.get("transfer")
+    if transfer and "no_verdict" in transfer:
+        console.print(f"transfer vs from scratch: no verdict: {transfer['no_verdict']}")
     if transfer and "negative_transfer" in transfer:
         if transfer["negative_transfer"]:
             verdict = "NEGATIVE transfer (worse than from scratch)"
