@@ -62,7 +62,8 @@ def adaptkit_load_data(section: DataSourceSection, context: RunContext) -> Optio
     """Load a dataset (``data.train``, ``data.test``, ``data.target``).
 
     Return a :class:`adaptkit.DataSource` with an unbatched ``tf.data``
-    dataset whose order depends only on ``context.seed``. Raise
+    dataset whose order depends only on ``context.seed`` (here the spec's
+    ``split_seed`` when set, so repeats over seeds keep one split). Raise
     ``adaptkit.DataError(where, message)`` for missing or corrupt data.
     """
 

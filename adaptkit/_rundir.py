@@ -49,16 +49,17 @@ class RunDir:
     """One run's folder. Use :meth:`path` for files, :meth:`commit` at the end."""
 
     @classmethod
-    def resume(cls, output_dir: Path, name: str, digest: str) -> Optional["RunDir"]:
+    def resume(cls, output_dir: Path, name: str, digest: str, stamped: bool = True) -> Optional["RunDir"]:
         """The newest interrupted run of this spec (same resolved spec), if any."""
-        candidates = sorted(output_dir.glob(f".{name}-*.partial"), key=lambda p: p.stat().st_mtime, reverse=True)
+        pattern = f".{name}-*.partial" if stamped else f".{name}.partial"
+        candidates = sorted(output_dir.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
         for partial in candidates:
             state = Checkpoints(partial).state
             if state.get("digest") == digest:
                 self = cls.__new__(cls)
                 if not self._lock(partial):
                     continue  # a run still in progress in another process: not interrupted
-                self.name = name
+                self.name, self.stamped = name, stamped
                 self.partial = partial
                 self.final = output_dir / partial.name[1 : -len(".partial")]
                 return self
@@ -79,8 +80,10 @@ class RunDir:
         self._lock_file = fh  # released when the process ends (or the run commits)
         return True
 
-    def __init__(self, output_dir: Path, name: str) -> None:
-        self.name = name
+    def __init__(self, output_dir: Path, name: str, stamped: bool = True) -> None:
+        """``stamped``: ``<name>-<timestamp>`` with a ``<name>-latest`` link; else exactly ``<name>``
+        (one run of a group, e.g. ``seed3`` of repeated seeds)."""
+        self.name, self.stamped = name, stamped
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.created_parent = not output_dir.exists()
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -88,7 +91,12 @@ class RunDir:
         # started in the same second (other processes included) each get their own.
         n = 1
         while True:
-            final = output_dir / (f"{name}-{stamp}" if n == 1 else f"{name}-{stamp}-{n}")
+            if not stamped:
+                final = output_dir / name
+                if final.exists() or (output_dir / f".{name}.partial").exists():
+                    raise FileExistsError(f"{final} exists")
+            else:
+                final = output_dir / (f"{name}-{stamp}" if n == 1 else f"{name}-{stamp}-{n}")
             partial = output_dir / f".{final.name}.partial"
             if not final.exists() and not final.is_symlink():
                 try:
@@ -141,7 +149,8 @@ class RunDir:
         self._unlock()
         shutil.rmtree(self.partial / Checkpoints.FOLDER, ignore_errors=True)
         os.replace(self.partial, self.final)
-        self._link_latest()
+        if getattr(self, "stamped", True):
+            self._link_latest()
         return self.final
 
     def _link_latest(self) -> None:
@@ -162,6 +171,10 @@ class RunDir:
             os.replace(tmp, link)
         except OSError:  # no symlinks on this file system: the run itself is complete
             pass
+
+    def release(self) -> None:
+        """Give up the lock on an interrupted run (kept for ``--resume``) before the process ends."""
+        self._unlock()
 
     def _unlock(self) -> None:
         fh = getattr(self, "_lock_file", None)

@@ -32,6 +32,7 @@ from ._splits import load_splits
 from ._stages import fit_stage, plan_stage, prepare_stage
 from ._state import RunState, Streams
 from ._training import finalize_model
+from ._verdict import judge_one_seed, source_warnings
 from ._types import ModelParts, RunContext
 
 __all__ = ["RunResult", "run_pipeline", "start_run", "train_stages", "configure_determinism"]
@@ -105,10 +106,16 @@ def _judge(run: RunState, rundir: RunDir, metrics: dict[str, Any], result: dict[
         return rows
     base_metrics = evaluate(run, base_parts, sets)
     result["baseline"] = {"metrics": base_metrics, "epochs": len(rows)}
-    verdicts = {
-        name: compare_transfer(run.history, rows, column, higher, metrics.get(key), base_metrics.get(key))
-        for name, (key, column, higher) in task_headlines(run).items()
-    }
+    warnings = source_warnings(run.spec)
+    verdicts = {}
+    for name, (key, column, higher) in task_headlines(run).items():
+        curves = compare_transfer(run.history, rows, column, higher, metrics.get(key), base_metrics.get(key))
+        curves["warnings"] = warnings
+        task = name if run.assembly.multitask else None
+        info = run.parts.tasks[name] if task is not None else run.parts.task
+        verdicts[name] = judge_one_seed(curves, key, higher, task, info, run.parts.model, base_parts.model, sets, run.spec.seed)
+    for warning in sorted({w for v in verdicts.values() for w in v.get("warnings", [])}):
+        log.warning("verdict: %s", warning)
     result["transfer"] = verdicts if run.assembly.multitask else next(iter(verdicts.values()))
     rundir.write_csv("baseline_history.csv", rows)
     return rows
@@ -130,14 +137,16 @@ def _resolved_yaml(spec: Any) -> str:
     return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
 
 
-def _open_rundir(spec: Any, parent: Path, digest: str, resume: bool) -> RunDir:
+def _open_rundir(spec: Any, parent: Path, digest: str, resume: bool, run_name: Optional[str] = None) -> RunDir:
+    """A new run directory, or (``resume``) the newest interrupted one of this exact spec;
+    ``run_name``: exactly that folder name (one run of a group), not ``<name>-<timestamp>``."""
     if resume:
-        found = RunDir.resume(parent, spec.name, digest)
+        found = RunDir.resume(parent, run_name or spec.name, digest, stamped=run_name is None)
         if found is None:
             raise SpecError("--resume", f"no interrupted run of {spec.name!r} with this exact spec in {parent}")
         return found
     try:
-        return RunDir(parent, spec.name)
+        return RunDir(parent, run_name or spec.name, stamped=run_name is None)
     except OSError as exc:
         raise SpecError("output_dir", f"cannot create a run directory in {parent}: {exc.strerror or exc}") from exc
 
@@ -148,6 +157,7 @@ def run_pipeline(
     output_dir: Optional[Path] = None,
     host: Optional[PluginHost] = None,
     resume: bool = False,
+    run_name: Optional[str] = None,
 ) -> RunResult:
     """Run a validated spec; ``resume`` goes on with the newest interrupted run of the same spec."""
     host = host or get_host()
@@ -155,7 +165,7 @@ def run_pipeline(
     ctx = RunContext(seed=spec.seed, spec_dir=Path(spec_path).resolve().parent)
     resolved = _resolved_yaml(spec)
     digest = spec_digest(resolved)
-    rundir = _open_rundir(spec, Path(output_dir or spec.output_dir), digest, resume)
+    rundir = _open_rundir(spec, Path(output_dir or spec.output_dir), digest, resume, run_name)
     checkpoints = Checkpoints(rundir.partial)
     ctx.run_dir = rundir.partial
     handler = logging.FileHandler(rundir.path("run.log"), encoding="utf-8")
@@ -201,6 +211,7 @@ def run_pipeline(
         else:
             exc.add_note(f"adaptkit: interrupted run kept in {rundir.partial}; go on with: adaptkit run SPEC --resume")
             exc.adaptkit_partial = rundir.partial  # type: ignore[attr-defined]
+            rundir.release()
         raise
     finally:
         log.removeHandler(handler)

@@ -67,6 +67,11 @@ class AugmentSection(Section):
 class SourceSection(Section):
     """The pre-trained model to adapt. ``adaptkit_load_source`` returns a ``keras.Model``."""
 
+    def has_pretrained_weights(self) -> Optional[bool]:
+        """Whether the source starts from learnt weights (False: random initialisation; None: unknown).
+        The transfer verdict warns when it is False: from scratch vs random is no transfer."""
+        return None
+
 
 class SurgerySection(Section):
     """One layer-surgery operation on the source model.

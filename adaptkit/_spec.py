@@ -25,6 +25,7 @@ __all__ = [
     "EarlyStoppingSpec",
     "DiscriminativeSpec",
     "GradualUnfreezingSpec",
+    "RepeatsSpec",
     "build_spec_model",
 ]
 
@@ -51,6 +52,21 @@ class GradualUnfreezingSpec(StrictModel):
     every: int = Field(1, ge=1, description="Unfreeze one more group every this many epochs.")
     block_depth: int = Field(
         1, ge=1, description="Layers form a group by the first N '_'-separated parts of their names."
+    )
+
+
+class RepeatsSpec(StrictModel):
+    """Run the whole pipeline for several initialisation seeds and aggregate the results."""
+
+    seeds: int = Field(
+        1,
+        ge=1,
+        le=100,
+        description="Runs, with seeds seed, seed+1, ...: one run directory each under a parent that holds the aggregate (mean, sd, 95% interval, a verdict paired over seeds).",
+    )
+    vary_split: bool = Field(
+        False,
+        description="Vary the data order and split with the seed too (false: every repeat sees the split of split_seed, so the spread is the training's alone).",
     )
 
 
@@ -333,6 +349,16 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
         name=(str, Field(..., min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Run name (letters, digits, _ . -); names the run directory.")),
         description=(str, Field("", description="Free text, for people.")),
         seed=(int, Field(0, description="Seed for data order, initialisation and dropout.")),
+        split_seed=(
+            Optional[int],
+            Field(
+                None,
+                ge=0,
+                le=2**32 - 1,
+                description="Seed of the data order, and so of the train/validation/test split (default: seed). Repeats keep it fixed.",
+            ),
+        ),
+        repeats=(RepeatsSpec, Field({}, validate_default=True, description="Repeat the run over seeds (`adaptkit run --seeds N`).")),
         output_dir=(str, Field("runs", description="Where run directories are created (relative to the working directory).")),
         data=(DataSpec, Field(..., description="The data.")),
         augment=(

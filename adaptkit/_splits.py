@@ -7,6 +7,7 @@ the splits agree on shapes and classes, and batches, caches and prefetches.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -123,6 +124,8 @@ def load_splits(spec: Any, host: PluginHost, ctx: RunContext) -> Splits:
     into train/validation(/test); a task's own splits are named ``<split>@<task>``."""
     data = spec.data
     tasks = spec_tasks(spec)
+    if spec.split_seed is not None:  # the data order (and so the split) apart from the training's seed
+        ctx = dataclasses.replace(ctx, seed=spec.split_seed)
     on_train = [t for t in tasks if t.data is None]
     multi = len(tasks) > 1
     raw = _load(host, data.train, ctx, "data.train")

@@ -65,10 +65,13 @@ set_option = click.option(
 @set_option
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path), help="Parent folder of the run directory (default: the spec's output_dir).")
 @click.option("--resume", is_flag=True, help="Go on with the newest interrupted run of this exact spec (completed stages are not trained again; the stage in progress restarts from its last finished epoch).")
-def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: bool) -> None:
+@click.option("--seeds", type=click.IntRange(1, 100), default=None, help="Repeat the run with N seeds (seed, seed+1, ...) on one split and aggregate: mean, sd, 95% interval, a verdict paired over seeds (sets repeats.seeds).")
+def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: bool, seeds: Optional[int]) -> None:
     """Run the pipeline SPEC and write a run directory."""
     from ._specfile import load_spec_file
 
+    if seeds is not None:
+        overrides = (*overrides, f"repeats.seeds={seeds}")
     try:
         validated = load_spec_file(spec, list(overrides))
     except AdaptkitError as exc:
@@ -77,9 +80,14 @@ def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: 
     _console_log()
     click.echo(f"adaptkit: running {validated.name} (loading TensorFlow...)", err=True)
     try:
-        from ._runner import run_pipeline  # TensorFlow's start-up: Ctrl-C here too ends cleanly
+        if validated.repeats.seeds > 1:
+            from ._repeats import run_repeats  # TensorFlow's start-up: Ctrl-C here too ends cleanly
 
-        result = run_pipeline(validated, spec, output, resume=resume)
+            result = run_repeats(validated, spec, output, resume=resume)
+        else:
+            from ._runner import run_pipeline
+
+            result = run_pipeline(validated, spec, output, resume=resume)
     except AdaptkitError as exc:
         partial = getattr(exc, "adaptkit_partial", None)
         if partial is not None:
@@ -92,7 +100,10 @@ def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: 
         else:
             click.echo("error: interrupted; no run directory was written", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    _summary(result)
+    if validated.repeats.seeds > 1:
+        _aggregate_summary(result)
+    else:
+        _summary(result)
 
 
 def _again(spec: Path, overrides: tuple[str, ...], output: Optional[Path]) -> str:
@@ -146,24 +157,59 @@ def _summary(result: Any) -> None:
             row.append(shown(base.get(key)))
         table.add_row(*row)
     console.print(table)
-    transfer = m.get("transfer")
-    if transfer and "no_verdict" in transfer:
-        console.print(f"transfer vs from scratch: no verdict: {transfer['no_verdict']}")
-    if transfer and "negative_transfer" in transfer:
-        if transfer["negative_transfer"]:
-            verdict = "NEGATIVE transfer (worse than from scratch)"
-        elif transfer["higher_asymptote"]:
-            verdict = "positive transfer (better than from scratch)"
-        else:
-            verdict = "no difference from scratch"
-        console.print(
-            f"transfer vs from scratch: {verdict}; higher start: {transfer.get('higher_start')}, "
-            f"steeper slope: {transfer.get('steeper_slope')}, higher asymptote: {transfer.get('higher_asymptote')}"
-        )
+    _print_verdicts(console, m.get("transfer"))
     key, value = result.headline
     shown = "n/a" if value is None else f"{value:.4f}"
     console.print(f"headline {key} = {shown}  ({m['wall_time_s']:.1f} s)")
     console.print(f"results in {result.run_dir}")
+
+
+def _aggregate_summary(result: Any) -> None:
+    """Repeated seeds: every metric's mean, sd and 95% interval, the baseline's, the paired verdict."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(120, Console().width))
+    a = result.metrics
+    table = Table(title=f"{len(a['seeds'])} seeds: {result.run_dir}", show_header=True)
+    base = a.get("baseline")
+    for column in ["metric", "mean", "sd", "95% interval"] + (["from scratch", "sd ", "95% interval "] if base else []):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+
+    def cells(s: Optional[dict]) -> list[str]:
+        if not s:
+            return ["", "", ""]
+        if "sd" not in s:
+            return [f"{s['mean']:.4f}", "", ""]
+        return [f"{s['mean']:.4f}", f"{s['sd']:.4f}", f"[{s['ci_low']:.4f}, {s['ci_high']:.4f}]"]
+
+    for key, value in sorted(a["metrics"].items()):
+        table.add_row(key, *cells(value), *(cells(base.get(key)) if base else []))
+    console.print(table)
+    _print_verdicts(console, a.get("transfer"))
+    mean, sd, interval = cells(a["headline"])
+    console.print(f"headline {a['headline']['metric']} = {mean} ± {sd} {interval}  ({a['wall_time_s']:.1f} s)", highlight=False)
+    console.print(f"results in {result.run_dir} (a run directory per seed inside; aggregate.json, seeds.csv)", highlight=False)
+
+
+def _print_verdicts(console: Any, transfer: Optional[dict]) -> None:
+    """The transfer verdict (per task for a multi-task run), its test, and its warnings."""
+    from ._verdict import verdict_line
+
+    if not transfer:
+        return
+    single = "verdict" in transfer or "no_verdict" in transfer
+    for task, verdict in ({"": transfer} if single else transfer).items():
+        label = f"transfer vs from scratch{f' ({task})' if task else ''}"
+        console.print(f"{label}: {verdict_line(verdict)}", highlight=False)
+        if "higher_start" in verdict:
+            console.print(
+                f"  higher start: {verdict.get('higher_start')}, steeper slope: {verdict.get('steeper_slope')}, "
+                f"higher asymptote: {verdict.get('higher_asymptote')}",
+                highlight=False,
+            )
+        for warning in verdict.get("warnings", []):
+            console.print(f"  warning: {warning}", highlight=False)
 
 
 @main.command("lr-find")

@@ -74,6 +74,9 @@ class MLPSource(SourceSection):
     activation: str = Field("relu", description="Keras activation name of the hidden layers.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
 
+    def has_pretrained_weights(self) -> bool:
+        return False
+
 
 class ConvNetSource(SourceSection):
     """A small convolutional network, randomly initialised (e.g. for digits)."""
@@ -83,6 +86,9 @@ class ConvNetSource(SourceSection):
     kernel_size: int = Field(3, ge=1, description="Kernel size of every convolution.")
     batch_norm: bool = Field(False, description="Put BatchNormalization after each convolution.")
     scale: float = Field(1.0 / 255, gt=0, description="Rescale raw inputs by this inside the model.")
+
+    def has_pretrained_weights(self) -> bool:
+        return False
 
 
 class KerasFileSource(SourceSection):
@@ -97,6 +103,9 @@ class KerasFileSource(SourceSection):
             "adaptkit (its old head is dropped), else the whole model."
         ),
     )
+
+    def has_pretrained_weights(self) -> bool:
+        return True  # a saved model: trained by whoever saved it
 
 
 class Freeze(SurgerySection):

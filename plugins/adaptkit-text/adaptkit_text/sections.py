@@ -76,6 +76,9 @@ class BertSource(SourceSection):
         ),
     )
 
+    def has_pretrained_weights(self) -> bool:
+        return self.weights == "pretrained"
+
     @model_validator(mode="after")
     def _one_origin(self) -> "BertSource":
         if (self.preset is None) == (self.package is None):
@@ -147,6 +150,9 @@ class TFHubSource(SourceSection):
     input_dtype: Literal["string", "float32", "int32"] = Field(
         "string", description="Dtype of the raw examples the module takes (text: string)."
     )
+
+    def has_pretrained_weights(self) -> bool:
+        return True  # a published module: trained by its publisher
 
 
 def _check_class_names(names: Optional[list[str]], task: str) -> None:

@@ -73,6 +73,9 @@ class KerasApplicationSource(SourceSection):
     )
 
 
+    def has_pretrained_weights(self) -> bool:
+        return self.weights != "none"
+
     @model_validator(mode="after")
     def _hed_is_vgg16(self) -> "KerasApplicationSource":
         if self.weights == HED_WEIGHTS and self.architecture != "VGG16":
@@ -107,6 +110,9 @@ class TorchvisionMobileNetV2Source(SourceSection):
         None,
         description="Resize images to [height, width] inside the model first. Default: the data's own size.",
     )
+
+    def has_pretrained_weights(self) -> bool:
+        return self.weights != "none"
 
 
 class ImageDirectoryData(DataSourceSection):

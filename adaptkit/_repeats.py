@@ -1,0 +1,158 @@
+"""Repeated seeds: the pipeline once per seed, one run directory each under a parent, and the aggregate.
+
+``repeats.seeds: N`` (or ``adaptkit run --seeds N``) runs the spec with seeds
+``seed, seed+1, ..., seed+N-1`` into ``<name>-<timestamp>/seed<k>/`` (each an
+ordinary run directory), all on the split of ``split_seed`` (default: the
+first seed) unless ``repeats.vary_split``. The parent gets ``aggregate.json``
+(every metric's mean, sd and 95% t interval, the baseline's too, and the
+transfer verdict paired over seeds) and ``seeds.csv`` (one row per seed).
+``--resume`` skips finished seeds and goes on with an interrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from ._errors import SpecError
+from ._rundir import Checkpoints, RunDir, spec_digest
+from ._runner import RunResult, _resolved_yaml, run_pipeline
+from ._verdict import judge_over_seeds, source_warnings
+
+__all__ = ["seed_specs", "run_repeats", "summarize"]
+
+log = logging.getLogger("adaptkit")
+
+
+def seed_specs(spec: Any) -> list[Any]:
+    """One spec per repeat: its own seed, one run each (``repeats.seeds: 1``), the split fixed or not."""
+    split = None if spec.repeats.vary_split else (spec.split_seed if spec.split_seed is not None else spec.seed)
+    one = spec.repeats.model_copy(update={"seeds": 1})
+    return [
+        spec.model_copy(update={"seed": spec.seed + k, "split_seed": split, "repeats": one})
+        for k in range(spec.repeats.seeds)
+    ]
+
+
+def summarize(values: list[float]) -> dict[str, Any]:
+    """Mean, sd and the 95% t interval of the mean (sd and interval need two values)."""
+    import numpy as np
+
+    v = np.asarray(values, dtype="float64")
+    out: dict[str, Any] = {"mean": float(v.mean()), "n": int(len(v))}
+    if len(v) > 1:
+        from scipy import stats
+
+        sd = float(v.std(ddof=1))
+        half = float(stats.t.ppf(0.975, len(v) - 1)) * sd / math.sqrt(len(v))
+        out.update(sd=sd, ci_low=out["mean"] - half, ci_high=out["mean"] + half)
+    return out
+
+
+def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
+    return {
+        k: float(v)
+        for k, v in metrics.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and not k.endswith("/examples") and math.isfinite(v)
+    }
+
+
+def _aggregate(spec: Any, results: list[tuple[int, str, dict]]) -> tuple[dict[str, Any], list[dict]]:
+    first = results[0][2]
+    key = first["headline"]["metric"]
+    metric_sets = [_numbers(r["metrics"]) for _, _, r in results]
+    common = sorted(set.intersection(*(set(m) for m in metric_sets)))
+    out: dict[str, Any] = {
+        "seeds": [s for s, _, _ in results],
+        "split_seed": None if spec.repeats.vary_split else (spec.split_seed if spec.split_seed is not None else spec.seed),
+        "vary_split": spec.repeats.vary_split,
+        "headline": {"metric": key, **summarize([r["headline"]["value"] for _, _, r in results if r["headline"]["value"] is not None])},
+        "metrics": {k: summarize([m[k] for m in metric_sets]) for k in common},
+        "runs": {f"seed{s}": name for s, name, _ in results},
+    }
+    bases = [((r.get("baseline") or {}).get("metrics")) for _, _, r in results]
+    if all(b for b in bases):
+        base_sets = [_numbers(b) for b in bases]
+        shared = sorted(set.intersection(*(set(b) for b in base_sets)))
+        out["baseline"] = {k: summarize([b[k] for b in base_sets]) for k in shared}
+    transfers = [r.get("transfer") for _, _, r in results]
+    if all(t and "no_verdict" not in t for t in transfers):
+        if "verdict" in transfers[0]:
+            out["transfer"] = _over_seeds(transfers, spec)
+        else:  # multi-task: a verdict per task
+            out["transfer"] = {task: _over_seeds([t[task] for t in transfers], spec) for task in transfers[0]}
+    elif any(t for t in transfers):
+        out["transfer"] = {"no_verdict": "a seed's baseline diverged: see its run directory"}
+    rows = []
+    for seed, name, r in results:
+        row: dict[str, Any] = {"seed": seed, "run": name, "headline": r["headline"]["value"]}
+        base = (r.get("baseline") or {}).get("metrics") or {}
+        if key in base:
+            row["baseline"] = base[key]
+        t = r.get("transfer") or {}
+        if "verdict" in t:
+            row["verdict"] = t["verdict"]
+        row["wall_time_s"] = r.get("wall_time_s")
+        rows.append(row)
+    return out, rows
+
+
+def _over_seeds(per_seed: list[dict], spec: Any) -> dict[str, Any]:
+    out = judge_over_seeds(per_seed, bool(per_seed[0].get("higher_is_better", True)), source_warnings(spec))
+    out["metric"] = per_seed[0].get("metric")
+    return out
+
+
+def run_repeats(
+    spec: Any,
+    spec_path: Path,
+    output_dir: Optional[Path] = None,
+    host: Any = None,
+    resume: bool = False,
+) -> RunResult:
+    """Run every seed of ``spec.repeats`` under one parent folder and write the aggregate."""
+    started = time.perf_counter()
+    parent = Path(output_dir or spec.output_dir)
+    digest = spec_digest(_resolved_yaml(spec))
+    if resume:
+        group = RunDir.resume(parent, spec.name, digest)
+        if group is None:
+            raise SpecError("--resume", f"no interrupted repeated run of {spec.name!r} with this exact spec in {parent}")
+    else:
+        try:
+            group = RunDir(parent, spec.name)
+        except OSError as exc:
+            raise SpecError("output_dir", f"cannot create a run directory in {parent}: {exc.strerror or exc}") from exc
+    Checkpoints(group.partial).save_state(digest, 0, [])
+    results: list[tuple[int, str, dict]] = []
+    try:
+        group.write_text("spec.yaml", _resolved_yaml(spec))
+        for one in seed_specs(spec):
+            name = f"seed{one.seed}"
+            done = group.partial / name / "metrics.json"
+            if done.is_file():
+                log.info("repeats: %s finished before, skipped", name)
+            else:
+                interrupted = (group.partial / f".{name}.partial").is_dir()
+                log.info("repeats: %s (%d of %d)", name, len(results) + 1, spec.repeats.seeds)
+                run_pipeline(one, spec_path, group.partial, host, resume=interrupted, run_name=name)
+            results.append((one.seed, name, json.loads(done.read_text())))
+        aggregate, rows = _aggregate(spec, results)
+        aggregate["wall_time_s"] = round(time.perf_counter() - started, 2)
+        group.write_json("aggregate.json", aggregate)
+        group.write_csv("seeds.csv", rows)
+        final = group.commit()
+    except BaseException as exc:
+        started_any = results or any(group.partial.glob(".seed*.partial"))
+        if not started_any and not resume:
+            group.discard()  # bad input in the first seed: nothing to keep
+        else:
+            exc.adaptkit_partial = group.partial  # type: ignore[attr-defined]
+            group.release()
+        raise
+    headline = aggregate["headline"]
+    return RunResult(final, aggregate, (headline["metric"], headline.get("mean")))

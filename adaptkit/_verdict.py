@@ -1,0 +1,150 @@
+"""The transfer verdict with a noise margin: one seed (paired over test examples) or several (over seeds).
+
+``judge_one_seed`` adds to the curve comparison of :func:`compare_transfer`
+a paired test of the test headline (transfer vs from scratch, the same test
+examples) and the warnings that make a verdict meaningless: a source without
+pretrained weights, a model or baseline that predicts a single class.
+``judge_over_seeds`` decides start, slope and asymptote from the per-seed
+values of repeated runs (the same split). A verdict is ``positive transfer``,
+``negative transfer`` or ``inconclusive``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from ._significance import decide, describe, mcnemar, paired_bootstrap, paired_over_seeds, per_example
+
+__all__ = ["judge_one_seed", "judge_over_seeds", "verdict_line", "source_warnings"]
+
+_WORDS = {"better": "positive transfer", "worse": "negative transfer", "inconclusive": "inconclusive"}
+
+
+def _predict(model: Any, dataset: Any) -> tuple[Any, Any]:
+    ys, ps = [], []
+    for x, y in dataset:
+        out = model(x, training=False)
+        ps.append({k: np.asarray(v) for k, v in out.items()} if isinstance(out, dict) else np.asarray(out))
+        ys.append({k: np.asarray(v) for k, v in y.items()} if isinstance(y, dict) else np.asarray(y))
+
+    def join(parts: list) -> Any:
+        if parts and isinstance(parts[0], dict):
+            return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        return np.concatenate(parts) if parts else np.zeros((0,))
+
+    return join(ys), join(ps)
+
+
+def _split_of(key: str, task: Optional[str], sets: dict) -> tuple[Optional[Any], Optional[str]]:
+    """The dataset behind a metrics key ``<split>/[<task>/]<metric>`` and the output to read."""
+    split = key.split("/", 1)[0]
+    if task is not None and f"{split}@{task}" in sets:
+        return sets[f"{split}@{task}"], task
+    return sets.get(split), task
+
+
+def _one_class(p: np.ndarray) -> Optional[int]:
+    classes = np.unique(np.asarray(p).argmax(-1))
+    return int(classes[0]) if len(classes) == 1 else None
+
+
+def source_warnings(spec: Any) -> list[str]:
+    pretrained = spec.source.has_pretrained_weights()
+    if pretrained is False:
+        return [
+            f"the source ({spec.source.kind}) has no pretrained weights: transfer vs from scratch compares "
+            "two random initialisations, so the verdict says nothing about transfer"
+        ]
+    return []
+
+
+def judge_one_seed(
+    curves: dict[str, Any],
+    key: str,
+    higher: bool,
+    task: Optional[str],
+    info: Any,
+    model: Any,
+    baseline: Any,
+    sets: dict,
+    seed: int,
+) -> dict[str, Any]:
+    """``curves`` (from compare_transfer) plus the paired test of the test headline and warnings."""
+    out = dict(curves)
+    warnings: list[str] = list(out.pop("warnings", []))
+    dataset, output = _split_of(key, task, sets)
+    test: Optional[dict[str, Any]] = None
+    if dataset is not None:
+        y, p_t = _predict(model, dataset)
+        _, p_b = _predict(baseline, dataset)
+        if output is not None and isinstance(y, dict):
+            y, p_t, p_b = y[output], p_t[output], p_b[output]
+        num_classes = getattr(info, "num_classes", None)
+        if num_classes is not None and len(y):
+            for who, p in (("the transferred model", p_t), ("the from-scratch baseline", p_b)):
+                k = _one_class(p)
+                if k is not None:
+                    warnings.append(f"{who} predicts one class ({k}) on every test example: balanced accuracy is at chance")
+        a, b = per_example(key, y, p_t, num_classes), per_example(key, y, p_b, num_classes)
+        if a is not None and len(a):
+            test = paired_bootstrap(a, b, seed=seed)
+            test["method"] = f"paired bootstrap over the {len(a)} test examples ({10_000} resamples), 95% interval"
+            if num_classes is not None:
+                test["mcnemar"] = mcnemar(a, b)
+    if test is None:
+        out["test"] = {"method": f"none: {key.rsplit('/', 1)[-1]} is not a mean over examples; run several seeds (--seeds N)"}
+        decision = "inconclusive"
+    else:
+        out["test"] = test
+        decision = decide(test, higher)
+    if any("baseline predicts one class" in w for w in warnings) and decision == "better":
+        decision = "inconclusive"  # better than a model that learned nothing says nothing
+        warnings.append("no verdict against a baseline that did not learn: tune evaluation.baseline_optimizer / baseline_epochs")
+    out["higher_asymptote"] = decision == "better"
+    out["negative_transfer"] = decision == "worse"
+    out["verdict"] = _WORDS[decision]
+    out["higher_is_better"] = higher
+    if warnings:
+        out["warnings"] = warnings
+    return out
+
+
+def judge_over_seeds(per_seed: list[dict[str, Any]], higher: bool, warnings: list[str]) -> dict[str, Any]:
+    """Start, slope and asymptote, each paired over seeds (t interval, 95%)."""
+    out: dict[str, Any] = {
+        "seeds": len(per_seed),
+        "method": f"paired t test over {len(per_seed)} seeds, 95% interval",
+        "verdict": "inconclusive",
+    }
+    for what, t_key, b_key, flag in (
+        ("start", "start_transfer", "start_baseline", "higher_start"),
+        ("slope", "slope_transfer", "slope_baseline", "steeper_slope"),
+        ("asymptote", "asymptote_transfer", "asymptote_baseline", "higher_asymptote"),
+    ):
+        pairs = [(v[t_key], v[b_key]) for v in per_seed if v.get(t_key) is not None and v.get(b_key) is not None]
+        if len(pairs) < len(per_seed) or not pairs:
+            continue
+        test = paired_over_seeds([a for a, _ in pairs], [b for _, b in pairs])
+        out[what] = test
+        out[flag] = decide(test, higher) == "better"
+        if what == "asymptote":
+            decision = decide(test, higher)
+            out["negative_transfer"] = decision == "worse"
+            out["verdict"] = _WORDS[decision]
+    seen = sorted({w for v in per_seed for w in v.get("warnings", [])} | set(warnings))
+    if seen:
+        out["warnings"] = seen
+    return out
+
+
+def verdict_line(transfer: dict[str, Any]) -> str:
+    """One line for people: the verdict, the difference with its interval, and how it was decided."""
+    if "no_verdict" in transfer:
+        return f"no verdict: {transfer['no_verdict']}"
+    verdict = transfer.get("verdict", "inconclusive")
+    test = transfer.get("asymptote") or transfer.get("test") or {}
+    if "difference" in test:
+        return f"{verdict}: test {transfer.get('metric', '')} difference {describe(test)} ({test.get('method') or transfer.get('method')})"
+    return f"{verdict} ({test.get('method', 'no test')})"

@@ -1,0 +1,70 @@
+"""The verdict's noise margin: paired bootstrap, McNemar, paired t over seeds, and the decision."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from adaptkit._significance import decide, mcnemar, paired_bootstrap, paired_over_seeds, per_example
+
+
+def _pair(n: int, wrong_a: int, wrong_b: int, seed: int = 0):
+    """Two models' correctness on n examples: a is right on all but wrong_a, b on all but wrong_b."""
+    rng = np.random.default_rng(seed)
+    a, b = np.ones(n), np.ones(n)
+    a[rng.choice(n, wrong_a, replace=False)] = 0
+    b[rng.choice(n, wrong_b, replace=False)] = 0
+    return a, b
+
+
+def test_a_difference_of_two_test_examples_in_359_is_inconclusive():
+    # the issue's case: 0.9471 vs 0.9526 test accuracy, one seed
+    a, b = _pair(359, 19, 17)
+    assert round(a.mean(), 4) == 0.9471 and round(b.mean(), 4) == 0.9526
+    test = paired_bootstrap(a, b, seed=1)
+    assert test["ci_low"] < 0 < test["ci_high"]
+    assert decide(test, higher_is_better=True) == "inconclusive"
+    assert mcnemar(a, b)["p_value"] > 0.05
+
+
+def test_a_large_difference_is_decided_and_its_sign_respects_the_metric():
+    a, b = _pair(400, 20, 120)
+    test = paired_bootstrap(a, b, seed=1)
+    assert test["ci_low"] > 0
+    assert decide(test, higher_is_better=True) == "better"
+    assert decide(test, higher_is_better=False) == "worse"  # e.g. an error metric that went up
+    assert mcnemar(a, b)["p_value"] < 1e-6
+
+
+def test_mcnemar_is_the_exact_binomial_test_on_discordant_examples():
+    a = np.array([1] * 10 + [0] * 2 + [1] * 50, bool)
+    b = np.array([0] * 10 + [1] * 2 + [1] * 50, bool)
+    out = mcnemar(a, b)
+    assert (out["only_transfer_right"], out["only_baseline_right"]) == (10, 2)
+    assert out["p_value"] == pytest.approx(stats.binomtest(10, 12, 0.5).pvalue)
+    assert mcnemar(a, a)["p_value"] == 1.0
+
+
+def test_paired_over_seeds_is_the_paired_t_interval():
+    a, b = [0.81, 0.84, 0.80, 0.86, 0.83], [0.78, 0.80, 0.79, 0.82, 0.80]
+    out = paired_over_seeds(a, b)
+    d = np.subtract(a, b)
+    half = stats.t.ppf(0.975, 4) * d.std(ddof=1) / np.sqrt(5)
+    assert out["difference"] == pytest.approx(d.mean())
+    assert (out["ci_low"], out["ci_high"]) == pytest.approx((d.mean() - half, d.mean() + half))
+    assert out["p_value"] == pytest.approx(stats.ttest_rel(a, b).pvalue)
+    assert decide(out, True) == "better"
+    noisy = paired_over_seeds([0.81, 0.79, 0.84], [0.80, 0.82, 0.80])
+    assert decide(noisy, True) == "inconclusive"
+    assert decide(paired_over_seeds([0.8], [0.7]), True) == "inconclusive"  # one seed: no interval
+
+
+def test_per_example_values_average_to_the_metric():
+    y = np.array([0, 1, 2, 1])
+    p = np.eye(3)[[0, 1, 1, 1]]
+    assert per_example("test/accuracy", y, p, 3).mean() == pytest.approx(0.75)
+    yr, pr = np.array([1.0, 2.0, 4.0]), np.array([[1.5], [2.0], [3.0]])
+    assert per_example("test/mae", yr, pr, None).mean() == pytest.approx(0.5)
+    assert per_example("test/mse", yr, pr, None).mean() == pytest.approx((0.25 + 1) / 3)
+    assert per_example("test/balanced_accuracy", y, p, 3) is None  # not a mean over examples
