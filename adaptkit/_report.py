@@ -15,8 +15,12 @@ __all__ = ["headline_key", "summary", "save_model", "plot_curves"]
 
 
 def headline_key(run: RunState) -> str:
-    """``test/<metric>``; ``test/<first task>/<metric>`` for a multi-task run."""
-    return next(iter(task_headlines(run).values()))[0]
+    """``test/<metric>``; ``test/<first task>/<metric>`` for a multi-task run; ``target_test/<metric>``
+    for a one-task run with a labeled target (what domain adaptation is for)."""
+    key = next(iter(task_headlines(run).values()))[0]
+    if run.splits.sizes.get("target_test") and not run.assembly.multitask:
+        return "target_test/" + key.split("/", 1)[1]
+    return key
 
 
 def summary(run: RunState, metrics: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +64,7 @@ def plot_curves(path: Path, transfer_rows: list, baseline_rows: list, monitor: s
             if not rows:
                 continue
             epochs = [r["epoch"] for r in rows]
-            for prefix, style in (("", "--"), ("val_", "-")):
+            for prefix, style in (("", "--"), ("val_", "-"), ("target_", ":")):
                 if prefix + key in rows[0]:
                     ax.plot(epochs, [r[prefix + key] for r in rows], style, label=f"{label} {prefix or 'train_'}{key}")
         for r0, r1 in zip(transfer_rows, transfer_rows[1:]):

@@ -31,6 +31,7 @@ from ._rundir import Checkpoints, RunDir, spec_digest
 from ._splits import load_splits
 from ._stages import fit_stage, plan_stage, prepare_stage
 from ._state import RunState, Streams
+from ._target import compare_source_only, has_target_test
 from ._training import finalize_model
 from ._verdict import judge_one_seed, source_warnings
 from ._types import ModelParts, RunContext
@@ -121,14 +122,16 @@ def _judge(run: RunState, rundir: RunDir, metrics: dict[str, Any], result: dict[
     return rows
 
 
-def _train_alone(host: PluginHost, ctx: RunContext) -> Any:
-    """``spec -> test metrics`` of a run without a run directory (the single-task baselines)."""
+def _train_alone(host: PluginHost, ctx: RunContext, with_parts: bool = False) -> Any:
+    """``spec -> test metrics`` (and the trained parts) of a run without a run directory
+    (the single-task baselines, the source-only model)."""
 
-    def train(spec: Any) -> dict[str, Any]:
+    def train(spec: Any) -> Any:
         configure_determinism(spec.seed)
         run = start_run(spec, host, ctx)
         train_stages(run)
-        return evaluate(run, run.parts, evaluation_sets(run))
+        metrics = evaluate(run, run.parts, evaluation_sets(run))
+        return (metrics, run.parts) if with_parts else metrics
 
     return train
 
@@ -179,6 +182,8 @@ def run_pipeline(
         keras.mixed_precision.set_global_policy("mixed_bfloat16" if spec.training.mixed_precision else "float32")
         rundir.write_text("spec.yaml", resolved)
         run = start_run(spec, host, ctx, checkpoints, digest)
+        if spec.evaluation.source_only and not has_target_test(run):
+            raise SpecError("evaluation.source_only", "data.target has no labels: there is no target test split to compare on")
         if resume:
             run.history = list(checkpoints.state.get("history", []))
             log.info("resuming %s after %d completed stage(s)", rundir.partial.name, run.completed_stages)
@@ -187,6 +192,8 @@ def run_pipeline(
         metrics = evaluate(run, run.parts, sets, run.before)
         result = summary(run, metrics)
         baseline_rows = _judge(run, rundir, metrics, result, sets) if spec.evaluation.baseline else []
+        if spec.evaluation.source_only:
+            result["adaptation"] = compare_source_only(run, metrics, sets, _train_alone(host, ctx, with_parts=True))
         if spec.evaluation.single_task_baselines:
             result["single_task"] = compare_single_task(run, metrics, _train_alone(host, ctx))
             result["headline"] = {"metric": "delta_m_percent", "value": result["single_task"]["delta_m_percent"]}

@@ -112,6 +112,17 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
             Field(None, description="Optimizer for the baseline; default: the first stage's."),
         ),
         plots=(bool, Field(True, description="Write learning-curve plots (PNG) into the run directory.")),
+        source_only=(
+            bool,
+            Field(
+                False,
+                description=(
+                    "Domain adaptation with a labeled data.target: also train the same pipeline without its "
+                    "alignment losses (source-only) and report adapted vs source-only on the same target test "
+                    "examples, with a paired 95% interval."
+                ),
+            ),
+        ),
         single_task_baselines=(
             bool,
             Field(
@@ -326,6 +337,10 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
             )
         if spec.evaluation.single_task_baselines and len(names) < 2:
             raise SpecError("evaluation.single_task_baselines", "needs two or more tasks")
+        if spec.evaluation.source_only and not any(st.losses for st in spec.training.stages):
+            raise SpecError("evaluation.source_only", "no stage has domain-adaptation losses: there is nothing to compare")
+        if spec.evaluation.source_only and spec.data.target is None:
+            raise SpecError("evaluation.source_only", "needs a labeled data.target (its target_test split is compared)")
         for i, stage in enumerate(spec.training.stages):
             for j, op in enumerate(stage.surgery):
                 if type(op).structural:

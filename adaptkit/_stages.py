@@ -21,6 +21,7 @@ from ._errors import DataError
 from ._history import EpochLog, learning_rate_reader
 from ._layers import all_trainable, layer_groups, set_trainable
 from ._state import RunState
+from ._target import TARGET_SPLIT, TargetMetrics, has_target_test
 from ._streams import TaskValidation, task_streams
 from ._streams import fit_data as streams_fit_data
 from ._training import GradualUnfreezing, Trainer, build_optimizer, build_schedule, count_params, steps_per_epoch
@@ -140,6 +141,8 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
     callbacks += [
         EpochLog(run.history, s + 1, plan.name, learning_rate_reader(plan.optimizer), persist),
     ]
+    if has_target_test(run):  # before the history callback, which writes what it adds
+        callbacks.insert(-1, TargetMetrics(run, plan.compositions, run.splits.batched(TARGET_SPLIT, spec.data.batch_size)))
     stopper = None
     if stage.early_stopping is not None:
         prefix = "val_" if run.streams.validation is not None else ""

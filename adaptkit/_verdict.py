@@ -17,7 +17,7 @@ import numpy as np
 
 from ._significance import decide, describe, mcnemar, paired_bootstrap, paired_over_seeds, per_example
 
-__all__ = ["judge_one_seed", "judge_over_seeds", "verdict_line", "source_warnings"]
+__all__ = ["paired_test", "judge_one_seed", "judge_adaptation", "judge_over_seeds", "verdict_line", "source_warnings"]
 
 _WORDS = {"better": "positive transfer", "worse": "negative transfer", "inconclusive": "inconclusive"}
 
@@ -60,6 +60,46 @@ def source_warnings(spec: Any) -> list[str]:
     return []
 
 
+def paired_test(
+    key: str,
+    task: Optional[str],
+    info: Any,
+    model: Any,
+    other: Any,
+    sets: dict,
+    seed: int,
+    names: tuple[str, str] = ("the transferred model", "the from-scratch baseline"),
+) -> tuple[Optional[dict[str, Any]], list[str]]:
+    """The paired test of ``model`` vs ``other`` on the examples behind ``key``, and one-class warnings."""
+    warnings: list[str] = []
+    dataset, output = _split_of(key, task, sets)
+    if dataset is None:
+        return None, warnings
+    y, p_a = _predict(model, dataset)
+    _, p_b = _predict(other, dataset)
+    if output is not None and isinstance(y, dict):
+        y, p_a, p_b = y[output], p_a[output], p_b[output]
+    num_classes = getattr(info, "num_classes", None)
+    split = key.split("/", 1)[0].replace("_", " ")
+    if num_classes is not None and len(y):
+        for who, p in zip(names, (p_a, p_b)):
+            k = _one_class(p)
+            if k is not None:
+                warnings.append(f"{who} predicts one class ({k}) on every {split} example: balanced accuracy is at chance")
+    a, b = per_example(key, y, p_a, num_classes), per_example(key, y, p_b, num_classes)
+    if a is None or not len(a):
+        return None, warnings
+    test = paired_bootstrap(a, b, seed=seed)
+    test["method"] = f"paired bootstrap over the {len(a)} {split} examples ({10_000} resamples), 95% interval"
+    if num_classes is not None:
+        test["mcnemar"] = mcnemar(a, b)
+    return test, warnings
+
+
+def _no_test(key: str) -> dict[str, str]:
+    return {"method": f"none: {key.rsplit('/', 1)[-1]} is not a mean over examples; run several seeds (--seeds N)"}
+
+
 def judge_one_seed(
     curves: dict[str, Any],
     key: str,
@@ -74,37 +114,32 @@ def judge_one_seed(
     """``curves`` (from compare_transfer) plus the paired test of the test headline and warnings."""
     out = dict(curves)
     warnings: list[str] = list(out.pop("warnings", []))
-    dataset, output = _split_of(key, task, sets)
-    test: Optional[dict[str, Any]] = None
-    if dataset is not None:
-        y, p_t = _predict(model, dataset)
-        _, p_b = _predict(baseline, dataset)
-        if output is not None and isinstance(y, dict):
-            y, p_t, p_b = y[output], p_t[output], p_b[output]
-        num_classes = getattr(info, "num_classes", None)
-        if num_classes is not None and len(y):
-            for who, p in (("the transferred model", p_t), ("the from-scratch baseline", p_b)):
-                k = _one_class(p)
-                if k is not None:
-                    warnings.append(f"{who} predicts one class ({k}) on every test example: balanced accuracy is at chance")
-        a, b = per_example(key, y, p_t, num_classes), per_example(key, y, p_b, num_classes)
-        if a is not None and len(a):
-            test = paired_bootstrap(a, b, seed=seed)
-            test["method"] = f"paired bootstrap over the {len(a)} test examples ({10_000} resamples), 95% interval"
-            if num_classes is not None:
-                test["mcnemar"] = mcnemar(a, b)
-    if test is None:
-        out["test"] = {"method": f"none: {key.rsplit('/', 1)[-1]} is not a mean over examples; run several seeds (--seeds N)"}
-        decision = "inconclusive"
-    else:
-        out["test"] = test
-        decision = decide(test, higher)
+    test, more = paired_test(key, task, info, model, baseline, sets, seed)
+    warnings += more
+    out["test"] = test if test is not None else _no_test(key)
+    decision = "inconclusive" if test is None else decide(test, higher)
     if any("baseline predicts one class" in w for w in warnings) and decision == "better":
         decision = "inconclusive"  # better than a model that learned nothing says nothing
         warnings.append("no verdict against a baseline that did not learn: tune evaluation.baseline_optimizer / baseline_epochs")
     out["higher_asymptote"] = decision == "better"
     out["negative_transfer"] = decision == "worse"
     out["verdict"] = _WORDS[decision]
+    out["higher_is_better"] = higher
+    if warnings:
+        out["warnings"] = warnings
+    return out
+
+
+_ADAPTATION = {"better": "adaptation helps", "worse": "adaptation hurts", "inconclusive": "inconclusive"}
+
+
+def judge_adaptation(key: str, higher: bool, adapted: Any, source_only: Any, sets: dict, seed: int) -> dict[str, Any]:
+    """Adapted vs source-only on the same labeled target examples (``key``: ``target_test/<metric>``)."""
+    test, warnings = paired_test(
+        key, None, adapted.task, adapted.model, source_only.model, sets, seed, ("the adapted model", "the source-only model")
+    )
+    decision = "inconclusive" if test is None else decide(test, higher)
+    out: dict[str, Any] = {"test": test if test is not None else _no_test(key), "verdict": _ADAPTATION[decision]}
     out["higher_is_better"] = higher
     if warnings:
         out["warnings"] = warnings

@@ -158,6 +158,19 @@ def _summary(result: Any) -> None:
         table.add_row(*row)
     console.print(table)
     _print_verdicts(console, m.get("transfer"))
+    adaptation = m.get("adaptation")
+    if adaptation:
+        from ._significance import describe
+
+        test = adaptation.get("test") or {}
+        shown_test = f"difference {describe(test)} ({test['method']})" if "difference" in test else test.get("method", "")
+        console.print(
+            f"adapted vs source-only on {adaptation['metric']}: {adaptation.get('adapted', float('nan')):.4f} vs "
+            f"{adaptation.get('source_only', float('nan')):.4f}: {adaptation['verdict']}; {shown_test}",
+            highlight=False,
+        )
+        for warning in adaptation.get("warnings", []):
+            console.print(f"  warning: {warning}", highlight=False)
     key, value = result.headline
     shown = "n/a" if value is None else f"{value:.4f}"
     console.print(f"headline {key} = {shown}  ({m['wall_time_s']:.1f} s)")
