@@ -71,14 +71,21 @@ def single_task_spec(spec: Any, task_name: str) -> Any:
 
 
 def compare_single_task(
-    run: RunState, metrics: dict[str, Any], train_alone: Callable[[Any], dict[str, Any]]
+    run: RunState, metrics: dict[str, Any], train_alone: Callable[[Any], tuple[dict[str, Any], Any]], sets: dict
 ) -> dict[str, Any]:
-    """Train every task alone (``train_alone(spec) -> metrics``) and compare it with the multi-task run."""
+    """Train every task alone (``train_alone(spec) -> (metrics, parts)``) and compare it with the
+    multi-task run: per task both values and the paired test on the same test examples."""
+    from ._verdict import paired_test, decide
+
     per_task: dict[str, Any] = {}
     pairs = []
     for name, (key, _, higher) in task_headlines(run).items():
         log.info("single-task baseline: %s alone", name)
-        alone = train_alone(single_task_spec(run.spec, name))
+        alone, parts = train_alone(single_task_spec(run.spec, name))
+        test, warnings = paired_test(
+            key, name, run.parts.tasks[name], run.parts.model, parts.model, sets, run.spec.seed,
+            ("the multi-task model", "the single-task model"),
+        )
         metric = key.split("/")[-1]
         single = alone.get(f"test/{metric}")
         multi = metrics.get(key)
@@ -88,6 +95,12 @@ def compare_single_task(
             "single_task": single,
             "relative_percent": delta_m([(multi, single, higher)]),
             "single_task_metrics": alone,
+            "test": test or {"method": f"none: {metric} is not a mean over examples"},
+            "verdict": {"better": "multi-task better", "worse": "multi-task worse", "inconclusive": "inconclusive"}[
+                "inconclusive" if test is None else decide(test, higher)
+            ],
         }
+        if warnings:
+            per_task[name]["warnings"] = warnings
         pairs.append((multi, single, higher))
     return {"tasks": per_task, "delta_m_percent": delta_m(pairs)}

@@ -195,7 +195,7 @@ def run_pipeline(
         if spec.evaluation.source_only:
             result["adaptation"] = compare_source_only(run, metrics, sets, _train_alone(host, ctx, with_parts=True))
         if spec.evaluation.single_task_baselines:
-            result["single_task"] = compare_single_task(run, metrics, _train_alone(host, ctx))
+            result["single_task"] = compare_single_task(run, metrics, _train_alone(host, ctx, with_parts=True), sets)
             result["headline"] = {"metric": "delta_m_percent", "value": result["single_task"]["delta_m_percent"]}
         save_model(rundir, run, result)
         rundir.write_csv("history.csv", run.history)

@@ -77,8 +77,8 @@ def paired_test(
         return None, warnings
     y, p_a = _predict(model, dataset)
     _, p_b = _predict(other, dataset)
-    if output is not None and isinstance(y, dict):
-        y, p_a, p_b = y[output], p_a[output], p_b[output]
+    if output is not None:  # one task's output of a multi-task model (a one-task model gives it alone)
+        y, p_a, p_b = (v[output] if isinstance(v, dict) else v for v in (y, p_a, p_b))
     num_classes = getattr(info, "num_classes", None)
     split = key.split("/", 1)[0].replace("_", " ")
     if num_classes is not None and len(y):

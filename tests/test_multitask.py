@@ -112,6 +112,10 @@ def test_single_task_baselines_give_delta_m_as_the_headline(tmp_path, digits_lab
         assert entry["multi_task"] == m["metrics"][f"test/{t}/accuracy"]
         assert entry["single_task"] == entry["single_task_metrics"]["test/accuracy"]
         assert entry["relative_percent"] == pytest.approx((entry["multi_task"] - entry["single_task"]) / entry["single_task"] * 100)
+        # the paired test on the same test examples: its difference is the metrics' difference
+        assert entry["test"]["difference"] == pytest.approx(entry["multi_task"] - entry["single_task"], abs=1e-9)
+        assert entry["test"]["ci_low"] <= entry["test"]["difference"] <= entry["test"]["ci_high"]
+        assert entry["verdict"] in ("multi-task better", "multi-task worse", "inconclusive")
 
 
 def test_one_task_of_a_multi_label_source_is_a_plain_single_output_run(tmp_path, digits_labels):
