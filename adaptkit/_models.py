@@ -46,31 +46,36 @@ def _safe_mode_refusal(exc: BaseException) -> Optional[str]:
     text = " ".join(str(exc).split())
     if "safe_mode" not in text and "unsafe_deserialization" not in text:
         return None
+    text = text.rsplit("Exception encountered: ", 1)[-1]  # Keras wraps a nested object's refusal
     first = re.split(r"(?<=[.;])\s", text, maxsplit=1)[0].rstrip(".;")
     first = re.sub(r"^Requested (the )?", "it requests the ", first)
     return f"{first} (Keras' safe mode runs no code from model files)"
 
 
-def _safe_mode_scope(enabled: bool) -> Any:
-    """Keras' own scope for its safe-mode flag: the one private Keras name used here. Keras has no
-    public way to pass ``safe_mode`` into a loader that does not take it (KerasHub's ``from_preset``)."""
+def _safe_mode_scope(trust_code: bool) -> Any:
+    """Keras' own scope for its safe-mode flag: the one private Keras name used here (Keras has no
+    public way to pass ``safe_mode`` into a loader that does not take it, such as KerasHub's
+    ``from_preset``). Untrusted, the flag is *unset*, so every deserialization inside uses its own
+    default, ``safe_mode=True``, whatever a global ``enable_unsafe_deserialization()`` said; and
+    KerasHub still reads a preset's own vocabulary after deserializing (it refuses files while
+    safe mode is on). Trusted, it is off."""
     try:
         from keras.src.saving.serialization_lib import SafeModeScope
-    except ImportError:  # pragma: no cover - a future Keras: its default (safe) applies
+    except ImportError:  # pragma: no cover - a future Keras: its defaults (safe) apply
         return contextlib.nullcontext()
-    return SafeModeScope(enabled)
+    return SafeModeScope(False if trust_code else None)
 
 
 @contextlib.contextmanager
 def safe_deserialization(where: str, what: str, trust_code: bool = False) -> Iterator[None]:
     """Deserialize Keras objects inside in safe mode unless ``trust_code`` (``--trust-code``).
 
-    Whatever a global ``keras.config.enable_unsafe_deserialization()`` said: inside,
-    safe mode is exactly ``not trust_code``. A safe-mode refusal raised inside becomes
-    the one-line ``ModelError`` at ``where``: ``refused to <what>: <why>; pass
-    --trust-code to <verb> it anyway``. Other exceptions pass through.
+    Inside, Keras deserializes in safe mode (its default) even if something switched
+    it off for the process, and with ``trust_code`` not at all. A safe-mode refusal
+    raised inside becomes the one-line ``ModelError`` at ``where``: ``refused to
+    <what>: <why>; pass --trust-code to <verb> it anyway``. Other exceptions pass through.
     """
-    with _safe_mode_scope(not trust_code):
+    with _safe_mode_scope(trust_code):
         try:
             yield
         except Exception as exc:
