@@ -18,7 +18,7 @@ from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecErro
 from ._hookspecs import hookimpl, hookspec
 from ._layers import all_trainable, block_of, layer_groups, leaf_layers, make_trainable, set_trainable
 from ._families import section_of
-from ._models import check_keras_archive, keras_objects, load_model, safe_deserialization
+from ._models import keras_objects, load_model, safe_deserialization
 from ._optim import build_optimizer, build_schedule
 from ._plugins import PluginHost, PluginInfo, get_host, reset_host
 from ._sections import (
@@ -88,7 +88,6 @@ __all__ = [
     "build_optimizer",
     "build_schedule",
     "build_spec_model",
-    "check_keras_archive",
     "check_saved_model",
     "dense_network",
     "feature_dim",

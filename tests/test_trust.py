@@ -179,6 +179,14 @@ def test_an_asset_outside_the_savedmodel_is_refused(models, tmp_path):
     (finding, *_) = inspect_saved_model(copy)
     assert finding.op == "asset" and "lies outside the SavedModel's assets/ folder" in finding.reason
 
+    linked = tmp_path / "linked"
+    shutil.copytree(models["vocab_table"], linked)
+    (asset,) = (linked / "assets").iterdir()
+    asset.unlink()
+    asset.symlink_to("/etc/hostname")  # a symlink out of the SavedModel
+    (finding, *_) = inspect_saved_model(linked)
+    assert finding.op == "asset" and "lies outside" in finding.reason
+
 
 def test_a_custom_op_unknown_to_tensorflow_is_refused(models, tmp_path):
     import shutil
@@ -321,3 +329,17 @@ def test_the_flag_reaches_every_building_hook_and_the_resume_command(tmp_path):
     assert _again(Path("s.yaml"), (), None, True).endswith("--trust-code --resume")
     for verb in ("run", "lr-find"):
         assert "--trust-code" in CliRunner().invoke(main, [verb, "--help"]).output
+
+
+def test_a_spec_with_a_python_tag_is_refused_and_runs_nothing(spec_file, tmp_path):
+    marker = tmp_path / "PWNED"
+    tag = f"!!python/object/apply:os.system ['touch {marker}']"
+    spec = spec_file()
+    evil = tmp_path / "evil.yaml"
+    evil.write_text(spec.read_text().replace("name: digits", f"name: {tag}"))
+    for args in (["validate", str(evil)], ["run", str(evil)], ["validate", str(spec), "--set", f"name={tag}"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        (line,) = [x for x in result.output.splitlines() if x.strip()]  # one line: the YAML tag or the name
+        assert "Traceback" not in result.output
+    assert not marker.exists()
