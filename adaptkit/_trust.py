@@ -263,7 +263,9 @@ class _Scope:
 
 
 class _Walker:
-    def __init__(self, proto: Any, meta_graph: Any, directory: Path) -> None:
+    """Checks every node of the functions (and graph) it walks; collects the findings."""
+
+    def __init__(self, meta_graph: Any) -> None:
         self.registry = _registry()
         self.meta_graph = meta_graph
         self.library = {f.signature.name: f for f in meta_graph.graph_def.library.function}
@@ -271,7 +273,6 @@ class _Walker:
         self._reported: set[tuple[str, str, str]] = set()
         self._walked: set[tuple[str, frozenset, int]] = set()
         self.visited: set[str] = set()
-        self.directory = directory
 
     def report(self, op: str, reason: str, place: str) -> None:
         key = (op, reason, place)
@@ -401,7 +402,7 @@ def _asset_defs(meta_graph: Any) -> list[Any]:
 def _check_assets(meta_graph: Any, directory: Path) -> list[Finding]:
     """Every asset must be a file inside ``<directory>/assets`` (the loader joins its name to that folder)."""
     found = []
-    root = (directory / "assets").resolve()
+    root = directory.resolve() / "assets"  # not resolved itself: an assets/ symlinked elsewhere is outside
     for asset in _asset_defs(meta_graph):
         path = Path(os.path.join(directory, "assets", asset.filename)).resolve()
         if root != path and root not in path.parents:
@@ -409,8 +410,8 @@ def _check_assets(meta_graph: Any, directory: Path) -> list[Finding]:
     return found
 
 
-def _inspect_meta_graph(proto: Any, meta_graph: Any, directory: Path) -> list[Finding]:
-    walker = _Walker(proto, meta_graph, directory)
+def _inspect_meta_graph(meta_graph: Any, directory: Path) -> list[Finding]:
+    walker = _Walker(meta_graph)
     findings = _check_assets(meta_graph, directory)
     library = meta_graph.graph_def.library
     gradients = [g.gradient_func for g in library.gradient] + [g.gradient_func for g in library.registered_gradients]
@@ -463,7 +464,7 @@ def inspect_saved_model(directory: Union[str, Path], where: str = "") -> list[Fi
     proto = read_saved_model(directory, where)
     findings: list[Finding] = []
     for meta_graph in proto.meta_graphs:
-        for finding in _inspect_meta_graph(proto, meta_graph, directory):
+        for finding in _inspect_meta_graph(meta_graph, directory):
             if finding not in findings:
                 findings.append(finding)
     return findings

@@ -187,6 +187,13 @@ def test_an_asset_outside_the_savedmodel_is_refused(models, tmp_path):
     (finding, *_) = inspect_saved_model(linked)
     assert finding.op == "asset" and "lies outside" in finding.reason
 
+    moved = tmp_path / "moved"
+    shutil.copytree(models["vocab_table"], moved)
+    shutil.move(moved / "assets", tmp_path / "elsewhere")
+    (moved / "assets").symlink_to(tmp_path / "elsewhere")  # the whole assets/ folder points out
+    (finding, *_) = inspect_saved_model(moved)
+    assert finding.op == "asset" and "lies outside" in finding.reason
+
 
 def test_a_custom_op_unknown_to_tensorflow_is_refused(models, tmp_path):
     import shutil
