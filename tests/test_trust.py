@@ -323,7 +323,7 @@ def test_truncated_keras_file_is_named_as_such(spec_file, tmp_path):
 def test_a_spec_cannot_opt_itself_in(spec_file):
     result = CliRunner().invoke(main, ["validate", str(spec_file("trust_code: true"))])
     assert result.exit_code == 2
-    assert "trust_code: unknown key (misspelt?)" in result.output
+    assert "trust_code: unknown key" in result.output
     result = CliRunner().invoke(main, ["validate", str(spec_file()), "--set", "trust_code=true"])
     assert result.exit_code == 2 and "trust_code: unknown key" in result.output
 

@@ -89,13 +89,7 @@ class KerasFileSource(SourceSection):
     """A model saved as ``.keras`` (for example by an earlier adaptkit pipeline): sequential learning."""
 
     kind: Literal["keras_file"]
-    path: str = Field(
-        ...,
-        description=(
-            "The .keras file (relative to the spec's directory). Loaded in Keras' safe mode: a file with "
-            "code in it (a Lambda layer) is refused unless the command line says --trust-code."
-        ),
-    )
+    path: str = Field(..., description="The .keras file (relative to the spec's directory). Loaded in safe mode.")
     output_layer: Optional[str] = Field(
         None,
         description=(
