@@ -40,6 +40,10 @@ def checked_directory(handle: str, where: str, context: RunContext) -> str:
     inspected: its graph may not run code unless ``--trust-code``."""
     from .layers import resolve_handle
 
+    try:  # TF Hub text models (BERT preprocessors) use its ops: registered, they are known ops
+        import tensorflow_text  # noqa: F401
+    except ImportError:  # pragma: no cover - a dependency of this plugin
+        pass
     try:
         directory = resolve_handle(handle)
     except Exception as exc:  # offline, no such handle, a bad archive
