@@ -296,6 +296,8 @@ def test_keras_file_with_a_lambda_is_refused_then_trusted(spec_file, tmp_path):
         "pass --trust-code to load it anyway"
     ]
     assert "Traceback" not in out.output
+    sweep = CliRunner().invoke(main, ["lr-find", str(spec), "--plot", str(tmp_path / "lr.png")])
+    assert sweep.exit_code == 2 and sweep.stderr.strip().splitlines()[-1] == errors[0]
     assert not marker.exists()
     assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == []
 
