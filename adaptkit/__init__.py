@@ -18,7 +18,7 @@ from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecErro
 from ._hookspecs import hookimpl, hookspec
 from ._layers import all_trainable, block_of, layer_groups, leaf_layers, make_trainable, set_trainable
 from ._families import section_of
-from ._models import keras_objects, load_model
+from ._models import keras_objects, load_model, safe_deserialization
 from ._optim import build_optimizer, build_schedule
 from ._plugins import PluginHost, PluginInfo, get_host, reset_host
 from ._sections import (
@@ -36,6 +36,7 @@ from ._sections import (
 )
 from ._spec import build_spec_model
 from ._specfile import load_spec, load_spec_file
+from ._trust import TRUST_FLAG, Finding, check_saved_model, inspect_saved_model, untrusted_code
 from ._types import (
     DataSource,
     Head,
@@ -58,6 +59,7 @@ __all__ = [
     "DataSource",
     "DataSourceSection",
     "FeatureAlignmentLoss",
+    "Finding",
     "Head",
     "HeadSection",
     "LossComposition",
@@ -79,6 +81,7 @@ __all__ = [
     "StepBatch",
     "SurgerySection",
     "TaskInfo",
+    "TRUST_FLAG",
     "TaskWeighting",
     "WeightingSection",
     "LabelEntry",
@@ -86,6 +89,7 @@ __all__ = [
     "build_optimizer",
     "build_schedule",
     "build_spec_model",
+    "check_saved_model",
     "dense_network",
     "feature_dim",
     "feature_extractor",
@@ -94,6 +98,7 @@ __all__ = [
     "get_host",
     "hookimpl",
     "hookspec",
+    "inspect_saved_model",
     "all_trainable",
     "block_of",
     "keras_objects",
@@ -109,9 +114,11 @@ __all__ = [
     "progress_weight",
     "read_arrays",
     "reset_host",
+    "safe_deserialization",
     "section_of",
     "set_trainable",
     "stream_features",
+    "untrusted_code",
     "variable_arrays",
     "write_arrays",
 ]

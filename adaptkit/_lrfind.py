@@ -115,14 +115,16 @@ def lr_find(
     steps: int = 100,
     output: Optional[Path] = None,
     host: Optional[PluginHost] = None,
+    trust_code: bool = False,
 ) -> tuple[LRFindResult, Any]:
-    """Sweep the rate for ``training.stages[stage]``; return the result and the (restored) model."""
+    """Sweep the rate for ``training.stages[stage]``; return the result and the (restored) model.
+    ``trust_code`` (``--trust-code``) lets model files run their code, as in ``run``."""
     host = host or get_host()
     if not 0 <= stage < len(spec.training.stages):
         raise SpecError("--stage", f"the spec has {len(spec.training.stages)} stages (0..{len(spec.training.stages) - 1})")
     if not 0 < min_lr < max_lr:
         raise SpecError("--min-lr", "needs 0 < min-lr < max-lr")
-    ctx = RunContext(seed=spec.seed, spec_dir=Path(spec_path).resolve().parent)
+    ctx = RunContext(seed=spec.seed, spec_dir=Path(spec_path).resolve().parent, trust_code=trust_code)
     configure_determinism(spec.seed)
     previous_policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if spec.training.mixed_precision else "float32")

@@ -113,6 +113,7 @@ def run_repeats(
     output_dir: Optional[Path] = None,
     host: Any = None,
     resume: bool = False,
+    trust_code: bool = False,
 ) -> RunResult:
     """Run every seed of ``spec.repeats`` under one parent folder and write the aggregate."""
     started = time.perf_counter()
@@ -139,7 +140,7 @@ def run_repeats(
             else:
                 interrupted = (group.partial / f".{name}.partial").is_dir()
                 log.info("repeats: %s (%d of %d)", name, len(results) + 1, spec.repeats.seeds)
-                run_pipeline(one, spec_path, group.partial, host, resume=interrupted, run_name=name)
+                run_pipeline(one, spec_path, group.partial, host, resume=interrupted, run_name=name, trust_code=trust_code)
             results.append((one.seed, name, json.loads(done.read_text())))
         aggregate, rows = _aggregate(spec, results)
         aggregate["wall_time_s"] = round(time.perf_counter() - started, 2)

@@ -161,11 +161,13 @@ def run_pipeline(
     host: Optional[PluginHost] = None,
     resume: bool = False,
     run_name: Optional[str] = None,
+    trust_code: bool = False,
 ) -> RunResult:
-    """Run a validated spec; ``resume`` goes on with the newest interrupted run of the same spec."""
+    """Run a validated spec; ``resume`` goes on with the newest interrupted run of the same spec;
+    ``trust_code`` (``--trust-code``) lets model files run their code (docs/security.md)."""
     host = host or get_host()
     started = time.perf_counter()
-    ctx = RunContext(seed=spec.seed, spec_dir=Path(spec_path).resolve().parent)
+    ctx = RunContext(seed=spec.seed, spec_dir=Path(spec_path).resolve().parent, trust_code=trust_code)
     resolved = _resolved_yaml(spec)
     digest = spec_digest(resolved)
     rundir = _open_rundir(spec, Path(output_dir or spec.output_dir), digest, resume, run_name)

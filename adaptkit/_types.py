@@ -6,6 +6,7 @@ TensorFlow/Keras types only appear in annotations.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,9 @@ class RunContext:
 
     ``where`` is the dotted spec path of the section being built (for error
     messages: raise ``adaptkit.SpecError(context.where + ".key", "...")``).
+    ``trust_code`` is the user's ``--trust-code``: a loader that can run code
+    from a model file (a SavedModel's graph, a ``.keras`` file's Lambda layers)
+    refuses such code unless it is set. Only the command line sets it, never a spec.
     """
 
     seed: int
@@ -43,6 +47,8 @@ class RunContext:
     run_dir: Optional[Path] = None
     where: str = ""
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("adaptkit"))
+    trust_code: bool = False
+    """The user passed ``--trust-code``: model files may run their code (see docs/security.md)."""
 
     def resolve(self, path: Union[str, Path]) -> Path:
         """A path from the spec, relative to the spec's directory."""
@@ -51,7 +57,7 @@ class RunContext:
 
     def at(self, where: str) -> "RunContext":
         """The same context for another spec path."""
-        return RunContext(self.seed, self.spec_dir, self.run_dir, where, self.log)
+        return dataclasses.replace(self, where=where)
 
 
 @dataclass

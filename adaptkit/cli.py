@@ -51,6 +51,13 @@ def main() -> None:
     """
 
 
+trust_option = click.option(
+    "--trust-code",
+    is_flag=True,
+    help="Let model files run their code: SavedModels with file, network or Python ops, .keras files "
+    "with Lambda layers (safe mode off). Only for files you trust; see docs/security.md.",
+)
+
 set_option = click.option(
     "--set",
     "overrides",
@@ -66,7 +73,8 @@ set_option = click.option(
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path), help="Parent folder of the run directory (default: the spec's output_dir).")
 @click.option("--resume", is_flag=True, help="Go on with the newest interrupted run of this exact spec (completed stages are not trained again; the stage in progress restarts from its last finished epoch).")
 @click.option("--seeds", type=click.IntRange(1, 100), default=None, help="Repeat the run with N seeds (seed, seed+1, ...) on one split and aggregate: mean, sd, 95% interval, a verdict paired over seeds (sets repeats.seeds).")
-def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: bool, seeds: Optional[int]) -> None:
+@trust_option
+def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: bool, seeds: Optional[int], trust_code: bool) -> None:
     """Run the pipeline SPEC and write a run directory."""
     from ._specfile import load_spec_file
 
@@ -83,20 +91,20 @@ def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: 
         if validated.repeats.seeds > 1:
             from ._repeats import run_repeats  # TensorFlow's start-up: Ctrl-C here too ends cleanly
 
-            result = run_repeats(validated, spec, output, resume=resume)
+            result = run_repeats(validated, spec, output, resume=resume, trust_code=trust_code)
         else:
             from ._runner import run_pipeline
 
-            result = run_pipeline(validated, spec, output, resume=resume)
+            result = run_pipeline(validated, spec, output, resume=resume, trust_code=trust_code)
     except AdaptkitError as exc:
         partial = getattr(exc, "adaptkit_partial", None)
         if partial is not None:
-            click.echo(f"adaptkit: the run so far is in {partial}; go on with: {_again(spec, overrides, output)}", err=True)
+            click.echo(f"adaptkit: the run so far is in {partial}; go on with: {_again(spec, overrides, output, trust_code)}", err=True)
         _fail(exc)
     except KeyboardInterrupt as exc:
         partial = getattr(exc, "adaptkit_partial", None)
         if partial is not None:
-            click.echo(f"error: interrupted; the run so far is in {partial}; go on with: {_again(spec, overrides, output)}", err=True)
+            click.echo(f"error: interrupted; the run so far is in {partial}; go on with: {_again(spec, overrides, output, trust_code)}", err=True)
         else:
             click.echo("error: interrupted; no run directory was written", err=True)
         sys.exit(EXIT_INTERRUPTED)
@@ -106,13 +114,15 @@ def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: 
         _summary(result)
 
 
-def _again(spec: Path, overrides: tuple[str, ...], output: Optional[Path]) -> str:
-    """The command that resumes this run (the same spec, overrides and output folder)."""
+def _again(spec: Path, overrides: tuple[str, ...], output: Optional[Path], trust_code: bool = False) -> str:
+    """The command that resumes this run (the same spec, overrides, output folder and trust)."""
     import shlex
 
     words = ["adaptkit", "run", str(spec), *[w for o in overrides for w in ("--set", o)]]
     if output is not None:
         words += ["--output", str(output)]
+    if trust_code:
+        words.append("--trust-code")
     return shlex.join(words + ["--resume"])
 
 
@@ -233,7 +243,8 @@ def _print_verdicts(console: Any, transfer: Optional[dict]) -> None:
 @click.option("--max-lr", default=1.0, show_default=True, help="Last learning rate of the sweep.")
 @click.option("--steps", default=100, show_default=True, help="Training steps in the sweep.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Where to save the loss-vs-rate plot (default: <name>-lr-find.png).")
-def lr_find_command(spec: Path, overrides: tuple[str, ...], stage: int, min_lr: float, max_lr: float, steps: int, plot_path: Optional[Path]) -> None:
+@trust_option
+def lr_find_command(spec: Path, overrides: tuple[str, ...], stage: int, min_lr: float, max_lr: float, steps: int, plot_path: Optional[Path], trust_code: bool) -> None:
     """Sweep the learning rate exponentially and suggest one (weights are restored)."""
     from ._specfile import load_spec_file
 
@@ -247,7 +258,7 @@ def lr_find_command(spec: Path, overrides: tuple[str, ...], stage: int, min_lr: 
 
     plot_path = plot_path or Path(f"{validated.name}-lr-find.png")
     try:
-        result, _ = lr_find(validated, spec, stage, min_lr, max_lr, steps, plot_path)
+        result, _ = lr_find(validated, spec, stage, min_lr, max_lr, steps, plot_path, trust_code=trust_code)
     except AdaptkitError as exc:
         _fail(exc)
     shown = "none (the loss did not fall)" if result.suggested is None else f"{result.suggested:.3g}"

@@ -40,12 +40,8 @@ def keras_file(section: KerasFileSource, input_shape: tuple, context: RunContext
 
     where = context.where + ".path"
     path = context.resolve(section.path)
-    if not path.is_file():
-        raise ModelError(where, f"no such model file: {path}")
-    try:
-        model = load_model(path)
-    except Exception as exc:
-        raise ModelError(where, f"{path} does not load as a Keras model ({type(exc).__name__}: {exc})") from exc
+    # safe mode unless --trust-code; a missing, truncated or unloadable file is a one-line ModelError
+    model = load_model(path, where=where, trust_code=context.trust_code)
     if section.output_layer is not None:
         names = [layer.name for layer in model.layers]
         if section.output_layer not in names:

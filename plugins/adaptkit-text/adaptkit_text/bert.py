@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
-from adaptkit import ModelError, RunContext, SpecError
+from adaptkit import AdaptkitError, ModelError, RunContext, SpecError, safe_deserialization
 
 from .sections import BertSource
 
@@ -144,12 +144,17 @@ def build_bert_source(section: BertSource, input_shape: tuple, context: RunConte
 
     kwargs = {} if section.dropout is None else {"dropout": section.dropout}
     try:
-        loaded = keras_hub.models.BertBackbone.from_preset(
-            preset, load_weights=section.weights == "pretrained", **kwargs
-        )
-        preprocessor = keras_hub.models.BertTextClassifierPreprocessor.from_preset(
-            preset, sequence_length=section.sequence_length
-        )
+        # a KerasHub preset's JSON configs are deserialized in Keras' safe mode (no Lambda
+        # bytecode, no outside files) unless --trust-code; weights are .h5 or safetensors
+        with safe_deserialization(where, f"load BERT preset {preset}", context.trust_code):
+            loaded = keras_hub.models.BertBackbone.from_preset(
+                preset, load_weights=section.weights == "pretrained", **kwargs
+            )
+            preprocessor = keras_hub.models.BertTextClassifierPreprocessor.from_preset(
+                preset, sequence_length=section.sequence_length
+            )
+    except AdaptkitError:
+        raise
     except Exception as exc:  # network, missing files, a non-BERT preset
         raise ModelError(where, f"cannot load BERT preset {preset!r}: {_one_line(exc)}") from exc
     strip = hf_strip_accents(directory)

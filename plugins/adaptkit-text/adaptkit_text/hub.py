@@ -1,10 +1,17 @@
-"""The ``tfhub`` source: a TF Hub handle or local SavedModel as a Keras 3 model."""
+"""The ``tfhub`` source: a TF Hub handle or local SavedModel as a Keras 3 model.
+
+A SavedModel is graph code: every one — a local directory, or a URL once
+``tensorflow_hub`` has downloaded it into its cache — is inspected with
+``adaptkit.check_saved_model`` before TensorFlow loads it, and refused when it
+could run Python, touch files or the network, unless the user passed
+``--trust-code`` (``context.trust_code``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from adaptkit import ModelError, RunContext, SpecError
+from adaptkit import ModelError, RunContext, SpecError, check_saved_model
 
 from .sections import TFHubSource
 
@@ -28,25 +35,46 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:400]
 
 
+def checked_directory(handle: str, where: str, context: RunContext) -> str:
+    """The local directory of a handle (a URL is downloaded into tensorflow_hub's cache first),
+    inspected: its graph may not run code unless ``--trust-code``."""
+    from .layers import resolve_handle
+
+    try:  # TF Hub text models (BERT preprocessors) use its ops: registered, they are known ops
+        import tensorflow_text  # noqa: F401
+    except ImportError:  # pragma: no cover - a dependency of this plugin
+        pass
+    try:
+        directory = resolve_handle(handle)
+    except Exception as exc:  # offline, no such handle, a bad archive
+        raise ModelError(where, f"cannot get SavedModel {handle!r}: {_one_line(exc)}") from exc
+    check_saved_model(directory, where, trust_code=context.trust_code, log=context.log)
+    return directory
+
+
 def build_hub_source(section: TFHubSource, input_shape: tuple, context: RunContext) -> Any:
     handle = _handle(section.handle, context.where + ".handle", context)
     pre = None if section.preprocessor is None else _handle(section.preprocessor, context.where + ".preprocessor", context)
+    # both are inspected before either is loaded
+    pre_dir = None if pre is None else checked_directory(pre, context.where + ".preprocessor", context)
+    handle_dir = checked_directory(handle, context.where + ".handle", context)
 
     import keras
 
     from .layers import SavedModelLayer
 
-    def load(h: str, where: str, **kwargs: Any) -> Any:
+    def load(h: str, directory: str, where: str, **kwargs: Any) -> Any:
         try:
-            return SavedModelLayer(h, **kwargs)
-        except Exception as exc:  # download, format, bad signature/output key
+            return SavedModelLayer(h, directory=directory, **kwargs)
+        except Exception as exc:  # format, bad signature/output key
             raise ModelError(where, f"cannot load SavedModel {h!r}: {_one_line(exc)}") from exc
 
     x = inputs = keras.Input(shape=tuple(input_shape), dtype=section.input_dtype, name="inputs")
     if pre is not None:
-        x = load(pre, context.where + ".preprocessor", trainable=False, name="hub_preprocessor")(x)
+        x = load(pre, pre_dir, context.where + ".preprocessor", trainable=False, name="hub_preprocessor")(x)
     layer = load(
         handle,
+        handle_dir,
         context.where + ".handle",
         signature=section.signature,
         output_key=section.output_key,

@@ -255,13 +255,15 @@ class SavedModelLayer(keras.layers.Layer):
         handle: str,
         signature: Optional[str] = None,
         output_key: Optional[str] = None,
+        directory: Optional[str] = None,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
         self.handle = handle
         self.signature = signature
         self.output_key = output_key
-        self._module = tf.saved_model.load(resolve_handle(handle))
+        # ``directory``: where the handle was already resolved (and inspected); not in the config
+        self._module = tf.saved_model.load(directory or resolve_handle(handle))
         if signature:
             if signature not in self._module.signatures:
                 raise ValueError(
@@ -329,9 +331,8 @@ class SavedModelLayer(keras.layers.Layer):
     def from_config(cls, config: dict) -> "SavedModelLayer":
         if _in_safe_mode():
             raise ValueError(
-                f"this model contains a SavedModel layer that loads {config.get('handle')!r}, "
-                "executable graph code from outside the .keras file; reload with safe_mode=False "
-                "if you trust it"
+                f"it holds a SavedModel layer that loads {config.get('handle')!r}, graph code from "
+                "outside the .keras file; reload with safe_mode=False (adaptkit: --trust-code) if you trust it"
             )
         return cls(**config)
 

@@ -78,3 +78,59 @@ def test_corrupt_files_are_torch_file_errors(tmp_path, content, message):
         read_state_dict(file)
     assert "\n" not in str(err.value)
 
+
+
+class _RunsCode:
+    """What a malicious checkpoint pickles: unpickling it calls ``exec`` on a payload."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (exec, (f"open({str(self.marker)!r}, 'w').close()",))
+
+
+def _evil_state(marker: Path) -> bytes:
+    return pickle.dumps({"features.0.weight": _RunsCode(marker)}, protocol=2)
+
+
+@pytest.mark.parametrize("layout", ["legacy", "zip"])
+def test_a_checkpoint_whose_pickle_runs_code_is_refused_and_runs_nothing(tmp_path, layout):
+    import zipfile
+
+    marker = tmp_path / "PWNED"
+    payload = _evil_state(marker)
+    pickle.loads(payload)  # the payload is live: plain unpickling runs it
+    assert marker.exists()
+    marker.unlink()
+    evil = tmp_path / "evil.pth"
+    if layout == "legacy":
+        evil.write_bytes(_legacy_header() + payload + pickle.dumps([]))
+    else:
+        with zipfile.ZipFile(evil, "w") as archive:
+            archive.writestr("archive/data.pkl", payload)
+            archive.writestr("archive/version", "3\n")
+    with pytest.raises(TorchFileError, match=r"refusing to load (__builtin__|builtins)\.exec: not part of a tensor state dict"):
+        read_state_dict(evil)
+    assert not marker.exists()
+
+
+def test_the_source_refuses_it_in_one_line_trusted_or_not(tmp_path):
+    import logging
+
+    import adaptkit
+    from adaptkit_vision.sections import TorchvisionMobileNetV2Source
+    from adaptkit_vision.torchvision_mobilenet import build_torchvision_mobilenet_v2
+
+    marker = tmp_path / "PWNED"
+    evil = tmp_path / "evil.pth"
+    evil.write_bytes(_legacy_header() + _evil_state(marker) + pickle.dumps([]))
+    section = TorchvisionMobileNetV2Source(kind="torchvision_mobilenet_v2", weights=str(evil))
+    for trust_code in (False, True):  # a torch file is never unpickled as code, not even with --trust-code
+        ctx = adaptkit.RunContext(seed=0, spec_dir=tmp_path, where="source", log=logging.getLogger("t"), trust_code=trust_code)
+        with pytest.raises(adaptkit.ModelError) as err:
+            build_torchvision_mobilenet_v2(section, (32, 32, 3), ctx)
+        assert str(err.value) == (
+            f"source.weights: {evil}: refusing to load __builtin__.exec: not part of a tensor state dict"
+        )
+    assert not marker.exists()
