@@ -68,12 +68,16 @@ def adaptkit_load_data(section: DataSourceSection, context: RunContext) -> Optio
 
 
 @hookspec(firstresult=True)
-def adaptkit_build_augmentation(section: AugmentSection, context: RunContext) -> Optional[Any]:
+def adaptkit_build_augmentation(section: AugmentSection, input_shape: tuple, context: RunContext) -> Optional[Any]:
     """Build one augmentation layer (``augment[i]``).
 
-    Return a Keras layer that transforms inputs in training and passes them
-    through at inference (Keras preprocessing layers do). The host puts the
-    layers in front of the source model, so a saved model keeps them.
+    ``input_shape`` is the shape of one example as the layer will see it
+    (the data's, after the layers before it); raise a ``SpecError`` at
+    ``context.where`` when the layer cannot work on it (an image layer on
+    flat vectors). Return a Keras layer that transforms inputs in training
+    and passes them through at inference (Keras preprocessing layers do).
+    The host puts the layers in front of the source model, so a saved model
+    keeps them.
     """
 
 

@@ -3,13 +3,16 @@
 Each step lives in its own module (``_splits``, ``_assembly``, ``_stages``,
 ``_resume``, ``_evaluation``, ``_baseline``, ``_report``) and reads or extends
 one :class:`RunState`; this module only puts them in order and owns the run
-directory's life: written under ``.partial``, renamed when complete, kept for
-``--resume`` when training had begun, removed when the input was bad.
+directory's life: created only once the data is loaded and the model built
+(bad input, or TensorFlow crashing while it builds, leaves nothing behind),
+written under ``.partial``, renamed when complete, kept for ``--resume`` when
+training had begun, removed when the input was bad.
 """
 
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,16 +126,25 @@ def _resolved_yaml(spec: Any) -> str:
     return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
 
 
-def _open_rundir(spec: Any, parent: Path, digest: str, resume: bool) -> RunDir:
-    if resume:
-        found = RunDir.resume(parent, spec.name, digest)
-        if found is None:
-            raise SpecError("--resume", f"no interrupted run of {spec.name!r} with this exact spec in {parent}")
-        return found
+def _interrupted(spec: Any, parent: Path, digest: str) -> RunDir:
+    found = RunDir.resume(parent, spec.name, digest)
+    if found is None:
+        raise SpecError("--resume", f"no interrupted run of {spec.name!r} with this exact spec in {parent}")
+    return found
+
+
+def _new_rundir(spec: Any, parent: Path) -> RunDir:
     try:
         return RunDir(parent, spec.name)
     except OSError as exc:
         raise SpecError("output_dir", f"cannot create a run directory in {parent}: {exc.strerror or exc}") from exc
+
+
+def _early_log() -> logging.handlers.MemoryHandler:
+    """Holds the log records made before ``run.log`` exists (loading the data, building the model)."""
+    early = logging.handlers.MemoryHandler(capacity=1 << 30, flushLevel=logging.CRITICAL + 1)
+    early.setLevel(logging.DEBUG)
+    return early
 
 
 def run_pipeline(
@@ -148,20 +160,30 @@ def run_pipeline(
     ctx = RunContext(seed=spec.seed, spec_dir=Path(spec_path).resolve().parent)
     resolved = _resolved_yaml(spec)
     digest = spec_digest(resolved)
-    rundir = _open_rundir(spec, Path(output_dir or spec.output_dir), digest, resume)
-    checkpoints = Checkpoints(rundir.partial)
-    ctx.run_dir = rundir.partial
-    handler = logging.FileHandler(rundir.path("run.log"), encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    handler.setLevel(logging.DEBUG)
+    parent = Path(output_dir or spec.output_dir)
+    rundir: Optional[RunDir] = _interrupted(spec, parent, digest) if resume else None
+    early = _early_log()
+    handler: Optional[logging.Handler] = None
+    checkpoints: Optional[Checkpoints] = None
     previous_level, previous_policy = log.level, keras.mixed_precision.global_policy()
-    log.addHandler(handler)
+    log.addHandler(early)
     log.setLevel(logging.DEBUG)
     try:
         configure_determinism(spec.seed)
         keras.mixed_precision.set_global_policy("mixed_bfloat16" if spec.training.mixed_precision else "float32")
+        run = start_run(spec, host, ctx, digest=digest)
+        if rundir is None:  # the data loaded and the model built: now there is a run to write
+            rundir = _new_rundir(spec, parent)
+        checkpoints = run.checkpoints = Checkpoints(rundir.partial)
+        ctx.run_dir = rundir.partial
+        handler = logging.FileHandler(rundir.path("run.log"), encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.setLevel(logging.DEBUG)
+        early.setTarget(handler)
+        early.close()  # hands what was logged so far to run.log
+        log.removeHandler(early)
+        log.addHandler(handler)
         rundir.write_text("spec.yaml", resolved)
-        run = start_run(spec, host, ctx, checkpoints, digest)
         if resume:
             run.history = list(checkpoints.state.get("history", []))
             log.info("resuming %s after %d completed stage(s)", rundir.partial.name, run.completed_stages)
@@ -185,17 +207,22 @@ def run_pipeline(
         final = rundir.commit()
         return RunResult(final, result, (headline["metric"], headline["value"]))
     except BaseException as exc:
-        handler.close()
-        # Bad input is found before training starts: leave nothing behind. A run that
-        # has trained keeps its hidden .partial folder, so `run --resume` can go on.
-        if not checkpoints.state or (isinstance(exc, SpecError) and not resume):
-            if not resume:
-                rundir.discard()
-        else:
-            exc.add_note(f"adaptkit: interrupted run kept in {rundir.partial}; go on with: adaptkit run SPEC --resume")
-            exc.adaptkit_partial = rundir.partial  # type: ignore[attr-defined]
+        if handler is not None:
+            handler.close()
+        if rundir is not None and checkpoints is not None:
+            # Bad input is found before training starts: leave nothing behind. A run that
+            # has trained keeps its hidden .partial folder, so `run --resume` can go on.
+            if not checkpoints.state or (isinstance(exc, SpecError) and not resume):
+                if not resume:
+                    rundir.discard()
+            else:
+                exc.add_note(f"adaptkit: interrupted run kept in {rundir.partial}; go on with: adaptkit run SPEC --resume")
+                exc.adaptkit_partial = rundir.partial  # type: ignore[attr-defined]
         raise
     finally:
-        log.removeHandler(handler)
+        early.close()
+        for h in (early, handler):
+            if h is not None:
+                log.removeHandler(h)
         log.setLevel(previous_level)
         keras.mixed_precision.set_global_policy(previous_policy)

@@ -441,7 +441,7 @@ def build(host, hookname, tmp_path):
     ctx = RunContext(seed=0, spec_dir=tmp_path)
     calls = {
         "adaptkit_load_data": (TData(kind="t_data"), {"context": ctx}),
-        "adaptkit_build_augmentation": (TAugment(kind="t_augment"), {"context": ctx}),
+        "adaptkit_build_augmentation": (TAugment(kind="t_augment"), {"input_shape": (8,), "context": ctx}),
         "adaptkit_load_source": (TSource(kind="t_source"), {"input_shape": (8,), "context": ctx}),
         "adaptkit_apply_surgery": (TSurgery(kind="t_surgery"), {"model": None, "context": ctx}),
         "adaptkit_attach_head": (THead(kind="t_head"), head_kwargs(tmp_path)),
