@@ -5,6 +5,7 @@ The public face of the host. Importing it does not import TensorFlow.
 
 from ._arrays import load_arrays, read_arrays, variable_arrays, write_arrays
 from ._alignment import FeatureAlignmentLoss, ganin_lambda, progress_weight
+from ._datachecks import check_finite, class_indices, warn_rare_classes
 from ._features import (
     dense_network,
     feature_dim,
@@ -85,6 +86,8 @@ __all__ = [
     "build_optimizer",
     "build_schedule",
     "build_spec_model",
+    "check_finite",
+    "class_indices",
     "dense_network",
     "feature_dim",
     "feature_extractor",
@@ -112,5 +115,6 @@ __all__ = [
     "set_trainable",
     "stream_features",
     "variable_arrays",
+    "warn_rare_classes",
     "write_arrays",
 ]

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from adaptkit import DataError, DataSource, RunContext
+from adaptkit import DataError, DataSource, RunContext, check_finite, class_indices, warn_rare_classes
 
 from .sections import ImageArraysData, ImageDirectoryData
 
@@ -79,6 +79,10 @@ def load_image_directory(section: ImageDirectoryData, context: RunContext) -> Da
         what = "is not a directory" if root.exists() else "does not exist"
         raise DataError(where + ".path", f"image directory {root} {what}")
     class_names = _list_classes(root, section, where)
+    if len(class_names) < 2 and section.class_names is None:
+        raise DataError(
+            where + ".path", f"{root}: only one class sub-folder ({class_names[0]!r}): a classifier needs at least two"
+        )
 
     rng = np.random.default_rng(context.seed)
     paths: list[str] = []
@@ -150,8 +154,9 @@ def load_image_arrays(section: ImageArraysData, context: RunContext) -> DataSour
         raise DataError(
             where + ".x_key", f"{path}: {section.x_key!r} must have shape (N, H, W) or (N, H, W, C), got {x.shape} (C = 1 or 3)"
         )
-    if not np.issubdtype(x.dtype, np.number):
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
         raise DataError(where + ".x_key", f"{path}: {section.x_key!r} is not numeric ({x.dtype})")
+    check_finite(x, repr(section.x_key), path, where + ".x_key")
 
     class_names = None
     if y is not None:
@@ -163,21 +168,13 @@ def load_image_arrays(section: ImageArraysData, context: RunContext) -> DataSour
                 f"{path}: {len(x)} images in {section.x_key!r} but {len(y)} labels in {section.y_key!r}",
             )
         if section.targets == "classes":
-            if not np.issubdtype(y.dtype, np.number) or not np.all(np.equal(np.mod(y, 1), 0)) or y.min() < 0:
-                raise DataError(where + ".y_key", f"{path}: class labels must be integers 0..K-1")
-            y = y.astype(np.int32)
-            k = int(y.max()) + 1
-            if section.class_names is not None:
-                if k > len(section.class_names):
-                    raise DataError(
-                        where + ".class_names",
-                        f"{len(section.class_names)} names given, but {path} has labels up to {k - 1}",
-                    )
-                class_names = list(section.class_names)
-            else:
-                class_names = [str(i) for i in range(k)]
+            y, class_names = class_indices(y, section.class_names, path, where + ".y_key", where + ".class_names")
+            warn_rare_classes(class_names, np.bincount(y, minlength=len(class_names)), path, context.log)
         else:
+            if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating):
+                raise DataError(where + ".y_key", f"{path}: regression targets must be numbers, got {y.dtype}")
             y = y.astype(np.float32)
+            check_finite(y, repr(section.y_key), path, where + ".y_key")
 
     order = np.random.default_rng(context.seed).permutation(len(x))
     if section.limit is not None:

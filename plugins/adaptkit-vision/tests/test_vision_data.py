@@ -192,3 +192,34 @@ def test_plugin_answers_the_data_hook_through_the_host(tmp_path):
     host = adaptkit.get_host()
     source = host.hook.adaptkit_load_data(section=ImageArraysData(path="d.npz"), context=ctx(tmp_path))
     assert source.size == 10
+
+
+def test_image_arrays_content_is_checked(tmp_path):
+    """NaN pixels, a stray label and one class are refused before anything trains."""
+    path = write_npz(tmp_path / "d.npz", x=np.where(np.arange(10 * 64).reshape(10, 8, 8) == 5, np.nan, 1.0))
+    with pytest.raises(DataError) as err:
+        load_image_arrays(ImageArraysData(path="d.npz"), ctx(tmp_path))
+    assert str(err.value) == f"data.train.x_key: {path}: 1 non-finite value (NaN/inf) in 'x'"
+    write_npz(tmp_path / "d.npz", y=np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 99]))
+    with pytest.raises(DataError) as err:
+        load_image_arrays(ImageArraysData(path="d.npz"), ctx(tmp_path))
+    assert err.value.where == "data.train.y_key"
+    assert "label 99 (1 example) is above classes with no example (3..98)" in err.value.message
+    write_npz(tmp_path / "d.npz", y=np.zeros(10, int))
+    with pytest.raises(DataError, match=r"only one class \(0, 10 examples\): a classifier needs at least two"):
+        load_image_arrays(ImageArraysData(path="d.npz"), ctx(tmp_path))
+    write_npz(tmp_path / "d.npz", y=np.where(np.arange(10) == 3, np.inf, 0.5))
+    with pytest.raises(DataError) as err:
+        load_image_arrays(ImageArraysData(path="d.npz", targets="values"), ctx(tmp_path))
+    assert err.value.message.endswith("1 non-finite value (NaN/inf) in 'y'")
+
+
+def test_image_directory_with_one_class_folder_is_refused_unless_declared(tree, tmp_path):
+    import shutil
+
+    shutil.rmtree(tree / "square")
+    with pytest.raises(DataError) as err:
+        load_image_directory(ImageDirectoryData(path="images", image_size=(8, 8)), ctx(tmp_path))
+    assert str(err.value) == f"data.train.path: {tree}: only one class sub-folder ('circle'): a classifier needs at least two"
+    declared = load_image_directory(ImageDirectoryData(path="images", image_size=(8, 8), class_names=["circle"]), ctx(tmp_path))
+    assert declared.class_names == ["circle"]  # said on purpose (a one-class target set, say)
