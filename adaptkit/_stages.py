@@ -16,7 +16,7 @@ import keras
 import tensorflow as tf
 
 from ._assembly import freeze_batch_norm, snapshot
-from ._errors import DataError
+from ._readfaults import read_fault
 from ._history import EpochLog, learning_rate_reader
 from ._layers import all_trainable, layer_groups, set_trainable
 from ._state import RunState
@@ -161,7 +161,7 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
             shuffle=False,
         )
     except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.NotFoundError) as exc:
-        raise DataError("data", f"reading the data failed: {exc.message.splitlines()[0]}") from exc
+        raise read_fault(run.splits.loaded, exc) from exc
 
 
 def discriminative_groups(stage: Any, source: Any, total_steps: int, host: Any = None) -> list[tuple[Any, list]]:

@@ -5,9 +5,10 @@ The decoding and checking of image files here is shared with :mod:`adaptkit_visi
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from adaptkit import DataError, DataSource, RunContext, check_finite, class_indi
 
 from .sections import ImageArraysData, ImageDirectoryData
 
-__all__ = ["IMAGE_EXTENSIONS", "load_image_directory", "load_image_arrays", "image_decoder", "verify_image"]
+__all__ = ["IMAGE_EXTENSIONS", "load_image_directory", "load_image_arrays", "image_decoder", "verify_image", "find_undecodable"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 """What ``tf.io.decode_image`` reads (as ``keras.utils.image_dataset_from_directory`` accepts)."""
@@ -52,6 +53,29 @@ def verify_image(path: Path) -> None:
         raise DataError(str(path), f"corrupt or unreadable image ({type(exc).__name__}: {exc})") from None
     if fmt not in _PIL_FORMATS:
         raise DataError(str(path), f"unsupported image format {fmt} (use PNG, JPEG, BMP or GIF)")
+
+
+def _reason(exc: Exception) -> str:
+    """TensorFlow's message without its ``{{function_node ...}}`` and ``[Op:...]`` wrapping."""
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", getattr(exc, "message", None) or str(exc))
+    return re.sub(r"\s*\[Op:[^\]]*\].*$", "", " ".join(text.split())) or type(exc).__name__
+
+
+def find_undecodable(files: Sequence[str], decode: Callable, listed_at: Optional[Sequence[str]] = None) -> None:
+    """Decode every file as the dataset does; the first that fails is a DataError naming it (and the
+    manifest line listing it). A :attr:`adaptkit.DataSource.diagnose`: runs only after reading failed."""
+    import tensorflow as tf
+
+    for i, file in enumerate(files):
+        try:
+            decode(tf.constant(str(file)))
+        except tf.errors.OpError as exc:
+            note = f" (listed at {listed_at[i]})" if listed_at is not None else ""
+            try:
+                verify_image(Path(file))  # Pillow's reason reads better, when it sees the fault
+            except DataError as bad:
+                raise DataError(bad.where, bad.message + note) from None
+            raise DataError(str(file), f"the image does not decode ({_reason(exc)}){note}") from None
 
 
 def image_decoder(color_mode: str, image_size) -> tuple[Callable, tuple[int, int, int]]:
@@ -115,6 +139,7 @@ def load_image_directory(section: ImageDirectoryData, context: RunContext) -> Da
         size=len(paths_arr),
         input_shape=shape,
         class_names=class_names,
+        diagnose=lambda: find_undecodable(paths_arr, decode),
     )
 
 

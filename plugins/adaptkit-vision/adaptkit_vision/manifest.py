@@ -17,7 +17,7 @@ import numpy as np
 
 from adaptkit import DataError, DataSource, RunContext, TaskInfo, check_finite, warn_rare_classes
 
-from .data import image_decoder, verify_image
+from .data import find_undecodable, image_decoder, verify_image
 from .sections import ImageManifestData
 
 __all__ = ["load_image_manifest", "read_manifest"]
@@ -145,4 +145,5 @@ def load_image_manifest(section: ImageManifestData, context: RunContext) -> Data
         labeled=section.labeled,
         target_shape=target_shape,
         labels=infos if len(infos) > 1 else None,
+        diagnose=lambda: find_undecodable(files, decode, [rows[k][2] for k in order]),
     )
