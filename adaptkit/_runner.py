@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -24,7 +24,7 @@ import yaml
 
 from ._assembly import build_model
 from ._baseline import compare_transfer, train_baseline
-from ._errors import SpecError
+from ._errors import AdaptkitError, SpecError
 from ._evaluation import evaluate, evaluation_sets
 from ._multitask import build_weighting, compare_single_task, task_headlines
 from ._plugins import PluginHost, get_host
@@ -47,6 +47,8 @@ class RunResult:
     run_dir: Path
     metrics: dict[str, Any]
     headline: tuple[str, Optional[float]]
+    errors: list[AdaptkitError] = field(default_factory=list)
+    """What failed without stopping the run (an evaluation plugin): its metrics are missing."""
 
 
 def configure_determinism(seed: int) -> None:
@@ -110,14 +112,17 @@ def _judge(run: RunState, rundir: RunDir, metrics: dict[str, Any], result: dict[
     return rows
 
 
-def _train_alone(host: PluginHost, ctx: RunContext) -> Any:
-    """``spec -> test metrics`` of a run without a run directory (the single-task baselines)."""
+def _train_alone(host: PluginHost, ctx: RunContext, errors: list) -> Any:
+    """``spec -> test metrics`` of a run without a run directory (the single-task baselines);
+    its evaluation errors join ``errors``."""
 
     def train(spec: Any) -> dict[str, Any]:
         configure_determinism(spec.seed)
         run = start_run(spec, host, ctx)
         train_stages(run)
-        return evaluate(run, run.parts, evaluation_sets(run))
+        metrics = evaluate(run, run.parts, evaluation_sets(run))
+        errors.extend(e for e in run.errors if str(e) not in {str(k) for k in errors})
+        return metrics
 
     return train
 
@@ -193,19 +198,21 @@ def run_pipeline(
         result = summary(run, metrics)
         baseline_rows = _judge(run, rundir, metrics, result, sets) if spec.evaluation.baseline else []
         if spec.evaluation.single_task_baselines:
-            result["single_task"] = compare_single_task(run, metrics, _train_alone(host, ctx))
+            result["single_task"] = compare_single_task(run, metrics, _train_alone(host, ctx, run.errors))
             result["headline"] = {"metric": "delta_m_percent", "value": result["single_task"]["delta_m_percent"]}
         save_model(rundir, run, result)
         rundir.write_csv("history.csv", run.history)
         if spec.evaluation.plots and run.history:
             plot_curves(rundir.path("curves.png"), run.history, baseline_rows, run.assembly.monitor)
         result["wall_time_s"] = round(time.perf_counter() - started, 2)
+        if run.errors:
+            result["errors"] = [str(e) for e in run.errors]
         rundir.write_json("metrics.json", result)
         headline = result["headline"]
         log.info("headline %s = %s", headline["metric"], headline["value"])
         handler.close()
         final = rundir.commit()
-        return RunResult(final, result, (headline["metric"], headline["value"]))
+        return RunResult(final, result, (headline["metric"], headline["value"]), list(run.errors))
     except BaseException as exc:
         if handler is not None:
             handler.close()
