@@ -238,5 +238,7 @@ def adaptkit_evaluate(
     may contribute (an implementation may leave out arguments it does not
     need); return ``None`` to
     contribute nothing. Keys should be prefixed by the split they use
-    (``test/accuracy``).
+    (``test/accuracy``). Each plugin is called on its own: one that raises
+    (or answers wrongly) loses only its own metrics; the run completes and
+    reports the error (exit status 2).
     """

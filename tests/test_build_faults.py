@@ -94,7 +94,11 @@ def test_the_largest_kernel_and_deepest_convnet_that_fit_do_run(tmp_path, digits
     path = spec(tmp_path, digits_npz, source={"kind": "convnet", "kernel_size": 8, "filters": [2, 2, 2]})
     result = run_cli(path, tmp_path / "runs")
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "runs" / "faulty-latest" / "metrics.json").is_file()
+    run_dir = tmp_path / "runs" / "faulty-latest"
+    assert (run_dir / "metrics.json").is_file()
+    # what was logged before the run directory existed (loading, building) is in run.log too
+    log = (run_dir / "run.log").read_text()
+    assert "INFO data: test 359, validation 288, train 1150" in log and "INFO headline test/accuracy" in log
 
 
 ABORTING_PLUGIN = '''
