@@ -95,16 +95,6 @@ CASES: dict[str, tuple[dict, str, Any]] = {
         RESULT, sizes(test=20),
     ),
     "two examples in all": ({"data": {"train": {"kind": "arrays", "path": "FILE:two"}}}, EITHER, None),
-    "steps_per_execution beyond the steps of an epoch": ({"training": {"steps_per_execution": 1000}}, RESULT, one_epoch),
-    "a frozen source: only the head trains": ({"surgery": [{"kind": "freeze"}]}, RESULT, one_epoch),
-    "gradual unfreezing of a one-block source": (
-        {"source": {"kind": "mlp", "units": [8]}, "training": {"stages": [{"epochs": 2, "gradual_unfreezing": {"start": 1}}]}},
-        RESULT, sizes(train=1150),
-    ),
-    "discriminative rates on a one-layer source": (
-        {"source": {"kind": "mlp", "units": [8]}, "training": {"stages": [{"epochs": 1, "discriminative": {"factor": 2.6}}]}},
-        RESULT, one_epoch,
-    ),
     "a stage with 0 trainable weights (frozen source, weightless head)": (
         {"surgery": [{"kind": "freeze"}], "source": {"kind": "mlp", "units": [10]}, "head": {"kind": "feature_softmax"}},
         RESULT, nothing_trainable,
