@@ -238,7 +238,6 @@ class PluginHost:
         check_answers(hookname, where, answers)
         return answers
 
-
     def call_each_isolated(self, hookname: str, where: str, **kwargs: Any) -> tuple[list[tuple[str, Any]], list[AdaptkitError]]:
         """Call a collecting hook, each plugin on its own: ``(answers, errors)``.
 
