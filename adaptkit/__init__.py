@@ -5,6 +5,7 @@ The public face of the host. Importing it does not import TensorFlow.
 
 from ._arrays import load_arrays, read_arrays, variable_arrays, write_arrays
 from ._alignment import FeatureAlignmentLoss, ganin_lambda, progress_weight
+from ._datachecks import check_finite, class_indices, warn_rare_classes
 from ._features import (
     dense_network,
     feature_dim,
@@ -90,6 +91,8 @@ __all__ = [
     "build_schedule",
     "build_spec_model",
     "check_saved_model",
+    "check_finite",
+    "class_indices",
     "dense_network",
     "feature_dim",
     "feature_extractor",
@@ -120,5 +123,6 @@ __all__ = [
     "stream_features",
     "untrusted_code",
     "variable_arrays",
+    "warn_rare_classes",
     "write_arrays",
 ]

@@ -93,7 +93,9 @@ def build_model(spec: Any, host: PluginHost, ctx: RunContext, data: DataSource, 
     x = inputs
     for i, section in enumerate(spec.augment):
         where = f"augment.{i}"
-        layer = host.call_first("adaptkit_build_augmentation", where, section, context=ctx.at(where))
+        layer = host.call_first(
+            "adaptkit_build_augmentation", where, section, input_shape=tuple(x.shape[1:]), context=ctx.at(where)
+        )
         x = layer(x)
     source = host.call_first(
         "adaptkit_load_source", "source", spec.source, input_shape=tuple(data.input_shape), context=ctx.at("source")

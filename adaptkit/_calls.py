@@ -18,6 +18,11 @@ work as pluggy documents them. The wrapper adds three things:
 - **hearing**: while the host records a call (:func:`recording`), each
   non-``None`` answer, and what each hook wrapper returns, is noted with its
   plugin, so the host knows which plugin gave the answer it checks.
+- **isolation**: in a call recorded with ``isolate=True``, an exception
+  leaving a plugin's function is noted (``Call.failures``) instead of
+  propagating, and pluggy goes on with the other plugins: one plugin's bug
+  costs only its own answer (the host uses it for ``adaptkit_evaluate``,
+  which runs after training).
 """
 
 from __future__ import annotations
@@ -42,6 +47,11 @@ class Call:
     """Who answered what during one host call of a hook, in the order pluggy heard them."""
 
     answers: list[tuple[str, Any]] = field(default_factory=list)
+    isolate: bool = False
+    """Whether a failing implementation is noted in ``failures`` (its answer missing) and the
+    others are still called, instead of the exception ending the call."""
+    failures: list[tuple[str, Exception]] = field(default_factory=list)
+    """``(plugin, exception)`` for each implementation that raised, in an isolated call."""
 
     def author(self, answer: Any) -> str:
         """The plugin whose implementation (or hook wrapper) first returned ``answer``."""
@@ -66,9 +76,9 @@ _CURRENT: ContextVar[Optional[Call]] = ContextVar("adaptkit_hook_call", default=
 
 
 @contextmanager
-def recording() -> Iterator[Call]:
-    """Hear the answers of the hook call made inside the ``with`` block."""
-    call = Call()
+def recording(isolate: bool = False) -> Iterator[Call]:
+    """Hear the answers of the hook call made inside the ``with`` block (``isolate``: see :class:`Call`)."""
+    call = Call(isolate=isolate)
     token = _CURRENT.set(call)
     try:
         yield call
@@ -130,11 +140,15 @@ def wrap_impl(impl: pluggy.HookImpl, owner_of: Optional[Callable[[Any], Optional
     def implementation(*args: Any, **kwargs: Any) -> Any:
         if at is not None and owner_of(args[at]) not in (None, plugin):  # type: ignore[misc]
             return None  # another plugin's section: this plugin is not asked
+        call = _CURRENT.get()
         token = _CURRENT.set(None)  # hook calls made inside the plugin are not this call's answers
         try:
             result = function(*args, **kwargs)
         except Exception as exc:
             _blame(exc, plugin)
+            if call is not None and call.isolate:
+                call.failures.append((plugin, exc))
+                return None
             raise
         finally:
             _CURRENT.reset(token)

@@ -69,12 +69,16 @@ def adaptkit_load_data(section: DataSourceSection, context: RunContext) -> Optio
 
 
 @hookspec(firstresult=True)
-def adaptkit_build_augmentation(section: AugmentSection, context: RunContext) -> Optional[Any]:
+def adaptkit_build_augmentation(section: AugmentSection, input_shape: tuple, context: RunContext) -> Optional[Any]:
     """Build one augmentation layer (``augment[i]``).
 
-    Return a Keras layer that transforms inputs in training and passes them
-    through at inference (Keras preprocessing layers do). The host puts the
-    layers in front of the source model, so a saved model keeps them.
+    ``input_shape`` is the shape of one example as the layer will see it
+    (the data's, after the layers before it); raise a ``SpecError`` at
+    ``context.where`` when the layer cannot work on it (an image layer on
+    flat vectors). Return a Keras layer that transforms inputs in training
+    and passes them through at inference (Keras preprocessing layers do).
+    The host puts the layers in front of the source model, so a saved model
+    keeps them.
     """
 
 
@@ -235,5 +239,7 @@ def adaptkit_evaluate(
     may contribute (an implementation may leave out arguments it does not
     need); return ``None`` to
     contribute nothing. Keys should be prefixed by the split they use
-    (``test/accuracy``).
+    (``test/accuracy``). Each plugin is called on its own: one that raises
+    (or answers wrongly) loses only its own metrics; the run completes and
+    reports the error (exit status 2).
     """

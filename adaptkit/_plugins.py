@@ -188,18 +188,16 @@ class PluginHost:
     def provider(self, section: Section) -> str:
         return self.owner(section) or "?"
 
-    def _hook(self, hookname: str, where: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
-        """Call a hook through pluggy; its result and who gave which answer."""
+    def _hook(self, hookname: str, where: str, kwargs: dict[str, Any], isolate: bool = False) -> tuple[Any, Any]:
+        """Call a hook through pluggy; its result and who gave which answer (and, isolated, who failed)."""
         caller = getattr(self.pm.hook, hookname)
-        with recording() as call:
+        with recording(isolate) as call:
             try:
                 result = caller(**kwargs)
             except AdaptkitError:
                 raise
             except Exception as exc:
-                plugin = blamed(exc)
-                who = f"plugin {plugin!r} failed in {hookname}" if plugin else f"{hookname} failed"
-                raise PluginError(where, f"{who}: {_one_line(exc)}") from exc
+                raise _failed(where, hookname, blamed(exc), exc) from exc
         return result, call
 
     def call_first(self, hookname: str, where: str, section: Section, **kwargs: Any) -> Any:
@@ -239,6 +237,39 @@ class PluginHost:
         answers = call.authored(list(results))
         check_answers(hookname, where, answers)
         return answers
+
+    def call_each_isolated(self, hookname: str, where: str, **kwargs: Any) -> tuple[list[tuple[str, Any]], list[AdaptkitError]]:
+        """Call a collecting hook, each plugin on its own: ``(answers, errors)``.
+
+        A plugin that raises, or whose answer is wrong (or repeats another plugin's key), is
+        left out of the answers and reported in the errors, as a ``PluginError`` naming it and
+        the hook (an ``AdaptkitError`` it raised stays as it is); the others' answers stand.
+        A hook wrapper that fails ends the whole call: no answers, its error.
+        """
+        try:
+            results, call = self._hook(hookname, where, kwargs, isolate=True)
+        except AdaptkitError as exc:
+            return [], [exc]
+        errors: list[AdaptkitError] = []
+        for plugin, exc in call.failures:
+            errors.append(exc if isinstance(exc, AdaptkitError) else _failed(where, hookname, blamed(exc) or plugin, exc))
+        answers: list[tuple[str, Any]] = []
+        for plugin, answer in call.authored(list(results)):
+            try:
+                check_answers(hookname, where, answers + [(plugin, answer)])
+            except PluginError as exc:
+                errors.append(exc)
+                continue
+            answers.append((plugin, answer))
+        return answers, errors
+
+
+def _failed(where: str, hookname: str, plugin: Optional[str], exc: Exception) -> PluginError:
+    """The one-line error for an exception out of a hook: the plugin it came from, the hook, the reason."""
+    who = f"plugin {plugin!r} failed in {hookname}" if plugin else f"{hookname} failed"
+    error = PluginError(where, f"{who}: {_one_line(exc)}")
+    error.__cause__ = exc
+    return error
 
 
 _HOST: Optional[PluginHost] = None

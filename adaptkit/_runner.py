@@ -3,15 +3,18 @@
 Each step lives in its own module (``_splits``, ``_assembly``, ``_stages``,
 ``_resume``, ``_evaluation``, ``_baseline``, ``_report``) and reads or extends
 one :class:`RunState`; this module only puts them in order and owns the run
-directory's life: written under ``.partial``, renamed when complete, kept for
-``--resume`` when training had begun, removed when the input was bad.
+directory's life: created only once the data is loaded and the model built
+(bad input, or TensorFlow crashing while it builds, leaves nothing behind),
+written under ``.partial``, renamed when complete, kept for ``--resume`` when
+training had begun, removed when the input was bad.
 """
 
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -21,7 +24,7 @@ import yaml
 
 from ._assembly import build_model
 from ._baseline import BaselineDiverged, compare_transfer, train_baseline
-from ._errors import SpecError
+from ._errors import AdaptkitError, SpecError
 from ._evaluation import evaluate, evaluation_sets
 from ._multitask import build_weighting, compare_single_task, task_headlines
 from ._plugins import PluginHost, get_host
@@ -46,6 +49,8 @@ class RunResult:
     run_dir: Path
     metrics: dict[str, Any]
     headline: tuple[str, Optional[float]]
+    errors: list[AdaptkitError] = field(default_factory=list)
+    """What failed without stopping the run (an evaluation plugin): its metrics are missing."""
 
 
 def configure_determinism(seed: int) -> None:
@@ -122,15 +127,16 @@ def _judge(run: RunState, rundir: RunDir, metrics: dict[str, Any], result: dict[
     return rows
 
 
-def _train_alone(host: PluginHost, ctx: RunContext, with_parts: bool = False) -> Any:
+def _train_alone(host: PluginHost, ctx: RunContext, errors: list, with_parts: bool = False) -> Any:
     """``spec -> test metrics`` (and the trained parts) of a run without a run directory
-    (the single-task baselines, the source-only model)."""
+    (the single-task baselines, the source-only model); its evaluation errors join ``errors``."""
 
     def train(spec: Any) -> Any:
         configure_determinism(spec.seed)
         run = start_run(spec, host, ctx)
         train_stages(run)
         metrics = evaluate(run, run.parts, evaluation_sets(run))
+        errors.extend(e for e in run.errors if str(e) not in {str(k) for k in errors})
         return (metrics, run.parts) if with_parts else metrics
 
     return train
@@ -140,18 +146,27 @@ def _resolved_yaml(spec: Any) -> str:
     return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
 
 
-def _open_rundir(spec: Any, parent: Path, digest: str, resume: bool, run_name: Optional[str] = None) -> RunDir:
-    """A new run directory, or (``resume``) the newest interrupted one of this exact spec;
-    ``run_name``: exactly that folder name (one run of a group), not ``<name>-<timestamp>``."""
-    if resume:
-        found = RunDir.resume(parent, run_name or spec.name, digest, stamped=run_name is None)
-        if found is None:
-            raise SpecError("--resume", f"no interrupted run of {spec.name!r} with this exact spec in {parent}")
-        return found
+def _interrupted(spec: Any, parent: Path, digest: str, run_name: Optional[str] = None) -> RunDir:
+    """The newest interrupted run of this exact spec; ``run_name``: exactly that folder name
+    (one run of a group), not ``<name>-<timestamp>``."""
+    found = RunDir.resume(parent, run_name or spec.name, digest, stamped=run_name is None)
+    if found is None:
+        raise SpecError("--resume", f"no interrupted run of {spec.name!r} with this exact spec in {parent}")
+    return found
+
+
+def _new_rundir(spec: Any, parent: Path, run_name: Optional[str] = None) -> RunDir:
     try:
         return RunDir(parent, run_name or spec.name, stamped=run_name is None)
     except OSError as exc:
         raise SpecError("output_dir", f"cannot create a run directory in {parent}: {exc.strerror or exc}") from exc
+
+
+def _early_log() -> logging.handlers.MemoryHandler:
+    """Holds the log records made before ``run.log`` exists (loading the data, building the model)."""
+    early = logging.handlers.MemoryHandler(capacity=1 << 30, flushLevel=logging.CRITICAL + 1)
+    early.setLevel(logging.DEBUG)
+    return early
 
 
 def run_pipeline(
@@ -170,22 +185,32 @@ def run_pipeline(
     ctx = RunContext(seed=spec.seed, spec_dir=Path(spec_path).resolve().parent, trust_code=trust_code)
     resolved = _resolved_yaml(spec)
     digest = spec_digest(resolved)
-    rundir = _open_rundir(spec, Path(output_dir or spec.output_dir), digest, resume, run_name)
-    checkpoints = Checkpoints(rundir.partial)
-    ctx.run_dir = rundir.partial
-    handler = logging.FileHandler(rundir.path("run.log"), encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    handler.setLevel(logging.DEBUG)
+    parent = Path(output_dir or spec.output_dir)
+    rundir: Optional[RunDir] = _interrupted(spec, parent, digest, run_name) if resume else None
+    early = _early_log()
+    handler: Optional[logging.Handler] = None
+    checkpoints: Optional[Checkpoints] = None
     previous_level, previous_policy = log.level, keras.mixed_precision.global_policy()
-    log.addHandler(handler)
+    log.addHandler(early)
     log.setLevel(logging.DEBUG)
     try:
         configure_determinism(spec.seed)
         keras.mixed_precision.set_global_policy("mixed_bfloat16" if spec.training.mixed_precision else "float32")
-        rundir.write_text("spec.yaml", resolved)
-        run = start_run(spec, host, ctx, checkpoints, digest)
+        run = start_run(spec, host, ctx, digest=digest)
         if spec.evaluation.source_only and not has_target_test(run):
             raise SpecError("evaluation.source_only", "data.target has no labels: there is no target test split to compare on")
+        if rundir is None:  # the data loaded and the model built: now there is a run to write
+            rundir = _new_rundir(spec, parent, run_name)
+        checkpoints = run.checkpoints = Checkpoints(rundir.partial)
+        ctx.run_dir = rundir.partial
+        handler = logging.FileHandler(rundir.path("run.log"), encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.setLevel(logging.DEBUG)
+        early.setTarget(handler)
+        early.close()  # hands what was logged so far to run.log
+        log.removeHandler(early)
+        log.addHandler(handler)
+        rundir.write_text("spec.yaml", resolved)
         if resume:
             run.history = list(checkpoints.state.get("history", []))
             log.info("resuming %s after %d completed stage(s)", rundir.partial.name, run.completed_stages)
@@ -195,34 +220,43 @@ def run_pipeline(
         result = summary(run, metrics)
         baseline_rows = _judge(run, rundir, metrics, result, sets) if spec.evaluation.baseline else []
         if spec.evaluation.source_only:
-            result["adaptation"] = compare_source_only(run, metrics, sets, _train_alone(host, ctx, with_parts=True))
+            result["adaptation"] = compare_source_only(run, metrics, sets, _train_alone(host, ctx, run.errors, with_parts=True))
         if spec.evaluation.single_task_baselines:
-            result["single_task"] = compare_single_task(run, metrics, _train_alone(host, ctx, with_parts=True), sets)
+            result["single_task"] = compare_single_task(run, metrics, _train_alone(host, ctx, run.errors, with_parts=True), sets)
             result["headline"] = {"metric": "delta_m_percent", "value": result["single_task"]["delta_m_percent"]}
         save_model(rundir, run, result)
         rundir.write_csv("history.csv", run.history)
         if spec.evaluation.plots and run.history:
             plot_curves(rundir.path("curves.png"), run.history, baseline_rows, run.assembly.monitor)
         result["wall_time_s"] = round(time.perf_counter() - started, 2)
+        if run.errors:
+            result["errors"] = [str(e) for e in run.errors]
         rundir.write_json("metrics.json", result)
         headline = result["headline"]
         log.info("headline %s = %s", headline["metric"], headline["value"])
         handler.close()
         final = rundir.commit()
-        return RunResult(final, result, (headline["metric"], headline["value"]))
+        return RunResult(final, result, (headline["metric"], headline["value"]), list(run.errors))
     except BaseException as exc:
-        handler.close()
-        # Bad input is found before training starts: leave nothing behind. A run that
-        # has trained keeps its hidden .partial folder, so `run --resume` can go on.
-        if not checkpoints.state or (isinstance(exc, SpecError) and not resume):
-            if not resume:
-                rundir.discard()
-        else:
-            exc.add_note(f"adaptkit: interrupted run kept in {rundir.partial}; go on with: adaptkit run SPEC --resume")
-            exc.adaptkit_partial = rundir.partial  # type: ignore[attr-defined]
+        if handler is not None:
+            handler.close()
+        if rundir is not None and checkpoints is not None:
+            # Bad input is found before training starts: leave nothing behind. A run that
+            # has trained keeps its hidden .partial folder, so `run --resume` can go on.
+            if not checkpoints.state or (isinstance(exc, SpecError) and not resume):
+                if not resume:
+                    rundir.discard()
+            else:
+                exc.add_note(f"adaptkit: interrupted run kept in {rundir.partial}; go on with: adaptkit run SPEC --resume")
+                exc.adaptkit_partial = rundir.partial  # type: ignore[attr-defined]
+                rundir.release()
+        elif rundir is not None:
             rundir.release()
         raise
     finally:
-        log.removeHandler(handler)
+        early.close()
+        for h in (early, handler):
+            if h is not None:
+                log.removeHandler(h)
         log.setLevel(previous_level)
         keras.mixed_precision.set_global_policy(previous_policy)

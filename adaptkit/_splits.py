@@ -30,6 +30,9 @@ class Splits:
     sizes: dict[str, int] = field(default_factory=dict)
     tasks: dict[str, TaskInfo] = field(default_factory=dict)
     """What each task predicts, by task name (``""`` for the one task of a ``head:`` spec)."""
+    loaded: dict[str, DataSource] = field(default_factory=dict)
+    """Every data source as its plugin delivered it, by spec path (``data.train``, ...): where to
+    look for the bad example when reading fails (:attr:`DataSource.diagnose`)."""
 
     def batched(self, name: str, batch_size: int, *, cache: bool = False, shuffle_seed: Optional[int] = None) -> Any:
         """One split, batched; shuffled each epoch with ``shuffle_seed`` when given; ``None`` when empty."""
@@ -39,10 +42,11 @@ class Splits:
         return batched(self.sets[name], batch_size, cache=cache, shuffle=shuffle, seed=shuffle_seed or 0)
 
 
-def _load(host: PluginHost, section: Any, ctx: RunContext, where: str) -> DataSource:
+def _load(host: PluginHost, section: Any, ctx: RunContext, where: str, loaded: dict) -> DataSource:
     ds = host.call_first("adaptkit_load_data", where, section, context=ctx.at(where))
     if ds.size < 1:
         raise DataError(where, "the dataset is empty")
+    loaded[where] = ds
     return ds
 
 
@@ -95,9 +99,9 @@ def _cut(out: "Splits", suffix: str, rest: Any, size: int, data: Any, where: str
         raise SpecError(where, f"no training examples are left out of {total}")
 
 
-def _labeled_for_task(host: PluginHost, section: Any, ctx: RunContext, where: str, train: DataSource, task: Task, what: str) -> DataSource:
+def _labeled_for_task(host: PluginHost, section: Any, ctx: RunContext, where: str, train: DataSource, task: Task, what: str, loaded: dict) -> DataSource:
     """A task's own dataset: loaded, shaped like data.train's examples, labeled, with the task's label."""
-    own = _load(host, section, ctx, where)
+    own = _load(host, section, ctx, where, loaded)
     _same_examples(where, own, train)
     if not own.labeled:
         raise SpecError(where, f"a task's {what} must be labeled")
@@ -107,12 +111,12 @@ def _labeled_for_task(host: PluginHost, section: Any, ctx: RunContext, where: st
 def _task_data(out: "Splits", host: PluginHost, task: Task, train: DataSource, data: Any, ctx: RunContext) -> TaskInfo:
     """Load, check and split a task's own data into ``train@<task>``, ``validation@<task>``, ``test@<task>``."""
     where = f"{task.where}.data.train"
-    own = _labeled_for_task(host, task.data.train, ctx, where, train, task, "data")
+    own = _labeled_for_task(host, task.data.train, ctx, where, train, task, "data", out.loaded)
     info = TaskInfo(own.class_names, tuple(own.target_shape))
     suffix = f"@{task.name}"
     if task.data.test is not None:
         at = f"{task.where}.data.test"
-        test = _labeled_for_task(host, task.data.test, ctx, at, train, task, "test data")
+        test = _labeled_for_task(host, task.data.test, ctx, at, train, task, "test data", out.loaded)
         _same_labels(at, test, own, where)
         out.sets["test" + suffix], out.sizes["test" + suffix] = test.dataset, test.size
     _cut(out, suffix, own.dataset, own.size, data, where, task.data.test is not None)
@@ -128,20 +132,21 @@ def load_splits(spec: Any, host: PluginHost, ctx: RunContext) -> Splits:
         ctx = dataclasses.replace(ctx, seed=spec.split_seed)
     on_train = [t for t in tasks if t.data is None]
     multi = len(tasks) > 1
-    raw = _load(host, data.train, ctx, "data.train")
+    loaded: dict[str, DataSource] = {}
+    raw = _load(host, data.train, ctx, "data.train", loaded)
     if not raw.labeled:
         raise SpecError("data.train", "the training data must be labeled")
     train = _for_tasks(raw, on_train, "data.train", as_dict=multi)
-    out = Splits(train)
+    out = Splits(train, loaded=loaded)
     if data.test is not None:
-        test = _load(host, data.test, ctx, "data.test")
+        test = _load(host, data.test, ctx, "data.test", loaded)
         _same_examples("data.test", test, train)
         test = _for_tasks(test, on_train, "data.test", as_dict=multi)
         _same_labels("data.test", test, train)
         out.sets["test"], out.sizes["test"] = test.dataset, test.size
     _cut(out, "", train.dataset, train.size, data, "data.validation_split", data.test is not None)
     if data.target is not None:
-        target = _load(host, data.target, ctx, "data.target")
+        target = _load(host, data.target, ctx, "data.target", loaded)
         _same_examples("data.target", target, train)
         tds, tsize = target.dataset, target.size
         if target.labeled:

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from ._assembly import freeze_batch_norm, snapshot
 from ._divergence import Diverged, StopOnDivergence, early_stopping_report
-from ._errors import DataError
+from ._readfaults import read_fault
 from ._history import EpochLog, learning_rate_reader
 from ._layers import all_trainable, layer_groups, set_trainable
 from ._state import RunState
@@ -171,7 +171,7 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
             f"lower the learning rate (optimizer.learning_rate is {rate:g}) or clip gradients (optimizer.clipnorm)",
         ) from None
     except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.NotFoundError) as exc:
-        raise DataError("data", f"reading the data failed: {exc.message.splitlines()[0]}") from exc
+        raise read_fault(run.splits.loaded, exc) from exc
     report = early_stopping_report(stopper, plan.epochs, stopper.monitor if stopper else "")
     if report is not None:
         run.early_stopping[plan.name] = report

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ._assembly import Assembly
+from ._errors import AdaptkitError
 from ._plugins import PluginHost
 from ._rundir import Checkpoints
 from ._splits import Splits
@@ -69,6 +70,9 @@ class RunState:
     """Every stage's loss compositions, in order (the last ``finalize`` makes the saved model)."""
     early_stopping: dict[str, dict] = field(default_factory=dict)
     """Per stage name, what early stopping did (stopped after which epoch, kept which one)."""
+    errors: list[AdaptkitError] = field(default_factory=list)
+    """Errors that did not stop the run (an evaluation plugin that failed): written to
+    ``metrics.json`` and reported when the run ends, with a non-zero exit status."""
 
     @property
     def parts(self) -> ModelParts:

@@ -85,6 +85,12 @@ class DataSource:
     yields ``(x, {name: y})`` and each name's :class:`TaskInfo` says what it
     holds (class names, or ``None`` and the target shape for regression);
     ``class_names``/``target_shape`` above are unused. ``None``: one label."""
+    diagnose: Optional[Callable[[], None]] = None
+    """Finds the example that ``dataset`` fails to read (a file that does not
+    decode): the host calls it only after reading the data failed inside
+    ``tf.data`` (whose error does not say which element), and it raises a
+    ``DataError`` naming the file (and line), or returns when it finds none.
+    ``None``: the source has nothing to look for."""
 
     def label_infos(self) -> dict[str, "TaskInfo"]:
         """The named labels; a single-label source has one, named ``label``."""

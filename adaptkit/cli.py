@@ -112,6 +112,11 @@ def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: 
         _aggregate_summary(result)
     else:
         _summary(result)
+    if result.errors:  # the run completed, without the metrics of what failed
+        click.echo(f"adaptkit: the run is complete in {result.run_dir}, without the metrics of what failed", err=True)
+        for err in result.errors:
+            click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_INVALID)
 
 
 def _again(spec: Path, overrides: tuple[str, ...], output: Optional[Path], trust_code: bool = False) -> str:

@@ -290,7 +290,7 @@ def test_a_task_stream_with_its_own_test_data_and_lr_find(tmp_path, digits_halve
 def test_bad_task_datasets_fail_before_training_and_leave_nothing(tmp_path, digits_halves):
     a, b = digits_halves
     wide = tmp_path / "wide.npz"
-    np.savez(wide, x=np.zeros((40, 4, 4, 1), "float32"), parity=np.zeros(40, "int64"))
+    np.savez(wide, x=np.zeros((40, 4, 4, 1), "float32"), parity=np.arange(40) % 2)
     cases = [
         (f"{{train: {{kind: arrays, path: {wide}, labels: [{{key: parity}}]}}}}",
          r"^tasks.1.data.train: examples of shape \(4, 4, 1\) do not match data.train's \(8, 8, 1\)"),

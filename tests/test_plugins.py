@@ -168,9 +168,16 @@ def test_a_failing_hook_is_blamed_on_its_plugin(tmp_path, monkeypatch, digits_np
     spec = load_spec({**BASE, "output_dir": str(tmp_path / "runs"),
                       "data": {"train": {"kind": "arrays", "path": str(digits_npz)}},
                       "training": {"verbose": 0, "stages": [{"epochs": 1}]}})
-    with pytest.raises(PluginError) as info:
-        run_pipeline(spec, tmp_path / "spec.yaml")
-    assert str(info.value) == "evaluation: plugin 'adaptkit_badmetric' failed in adaptkit_evaluate: ZeroDivisionError: bad metric"
+    # evaluation comes after training: the run completes without that plugin's metrics
+    result = run_pipeline(spec, tmp_path / "spec.yaml")
+    assert [str(e) for e in result.errors] == [
+        "evaluation: plugin 'adaptkit_badmetric' failed in adaptkit_evaluate: ZeroDivisionError: bad metric"
+    ]
+    assert all(isinstance(e, PluginError) for e in result.errors)
+    written = json.loads((result.run_dir / "metrics.json").read_text())
+    assert written["errors"] == [str(e) for e in result.errors]
+    assert written["headline"]["value"] == result.metrics["metrics"]["test/accuracy"] > 0.3  # core's metrics stand
+    assert (result.run_dir / "model.keras").is_file()
 
 
 def test_a_family_without_any_provider_is_a_one_line_error(monkeypatch):
@@ -441,7 +448,7 @@ def build(host, hookname, tmp_path):
     ctx = RunContext(seed=0, spec_dir=tmp_path)
     calls = {
         "adaptkit_load_data": (TData(kind="t_data"), {"context": ctx}),
-        "adaptkit_build_augmentation": (TAugment(kind="t_augment"), {"context": ctx}),
+        "adaptkit_build_augmentation": (TAugment(kind="t_augment"), {"input_shape": (8,), "context": ctx}),
         "adaptkit_load_source": (TSource(kind="t_source"), {"input_shape": (8,), "context": ctx}),
         "adaptkit_apply_surgery": (TSurgery(kind="t_surgery"), {"model": None, "context": ctx}),
         "adaptkit_attach_head": (THead(kind="t_head"), head_kwargs(tmp_path)),
@@ -543,3 +550,59 @@ def test_colliding_metric_keys_name_both_plugins():
     assert str(info.value) == (
         "evaluation: plugins 'second' and 'first' both answered adaptkit_evaluate with the key 'test/accuracy'"
     )
+
+
+# -- isolation: evaluation plugins are called each on its own -----------------------------------
+
+
+class Raising:
+    """An evaluation plugin with a bug."""
+
+    @hookimpl
+    def adaptkit_evaluate(self):
+        raise KeyError("test/auc")
+
+
+def test_an_isolated_call_keeps_the_good_answers_and_names_each_failing_plugin():
+    good = {"test/accuracy": 0.5}
+    host = host_with(good=Answering(adaptkit_evaluate=good), raising=Raising(),
+                     wrong=Answering(declares=False, adaptkit_evaluate={"test/f1": "high"}),
+                     clash=Answering(declares=False, adaptkit_evaluate={"test/accuracy": 0.9}))
+    answers, errors = host.call_each_isolated("adaptkit_evaluate", "evaluation", **EVALUATE)
+    # pluggy calls the last registered plugin first: clash's key is taken, good's then collides
+    assert answers == [("clash", {"test/accuracy": 0.9})]
+    assert [str(e) for e in errors] == [
+        "evaluation: plugin 'raising' failed in adaptkit_evaluate: KeyError: 'test/auc'",
+        "evaluation: plugin 'wrong' answered adaptkit_evaluate with a dict whose 'test/f1' is str, not a number (int, float or bool)",
+        "evaluation: plugins 'clash' and 'good' both answered adaptkit_evaluate with the key 'test/accuracy'",
+    ]
+    assert all(isinstance(e, PluginError) for e in errors)
+    with pytest.raises(KeyError):  # pluggy's own relay is not isolated: the exception is the plugin's
+        host.hook.adaptkit_evaluate(**EVALUATE)
+
+
+def test_a_failing_evaluation_plugin_leaves_a_complete_run_and_exit_status_2(tmp_path, monkeypatch, digits_npz):
+    source = """
+    import adaptkit
+
+    @adaptkit.hookimpl
+    def adaptkit_evaluate(parts):
+        raise ZeroDivisionError("bad metric")
+    """
+    install_fake(tmp_path, monkeypatch, "adaptkit_badmetric", source)
+    spec = {**BASE, "data": {"train": {"kind": "arrays", "path": str(digits_npz)}},
+            "training": {"verbose": 0, "stages": [{"epochs": 1}]}, "evaluation": {"baseline": True, "plots": False}}
+    (tmp_path / "s.yaml").write_text(json.dumps(spec))
+    result = CliRunner().invoke(main, ["run", str(tmp_path / "s.yaml"), "--output", str(tmp_path / "runs")])
+    assert result.exit_code == 2, result.output
+    line = "evaluation: plugin 'adaptkit_badmetric' failed in adaptkit_evaluate: ZeroDivisionError: bad metric"
+    # the same failure in the baseline's evaluation is not repeated
+    assert [e for e in result.stderr.splitlines() if e.startswith("error: ")] == [f"error: {line}"]
+    assert "Traceback" not in result.output and "--resume" not in result.output
+    assert "headline test/accuracy = " in result.stdout  # the summary of what did work
+    run_dir = (tmp_path / "runs" / "t-latest").resolve()
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [run_dir.name, "t-latest"]  # no .partial
+    written = json.loads((run_dir / "metrics.json").read_text())
+    assert written["errors"] == [line]
+    assert written["metrics"]["test/accuracy"] > 0.3 and written["baseline"]["metrics"]["test/accuracy"] > 0.3
+    assert (run_dir / "model.keras").is_file()

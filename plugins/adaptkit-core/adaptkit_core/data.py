@@ -7,7 +7,7 @@ from typing import Optional
 
 import numpy as np
 
-from adaptkit import DataError, DataSource, RunContext, TaskInfo
+from adaptkit import DataError, DataSource, RunContext, TaskInfo, check_finite, class_indices, warn_rare_classes
 
 from .sections import ArraysData
 
@@ -32,17 +32,26 @@ def read_npz(path, keys: list[str], where: str, key_where: Optional[dict[str, st
         raise DataError(where, f"{path} is not a readable .npz file ({type(exc).__name__}: {exc})") from exc
 
 
-def class_indices(y: np.ndarray, names: Optional[list[str]], path, where: str, names_where: str) -> tuple[np.ndarray, list[str]]:
-    """Integer class labels as int32 and their names (default '0'..max); one-line errors."""
-    if not np.issubdtype(y.dtype, np.integer):
-        if np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):
-            y = y.astype("int64")
-        else:
-            raise DataError(where, f"{path}: class labels must be integers, got {y.dtype}")
-    names = names or [str(v) for v in range(int(y.max()) + 1)]
-    if y.min() < 0 or y.max() >= len(names):
-        raise DataError(names_where, f"{path}: label {int(y.max()) if y.max() >= len(names) else int(y.min())} is outside the {len(names)} classes")
-    return y.astype("int32"), names
+def _classes(y: np.ndarray, names: Optional[list[str]], path, where: str, names_where: str, context: RunContext) -> tuple[np.ndarray, list[str]]:
+    """Integer class labels 0..K-1 as int32 and their names (default '0'..max), checked
+    (:func:`adaptkit.class_indices`); a class with very few examples is warned about."""
+    y, names = class_indices(y, names, path, where, names_where)
+    warn_rare_classes(names, np.bincount(y, minlength=len(names)), path, context.log)
+    return y, names
+
+
+def _real(a: np.ndarray) -> bool:
+    """Whether an array holds real numbers (or booleans): what float32 can take."""
+    return a.dtype == np.bool_ or (np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating))
+
+
+def _targets(y: np.ndarray, path, key: str, where: str) -> np.ndarray:
+    """Regression targets as float32, every one finite."""
+    if not _real(y):
+        raise DataError(where, f"{path}: regression targets must be numbers, got {y.dtype} in {key!r}")
+    y = y.astype("float32")
+    check_finite(y, repr(key), path, where)
+    return y
 
 
 def load_arrays(section: ArraysData, context: RunContext) -> DataSource:
@@ -61,18 +70,23 @@ def load_arrays(section: ArraysData, context: RunContext) -> DataSource:
         raise DataError(context.where + ".path", f"{path}: {len(x)} examples in {section.x_key!r} but {len(y)} labels in {section.y_key!r}")
     y = y[order]
     if section.task == "regression":
-        y = y.astype("float32")
+        y = _targets(y, path, section.y_key, context.where + ".path")
         return DataSource(tf.data.Dataset.from_tensor_slices((x, y)), len(x), tuple(x.shape[1:]), None, True, tuple(y.shape[1:]))
     where = context.where
-    y, names = class_indices(y, section.class_names, path, where + ".path", where + ".class_names")
+    y, names = _classes(y, section.class_names, path, where + ".path", where + ".class_names", context)
     return DataSource(tf.data.Dataset.from_tensor_slices((x, y)), len(x), tuple(x.shape[1:]), names)
 
 
 def _features(arrays: dict, section: ArraysData, context: RunContext, path) -> tuple[np.ndarray, np.ndarray]:
     """The scaled features in the seed's order, and that order."""
-    x = arrays[section.x_key].astype("float32") * section.scale
+    raw = arrays[section.x_key]
+    if not _real(raw):
+        raise DataError(context.where + ".path", f"{path}: {section.x_key!r} must hold numbers, got {raw.dtype}")
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow becomes inf: refused just below
+        x = raw.astype("float32") * section.scale
     if x.ndim < 2 or len(x) == 0:
         raise DataError(context.where + ".path", f"{path}: {section.x_key!r} must hold at least one example (shape {x.shape})")
+    check_finite(x, repr(section.x_key) + ("" if section.scale == 1 else f" (after scale {section.scale:g})"), path, context.where + ".path")
     order = np.random.default_rng(context.seed).permutation(len(x))
     return x[order], order
 
@@ -92,10 +106,10 @@ def _load_labels(section: ArraysData, context: RunContext, path) -> DataSource:
             raise DataError(at[i] + ".key", f"{path}: {len(x)} examples in {section.x_key!r} but {len(y)} labels in {entry.key!r}")
         y = y[order]
         if entry.task == "regression":
-            values[entry.label_name] = y.astype("float32")
+            values[entry.label_name] = _targets(y, path, entry.key, at[i] + ".key")
             infos[entry.label_name] = TaskInfo(None, tuple(y.shape[1:]))
         else:
-            y, names = class_indices(y, entry.class_names, path, at[i] + ".key", at[i] + ".class_names")
+            y, names = _classes(y, entry.class_names, path, at[i] + ".key", at[i] + ".class_names", context)
             values[entry.label_name], infos[entry.label_name] = y, TaskInfo(names)
     if len(values) == 1:
         (y,), (info,) = values.values(), infos.values()

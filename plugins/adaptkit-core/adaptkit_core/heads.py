@@ -56,7 +56,13 @@ def regression(section: RegressionHead, features, task: TaskInfo, context: RunCo
     import keras
 
     if task.num_classes is not None:
-        raise ModelError(context.where, f"a regression head needs numeric targets; the labels are classes {task.class_names[:5]} (use kind: classifier, or task: regression in the data section)")
+        names = task.class_names
+        shown = f"{names[0]!r}..{names[-1]!r}" if len(names) > 3 else ", ".join(map(repr, names))
+        raise ModelError(
+            context.where,
+            f"a regression head needs numeric targets; the data has class labels ({len(names)} classes: {shown}): "
+            "use kind: classifier, or task: regression in the data section",
+        )
     x = _trunk(section, features, context.where)
     units = math.prod(task.target_shape) if task.target_shape else 1
     outputs = keras.layers.Dense(units, dtype="float32", name="predictions")(x)

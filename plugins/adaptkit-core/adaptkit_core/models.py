@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adaptkit import ModelError, RunContext, load_model
+from adaptkit import ModelError, RunContext, SpecError, load_model
 
 from .sections import ConvNetSource, KerasFileSource, MLPSource
 
@@ -24,6 +24,7 @@ def convnet(section: ConvNetSource, input_shape: tuple, context: RunContext):
 
     if len(input_shape) != 3:
         raise ModelError(context.where, f"convnet needs images (height, width, channels), the data has shape {input_shape}")
+    _check_convnet_fits(section, input_shape, context.where)
     inputs = keras.Input(shape=input_shape, name="inputs")
     x = keras.layers.Rescaling(section.scale, name="rescale")(inputs)
     for i, filters in enumerate(section.filters, start=1):
@@ -33,6 +34,26 @@ def convnet(section: ConvNetSource, input_shape: tuple, context: RunContext):
         x = keras.layers.Activation("relu", name=f"block{i}_relu")(x)
         x = keras.layers.MaxPooling2D(name=f"block{i}_pool")(x)
     return keras.Model(inputs, x, name="source")
+
+
+def _check_convnet_fits(section: ConvNetSource, input_shape: tuple, where: str) -> None:
+    """Refuse a kernel larger than the images, and more pooling blocks than the images can halve,
+    before any layer is built: TensorFlow would allocate the kernels (a 1000x1000 kernel needs
+    gigabytes) or fail deep inside its graph code."""
+    height, width = input_shape[:2]
+    if not (isinstance(height, int) and isinstance(width, int)):
+        return  # images of any size: nothing to compare with
+    if section.kernel_size > min(height, width):
+        raise SpecError(where + ".kernel_size", f"{section.kernel_size} is larger than the input ({height}x{width})")
+    blocks = len(section.filters)
+    side = min(height, width)
+    if side >> blocks < 1:  # each block max-pools by 2
+        fits = side.bit_length() - 1
+        advice = f"use at most {fits} block{'s' if fits != 1 else ''}" if fits else "use larger images"
+        raise SpecError(
+            where + ".filters",
+            f"{blocks} conv blocks, each pooling by 2, shrink the {height}x{width} input to nothing: {advice}",
+        )
 
 
 def keras_file(section: KerasFileSource, input_shape: tuple, context: RunContext):

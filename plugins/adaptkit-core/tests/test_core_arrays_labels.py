@@ -80,7 +80,8 @@ def test_single_label_sources_are_unchanged(npz, tmp_path):
     [
         ([{"key": "digit"}, {"key": "nope"}], "data.train.labels.1.key", "has no array 'nope'"),
         ([{"key": "digit"}, {"key": "size"}], "data.train.labels.1.key", "class labels must be integers"),
-        ([{"key": "digit", "class_names": ["a", "b"]}, {"key": "y"}], "data.train.labels.0.class_names", "label 3 is outside the 2 classes"),
+        ([{"key": "digit", "class_names": ["a", "b"]}, {"key": "y"}], "data.train.labels.0.class_names",
+         r"labels 2 \(3 examples\), 3 \(3 examples\) are outside the 2 classes of class_names"),
         ([{"key": "y"}, {"key": "short"}], "data.train.labels.1.key", "12 examples in 'x' but 5 labels in 'short'"),
     ],
 )

@@ -12,10 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from adaptkit import DataError, DataSource, RunContext, SpecError, TaskInfo
+import numpy as np
+
+from adaptkit import DataError, DataSource, RunContext, SpecError, TaskInfo, warn_rare_classes
 
 from .sections import TextDirectory, TextTable
 
@@ -30,6 +33,8 @@ FORMATS = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
 }
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 Row = tuple[str, Any, str]
 """text, raw label, "file:line". The raw label is None when unlabeled, a tuple of one
@@ -120,7 +125,7 @@ def read_table(section: TextTable, path: Path, where: str) -> list[Row]:
 
 
 def _encode(
-    raws: list, ats: list[str], task: str, class_names: Optional[list[str]], source: str, field: str = ""
+    raws: list, ats: list[str], task: str, class_names: Optional[list[str]], source: str, field: str = "", log: Any = None
 ) -> tuple[list, Optional[list[str]]]:
     """Labels as class indices (classification) or floats (regression), and the classes.
 
@@ -131,8 +136,10 @@ def _encode(
         for raw, at in zip(raws, ats):
             try:
                 values.append(float(raw))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise DataError(at, f"label {raw!r} is not a number ({field + ': ' if field else 'task: '}regression)") from None
+            if not math.isfinite(values[-1]) or abs(values[-1]) > _FLOAT32_MAX:  # float() reads 'nan', 'inf'; labels are float32
+                raise DataError(at, f"label {raw!r} is not a finite number ({field + ': ' if field else 'task: '}regression)")
         return values, None
     names = [str(r).strip() for r in raws]
     classes = list(class_names) if class_names else sorted(set(names))
@@ -144,23 +151,26 @@ def _encode(
                 raise DataError(at, f"label {name!r} is not in {where} [{', '.join(classes)}]")
     elif len(classes) < 2:
         raise DataError(source, f"{field + ': ' if field else ''}only one class ({classes[0]!r}): a classifier needs at least two")
-    return [index[n] for n in names], classes
+    encoded = [index[n] for n in names]
+    if not class_names and log is not None:  # classes read from the labels: a typo makes a class of its own
+        warn_rare_classes(classes, np.bincount(encoded, minlength=len(classes)), f"{source}{' ' + field if field else ''}", log)
+    return encoded, classes
 
 
-def _labels(section: Union[TextTable, TextDirectory], rows: list[Row], source: str) -> tuple[list, Optional[list[str]]]:
+def _labels(section: Union[TextTable, TextDirectory], rows: list[Row], source: str, log: Any = None) -> tuple[list, Optional[list[str]]]:
     """Encode the single label: class indices (classification) or floats (regression)."""
     if not section.labeled:
         return [], section.class_names
-    return _encode([r[1] for r in rows], [r[2] for r in rows], section.task, section.class_names, source)
+    return _encode([r[1] for r in rows], [r[2] for r in rows], section.task, section.class_names, source, log=log)
 
 
-def _named_labels(section: TextTable, rows: list[Row], source: str) -> tuple[dict[str, list], dict[str, TaskInfo]]:
+def _named_labels(section: TextTable, rows: list[Row], source: str, log: Any = None) -> tuple[dict[str, list], dict[str, TaskInfo]]:
     """Encode every ``labels`` entry: values and :class:`TaskInfo` by label name."""
     ats = [r[2] for r in rows]
     values, infos = {}, {}
     for i, entry in enumerate(section.labels):
         raws = [r[1][i] for r in rows]
-        values[entry.label_name], classes = _encode(raws, ats, entry.task, entry.class_names, source, f"labels.{i}")
+        values[entry.label_name], classes = _encode(raws, ats, entry.task, entry.class_names, source, f"labels.{i}", log)
         infos[entry.label_name] = TaskInfo(classes)
     return values, infos
 
@@ -168,13 +178,12 @@ def _named_labels(section: TextTable, rows: list[Row], source: str) -> tuple[dic
 def _source(
     section: Union[TextTable, TextDirectory], rows: list[Row], context: RunContext, source: str
 ) -> DataSource:
-    import numpy as np
 
     named = getattr(section, "labels", None) is not None
     if named:
-        values, infos = _named_labels(section, rows, source)
+        values, infos = _named_labels(section, rows, source, context.log)
     else:
-        labels, classes = _labels(section, rows, source)
+        labels, classes = _labels(section, rows, source, context.log)
         values = {"label": labels} if section.labeled else {}
         infos = {"label": TaskInfo(None if section.task == "regression" else classes)}
     order = np.arange(len(rows))

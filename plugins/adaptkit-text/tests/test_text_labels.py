@@ -176,3 +176,28 @@ def test_prepared_vader_table_loads_with_polarity_score_and_domain(tmp_path):
                      ("awful 0", {"polarity": 0, "score": -2.25, "domain": 1})]  # movie is 1 of amazon, movie, nyt, tweets
     two = load_text_table(table(path="vader/movie.csv", labels=labels[:2]), ctx(tmp_path))
     assert set(two.labels) == {"polarity", "score"} and two.size == 2
+
+
+def test_non_finite_regression_labels_name_the_row(tmp_path):
+    (tmp_path / "t.csv").write_text("text,score\na,1.5\nb,inf\nc,1e39\n")
+    for line, raw in ((3, "inf"), (4, "1e39")):  # 1e39 is a float, but not a float32
+        if line == 4:
+            (tmp_path / "t.csv").write_text("text,score\na,1.5\nb,2\nc,1e39\n")
+        with pytest.raises(adaptkit.DataError) as e:
+            load_text_table(table(path="t.csv", label_column="score", task="regression"), ctx(tmp_path))
+        assert e.value.where == f"{tmp_path / 't.csv'}:{line}"
+        assert e.value.message == f"label {raw!r} is not a finite number (task: regression)"
+
+
+def test_a_rare_class_is_warned_about_unless_the_classes_are_declared(tmp_path, caplog):
+    rows = [f"t{i},{'positive' if i % 2 else 'negative'}" for i in range(300)] + ["odd one,postive"]
+    (tmp_path / "t.csv").write_text("text,polarity\n" + "\n".join(rows) + "\n")
+    with caplog.at_level(logging.WARNING, logger="test"):
+        source = load_text_table(table(path="t.csv", label_column="polarity"), ctx(tmp_path))
+    assert source.class_names == ["negative", "positive", "postive"]
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        f"{tmp_path / 't.csv'}: class 'postive' has 1 example against 150 in the largest class: a stray label? "
+        "(class_names refuses labels outside them)"
+    ]
+    with pytest.raises(adaptkit.DataError, match=r"label 'postive' is not in class_names \[negative, positive\]"):
+        load_text_table(table(path="t.csv", label_column="polarity", class_names=["negative", "positive"]), ctx(tmp_path))

@@ -35,10 +35,10 @@ def adaptkit_load_data(section: DataSourceSection, context: RunContext) -> Optio
 
 
 @adaptkit.hookimpl
-def adaptkit_build_augmentation(section: AugmentSection, context: RunContext) -> Any:
+def adaptkit_build_augmentation(section: AugmentSection, input_shape: tuple, context: RunContext) -> Any:
     from .augment import build_augmentation
 
-    return build_augmentation(section, context)  # the host routes only this plugin's augment kinds here
+    return build_augmentation(section, context, input_shape)  # the host routes only this plugin's augment kinds here
 
 
 @adaptkit.hookimpl

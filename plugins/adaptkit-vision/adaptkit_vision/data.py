@@ -5,17 +5,18 @@ The decoding and checking of image files here is shared with :mod:`adaptkit_visi
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from adaptkit import DataError, DataSource, RunContext
+from adaptkit import DataError, DataSource, RunContext, check_finite, class_indices, warn_rare_classes
 
 from .sections import ImageArraysData, ImageDirectoryData
 
-__all__ = ["IMAGE_EXTENSIONS", "load_image_directory", "load_image_arrays", "image_decoder", "verify_image"]
+__all__ = ["IMAGE_EXTENSIONS", "load_image_directory", "load_image_arrays", "image_decoder", "verify_image", "find_undecodable"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 """What ``tf.io.decode_image`` reads (as ``keras.utils.image_dataset_from_directory`` accepts)."""
@@ -54,6 +55,29 @@ def verify_image(path: Path) -> None:
         raise DataError(str(path), f"unsupported image format {fmt} (use PNG, JPEG, BMP or GIF)")
 
 
+def _reason(exc: Exception) -> str:
+    """TensorFlow's message without its ``{{function_node ...}}`` and ``[Op:...]`` wrapping."""
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", getattr(exc, "message", None) or str(exc))
+    return re.sub(r"\s*\[Op:[^\]]*\].*$", "", " ".join(text.split())) or type(exc).__name__
+
+
+def find_undecodable(files: Sequence[str], decode: Callable, listed_at: Optional[Sequence[str]] = None) -> None:
+    """Decode every file as the dataset does; the first that fails is a DataError naming it (and the
+    manifest line listing it). A :attr:`adaptkit.DataSource.diagnose`: runs only after reading failed."""
+    import tensorflow as tf
+
+    for i, file in enumerate(files):
+        try:
+            decode(tf.constant(str(file)))
+        except tf.errors.OpError as exc:
+            note = f" (listed at {listed_at[i]})" if listed_at is not None else ""
+            try:
+                verify_image(Path(file))  # Pillow's reason reads better, when it sees the fault
+            except DataError as bad:
+                raise DataError(bad.where, bad.message + note) from None
+            raise DataError(str(file), f"the image does not decode ({_reason(exc)}){note}") from None
+
+
 def image_decoder(color_mode: str, image_size) -> tuple[Callable, tuple[int, int, int]]:
     """``decode(path) -> float32 image`` (values 0..255, resized bilinear) and the image shape."""
     import tensorflow as tf
@@ -79,6 +103,10 @@ def load_image_directory(section: ImageDirectoryData, context: RunContext) -> Da
         what = "is not a directory" if root.exists() else "does not exist"
         raise DataError(where + ".path", f"image directory {root} {what}")
     class_names = _list_classes(root, section, where)
+    if len(class_names) < 2 and section.class_names is None:
+        raise DataError(
+            where + ".path", f"{root}: only one class sub-folder ({class_names[0]!r}): a classifier needs at least two"
+        )
 
     rng = np.random.default_rng(context.seed)
     paths: list[str] = []
@@ -111,6 +139,7 @@ def load_image_directory(section: ImageDirectoryData, context: RunContext) -> Da
         size=len(paths_arr),
         input_shape=shape,
         class_names=class_names,
+        diagnose=lambda: find_undecodable(paths_arr, decode),
     )
 
 
@@ -150,8 +179,9 @@ def load_image_arrays(section: ImageArraysData, context: RunContext) -> DataSour
         raise DataError(
             where + ".x_key", f"{path}: {section.x_key!r} must have shape (N, H, W) or (N, H, W, C), got {x.shape} (C = 1 or 3)"
         )
-    if not np.issubdtype(x.dtype, np.number):
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
         raise DataError(where + ".x_key", f"{path}: {section.x_key!r} is not numeric ({x.dtype})")
+    check_finite(x, repr(section.x_key), path, where + ".x_key")
 
     class_names = None
     if y is not None:
@@ -163,21 +193,13 @@ def load_image_arrays(section: ImageArraysData, context: RunContext) -> DataSour
                 f"{path}: {len(x)} images in {section.x_key!r} but {len(y)} labels in {section.y_key!r}",
             )
         if section.targets == "classes":
-            if not np.issubdtype(y.dtype, np.number) or not np.all(np.equal(np.mod(y, 1), 0)) or y.min() < 0:
-                raise DataError(where + ".y_key", f"{path}: class labels must be integers 0..K-1")
-            y = y.astype(np.int32)
-            k = int(y.max()) + 1
-            if section.class_names is not None:
-                if k > len(section.class_names):
-                    raise DataError(
-                        where + ".class_names",
-                        f"{len(section.class_names)} names given, but {path} has labels up to {k - 1}",
-                    )
-                class_names = list(section.class_names)
-            else:
-                class_names = [str(i) for i in range(k)]
+            y, class_names = class_indices(y, section.class_names, path, where + ".y_key", where + ".class_names")
+            warn_rare_classes(class_names, np.bincount(y, minlength=len(class_names)), path, context.log)
         else:
+            if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating):
+                raise DataError(where + ".y_key", f"{path}: regression targets must be numbers, got {y.dtype}")
             y = y.astype(np.float32)
+            check_finite(y, repr(section.y_key), path, where + ".y_key")
 
     order = np.random.default_rng(context.seed).permutation(len(x))
     if section.limit is not None:

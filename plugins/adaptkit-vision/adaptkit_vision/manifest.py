@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from adaptkit import DataError, DataSource, RunContext, TaskInfo
+from adaptkit import DataError, DataSource, RunContext, TaskInfo, check_finite, warn_rare_classes
 
-from .data import image_decoder, verify_image
+from .data import find_undecodable, image_decoder, verify_image
 from .sections import ImageManifestData
 
 __all__ = ["load_image_manifest", "read_manifest"]
@@ -66,7 +67,7 @@ def read_manifest(section: ImageManifestData, path: Path, where: str) -> list[Ro
     return rows
 
 
-def _encode(section: ImageManifestData, rows: list[Row], path: Path, where: str) -> tuple[dict, dict]:
+def _encode(section: ImageManifestData, rows: list[Row], path: Path, where: str, log) -> tuple[dict, dict]:
     """Label values by name (int32 class indices or float32 numbers) and their :class:`TaskInfo`."""
     values: dict[str, np.ndarray] = {}
     infos: dict[str, TaskInfo] = {}
@@ -79,7 +80,11 @@ def _encode(section: ImageManifestData, rows: list[Row], path: Path, where: str)
                     numbers.append(float(value))
                 except ValueError:
                     raise DataError(at, f"{entry.column} {value!r} is not a number (labels.{i}: regression)") from None
+            for number, (_, _, at) in zip(numbers, rows):
+                if not math.isfinite(number):  # float() reads 'nan' and 'inf'
+                    raise DataError(at, f"{entry.column} {number!r} is not a finite number (labels.{i}: regression)")
             values[entry.label_name] = np.array(numbers, np.float32)
+            check_finite(values[entry.label_name], f"column {entry.column!r} (as float32)", path, f"{where}.labels.{i}")
             infos[entry.label_name] = TaskInfo(None, ())
             continue
         classes = list(entry.class_names) if entry.class_names else sorted(set(raw))
@@ -93,6 +98,8 @@ def _encode(section: ImageManifestData, rows: list[Row], path: Path, where: str)
             )
         values[entry.label_name] = np.array([index[v] for v in raw], np.int32)
         infos[entry.label_name] = TaskInfo(classes)
+        if not entry.class_names:  # classes read from the column: a typo makes a class of its own
+            warn_rare_classes(classes, np.bincount(values[entry.label_name], minlength=len(classes)), f"{path} column {entry.column!r}", log)
     return values, infos
 
 
@@ -103,7 +110,7 @@ def load_image_manifest(section: ImageManifestData, context: RunContext) -> Data
     where = context.where or "data"
     path = context.resolve(section.path)
     rows = read_manifest(section, path, where)
-    values, infos = _encode(section, rows, path, where) if section.labeled else ({}, {})
+    values, infos = _encode(section, rows, path, where, context.log) if section.labeled else ({}, {})
     order = np.random.default_rng(context.seed).permutation(len(rows))
     if section.limit is not None:
         order = order[: section.limit]
@@ -138,4 +145,5 @@ def load_image_manifest(section: ImageManifestData, context: RunContext) -> Data
         labeled=section.labeled,
         target_shape=target_shape,
         labels=infos if len(infos) > 1 else None,
+        diagnose=lambda: find_undecodable(files, decode, [rows[k][2] for k in order]),
     )

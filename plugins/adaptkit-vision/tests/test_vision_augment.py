@@ -31,13 +31,25 @@ def test_augmentation_is_random_in_training_and_identity_at_inference(section):
 
     host = adaptkit.get_host()
     layer = host.hook.adaptkit_build_augmentation(
-        section=section, context=RunContext(seed=0, spec_dir=Path("."), where="augment[0]")
+        section=section, input_shape=(16, 16, 3), context=RunContext(seed=0, spec_dir=Path("."), where="augment.0")
     )
     assert isinstance(layer, keras.layers.Layer)
     x = np.random.default_rng(0).uniform(0, 255, (8, 16, 16, 3)).astype("float32")
     np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x, training=False)), x)
     trained = keras.ops.convert_to_numpy(layer(x, training=True))
     assert trained.shape == x.shape and not np.allclose(trained, x)
+
+
+@pytest.mark.parametrize("section", SECTIONS, ids=lambda s: s.kind)
+@pytest.mark.parametrize("shape", [(64,), (8, 8), (4, 8, 8, 1)])
+def test_augmentation_refuses_examples_that_are_not_images(section, shape):
+    host = adaptkit.get_host()
+    with pytest.raises(adaptkit.SpecError) as info:
+        host.call_first("adaptkit_build_augmentation", "augment.0", section, input_shape=shape,
+                        context=RunContext(seed=0, spec_dir=Path("."), where="augment.0"))
+    assert str(info.value) == (
+        f"augment.0: {section.kind} needs images (height, width, channels); the data's examples have shape {shape}"
+    )
 
 
 def test_augmentation_fields_are_checked():

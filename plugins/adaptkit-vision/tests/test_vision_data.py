@@ -192,3 +192,97 @@ def test_plugin_answers_the_data_hook_through_the_host(tmp_path):
     host = adaptkit.get_host()
     source = host.hook.adaptkit_load_data(section=ImageArraysData(path="d.npz"), context=ctx(tmp_path))
     assert source.size == 10
+
+
+def test_image_arrays_content_is_checked(tmp_path):
+    """NaN pixels, a stray label and one class are refused before anything trains."""
+    path = write_npz(tmp_path / "d.npz", x=np.where(np.arange(10 * 64).reshape(10, 8, 8) == 5, np.nan, 1.0))
+    with pytest.raises(DataError) as err:
+        load_image_arrays(ImageArraysData(path="d.npz"), ctx(tmp_path))
+    assert str(err.value) == f"data.train.x_key: {path}: 1 non-finite value (NaN/inf) in 'x'"
+    write_npz(tmp_path / "d.npz", y=np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 99]))
+    with pytest.raises(DataError) as err:
+        load_image_arrays(ImageArraysData(path="d.npz"), ctx(tmp_path))
+    assert err.value.where == "data.train.y_key"
+    assert "label 99 (1 example) is above classes with no example (3..98)" in err.value.message
+    write_npz(tmp_path / "d.npz", y=np.zeros(10, int))
+    with pytest.raises(DataError, match=r"only one class \(0, 10 examples\): a classifier needs at least two"):
+        load_image_arrays(ImageArraysData(path="d.npz"), ctx(tmp_path))
+    write_npz(tmp_path / "d.npz", y=np.where(np.arange(10) == 3, np.inf, 0.5))
+    with pytest.raises(DataError) as err:
+        load_image_arrays(ImageArraysData(path="d.npz", targets="values"), ctx(tmp_path))
+    assert err.value.message.endswith("1 non-finite value (NaN/inf) in 'y'")
+
+
+def test_image_directory_with_one_class_folder_is_refused_unless_declared(tree, tmp_path):
+    import shutil
+
+    shutil.rmtree(tree / "square")
+    with pytest.raises(DataError) as err:
+        load_image_directory(ImageDirectoryData(path="images", image_size=(8, 8)), ctx(tmp_path))
+    assert str(err.value) == f"data.train.path: {tree}: only one class sub-folder ('circle'): a classifier needs at least two"
+    declared = load_image_directory(ImageDirectoryData(path="images", image_size=(8, 8), class_names=["circle"]), ctx(tmp_path))
+    assert declared.class_names == ["circle"]  # said on purpose (a one-class target set, say)
+
+
+# -- a corrupt image that was not verified: named when training reads it --------------------------
+
+GARBAGE_PNG = b"\x89PNG\r\n\x1a\n" + b"not the rest of a PNG file" * 4
+
+
+@pytest.fixture()
+def test_images(tree, tmp_path):
+    import shutil
+
+    shutil.copytree(tree, tmp_path / "test_images")
+
+
+def run_images(tmp_path: Path, train: dict, test: dict):
+    import yaml
+    from click.testing import CliRunner
+
+    from adaptkit.cli import main
+
+    spec = {
+        "name": "unverified",
+        "data": {"train": train, "test": test, "validation_split": 0.0, "batch_size": 4},
+        "source": {"kind": "convnet", "filters": [2]},
+        "head": {"kind": "classifier"},
+        "training": {"verbose": 0, "stages": [{"epochs": 1}]},
+        "evaluation": {"plots": False},
+    }
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    return CliRunner().invoke(main, ["run", str(tmp_path / "spec.yaml"), "--output", str(tmp_path / "runs")])
+
+
+def test_an_unverified_corrupt_image_is_named_when_training_reads_it(tree, test_images, tmp_path):
+    bad = tree / "square" / "square1.png"
+    bad.write_bytes(GARBAGE_PNG)
+    folder = {"kind": "image_directory", "image_size": [8, 8]}
+    result = run_images(tmp_path, {**folder, "path": "images", "verify": False}, {**folder, "path": "test_images"})
+    assert result.exit_code == 2, result.output
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert error.startswith(f"error: {bad}: corrupt or unreadable image ("), error
+    assert "Graph execution error" not in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == []
+
+
+def test_an_unverified_corrupt_image_in_a_manifest_names_the_line(tree, test_images, tmp_path):
+    files = sorted(p for p in tree.rglob("*") if p.suffix in (".png", ".jpg"))
+    (tree / "list.csv").write_text("path,shape\n" + "".join(f"{p},{p.parent.name}\n" for p in files))
+    files[5].write_bytes(GARBAGE_PNG if files[5].suffix == ".png" else b"\xff\xd8\xff\xe0 garbage")
+    manifest = {"kind": "image_manifest", "image_size": [8, 8], "labels": [{"column": "shape"}]}
+    result = run_images(
+        tmp_path, {**manifest, "path": "images/list.csv", "verify": False},
+        {"kind": "image_directory", "image_size": [8, 8], "path": "test_images"},
+    )
+    assert result.exit_code == 2, result.output
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert error.startswith(f"error: {files[5]}: ") and error.endswith(f"(listed at {tree / 'list.csv'}:7)"), error
+
+
+def test_find_undecodable_is_quiet_on_good_files(tree):
+    from adaptkit_vision.data import find_undecodable, image_decoder
+
+    decode, _ = image_decoder("rgb", (8, 8))
+    find_undecodable(sorted(str(p) for p in tree.rglob("*.png")), decode)  # nothing to report

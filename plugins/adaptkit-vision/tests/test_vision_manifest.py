@@ -206,3 +206,30 @@ def test_prepared_elpv_manifest_loads_with_defect_and_cell_type(tmp_path):
     ys = [y for _, y in src.dataset.as_numpy_iterator()]
     assert sorted((int(y["defect"]), int(y["cell_type"])) for y in ys) == sorted([(d, t) for d in (0, 1) for t in (0, 1)] * 3)
     assert all(int(y["defect"]) == int(y["defect_probability"] >= 0.5) for y in ys)
+
+
+def test_non_finite_regression_values_name_the_row(manifest, tmp_path):
+    rows = manifest.read_text().splitlines()
+    rows[3] = rows[3].rsplit(",", 1)[0] + ",nan"  # float() reads it
+    manifest.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError) as err:
+        load_image_manifest(manifest_data(labels=[{"column": "shape"}, {"column": "area", "task": "regression"}]), ctx(tmp_path))
+    assert err.value.where == f"{manifest}:4" and err.value.message == "area nan is not a finite number (labels.1: regression)"
+
+
+def test_a_rare_class_read_from_the_column_is_warned_about(tmp_path, caplog):
+    import logging
+
+    folder = tmp_path / "data"
+    (folder / "img").mkdir(parents=True)
+    draw(folder / "img" / "a.png", "circle", 10)
+    lines = ["path,shape"] + [f"img/a.png,{'circle' if i % 2 else 'square'}" for i in range(200)] + ["img/a.png,cirlce"]
+    (folder / "cells.csv").write_text("\n".join(lines) + "\n")
+    with caplog.at_level(logging.WARNING, logger="adaptkit"):
+        source = load_image_manifest(manifest_data(labels=[{"column": "shape"}], verify=False), ctx(tmp_path))
+    assert source.class_names == ["circle", "cirlce", "square"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"{folder / 'cells.csv'} column 'shape': class 'cirlce' has 1 example against 100 in the largest class: "
+        "a stray label? (class_names refuses labels outside them)"
+    ]
