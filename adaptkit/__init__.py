@@ -14,12 +14,13 @@ from ._features import (
     model_feature_extractor,
     stream_features,
 )
-from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError
+from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError, shown
 from ._hookspecs import hookimpl, hookspec
 from ._layers import all_trainable, block_of, layer_groups, leaf_layers, make_trainable, set_trainable
 from ._families import section_of
 from ._models import keras_objects, load_model
 from ._optim import build_optimizer, build_schedule
+from ._paths import ExistingDir, ExistingFile, ExistingPath, existing_path
 from ._plugins import PluginHost, PluginInfo, get_host, reset_host
 from ._sections import (
     AugmentSection,
@@ -58,6 +59,9 @@ __all__ = [
     "DataError",
     "DataSource",
     "DataSourceSection",
+    "ExistingDir",
+    "ExistingFile",
+    "ExistingPath",
     "FeatureAlignmentLoss",
     "Head",
     "HeadSection",
@@ -88,6 +92,7 @@ __all__ = [
     "build_schedule",
     "build_spec_model",
     "dense_network",
+    "existing_path",
     "feature_dim",
     "feature_extractor",
     "flatten",
@@ -112,6 +117,7 @@ __all__ = [
     "reset_host",
     "section_of",
     "set_trainable",
+    "shown",
     "stream_features",
     "variable_arrays",
     "write_arrays",
