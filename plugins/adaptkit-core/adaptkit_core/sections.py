@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal, Optional
 
 from pydantic import Field, PositiveInt, model_validator
 
-from adaptkit import DataSourceSection, HeadSection, LabelEntry, SourceSection, SurgerySection
+from adaptkit import DataSourceSection, ExistingFile, HeadSection, LabelEntry, SourceSection, SurgerySection
 
 Pooling = Literal["avg", "max", "flatten", "none"]
 
@@ -27,7 +27,7 @@ class ArraysData(DataSourceSection):
     """Numeric arrays from a ``.npz`` file: features ``x`` and labels ``y``."""
 
     kind: Literal["arrays"]
-    path: str = Field(..., description="The .npz file (relative to the spec's directory).")
+    path: ExistingFile = Field(..., description="The .npz file (relative to the spec's directory).")
     x_key: str = Field("x", description="Name of the features array in the file.")
     y_key: str = Field("y", description="Name of the labels array in the file.")
     labeled: bool = Field(True, description="False for unlabeled (target-domain) data: y is not read.")
@@ -89,7 +89,7 @@ class KerasFileSource(SourceSection):
     """A model saved as ``.keras`` (for example by an earlier adaptkit pipeline): sequential learning."""
 
     kind: Literal["keras_file"]
-    path: str = Field(..., description="The .keras file (relative to the spec's directory). Loaded in safe mode.")
+    path: ExistingFile = Field(..., description="The .keras file (relative to the spec's directory). Loaded in safe mode.")
     output_layer: Optional[str] = Field(
         None,
         min_length=1,
@@ -155,7 +155,7 @@ class LoRA(SurgerySection):
         min_length=1,
         description="Names of the layers to adapt; default: every Dense, EinsumDense, convolution and Embedding layer of the source.",
     )
-    adapters: Optional[str] = Field(
+    adapters: Optional[ExistingFile] = Field(
         None,
         description="An adapters.npz written by an earlier run (its adapted weights only): loaded into the new adapters.",
     )
