@@ -78,6 +78,21 @@ def _yaml_switch(value: Any) -> Any:
     return value
 
 
+def _check_test_data(spec: Any) -> None:
+    """Every task is judged on test data (the headline is a test metric): a test_split of 0
+    needs data.test, and a test set for every task with data of its own."""
+    if spec.data.test_split > 0:
+        return
+    if spec.data.test is None:
+        raise SpecError("data.test_split", "0 leaves no test data for the headline metric: give data.test, or a test_split above 0")
+    for i, task in enumerate(spec.tasks or []):
+        if task.data is not None and task.data.test is None:
+            raise SpecError(
+                "data.test_split",
+                f"0 leaves tasks.{i} ({task.name}) no test data: give tasks.{i}.data.test, or a test_split above 0",
+            )
+
+
 def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
     """The ``PipelineSpec`` model for the plugins that are installed now."""
     host = host or get_host()
@@ -142,7 +157,7 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
         ),
         test_split=(
             float,
-            Field(0.2, ge=0, lt=0.9, description="Fraction of train held out for testing when test is not given."),
+            Field(0.2, ge=0, lt=0.9, description="Fraction of train held out for testing when test is not given (above 0 unless test is given)."),
         ),
         target_test_split=(
             float,
@@ -311,6 +326,7 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
             if name in names[:i]:
                 raise SpecError(f"tasks.{i}.name", f"task {name!r} is given twice")
         check_task_data(spec)
+        _check_test_data(spec)
         weighting = spec.training.task_weighting
         if weighting is not None and len(names) < type(weighting).min_tasks:
             raise SpecError(
