@@ -24,6 +24,8 @@ __all__ = ["SpecErrors", "spec_errors"]
 
 MAX_MESSAGE = 400
 """The longest message of one error (the rest is cut with '…')."""
+MAX_ERRORS = 50
+"""The most errors reported for one spec; a last line says how many more there are."""
 
 
 class SpecErrors(SpecError):
@@ -137,7 +139,11 @@ def spec_errors(
     tags = frozenset(kind for family in host.sections.values() for kind in family)
     out: list[SpecError] = []
     union_places: dict[str, int] = {}
-    for err in exc.errors(include_url=False, include_input=True):
+    errors = exc.errors(include_url=False, include_input=True)
+    for n, err in enumerate(errors):
+        if len(out) == MAX_ERRORS:
+            out.append(SpecError("", f"and {len(errors) - n:,} more errors, not shown"))
+            break
         where, unioned = _clean_loc(tuple(err["loc"]), data, tags)
         msg = err["msg"]
         kind_of = err["type"] in ("union_tag_invalid", "union_tag_not_found") or (

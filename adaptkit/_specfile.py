@@ -53,7 +53,8 @@ def read_spec_file(path: Union[str, Path]) -> dict[str, Any]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise SpecError(where, f"not valid YAML{at}: {shown(exc.problem or str(exc), quote=False)}") from None
+        words = " ".join(filter(None, [exc.context, exc.problem])) or str(exc)  # "expected ... but found ..."
+        raise SpecError(where, f"not valid YAML{at}: {shown(words, 200, quote=False)}") from None
     except yaml.reader.ReaderError as exc:
         code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or b"\0")
         raise SpecError(where, f"not valid YAML: character #x{code:04x} at position {exc.position} is not allowed") from None

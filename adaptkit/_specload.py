@@ -16,7 +16,10 @@ import re
 from typing import Any, Optional, Sequence
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.nodes import Node, ScalarNode
+from yaml.resolver import Resolver
 
 from ._errors import SpecError, shown
 
@@ -26,8 +29,9 @@ MAX_BYTES = 1 << 20
 """The largest spec file read (1 MiB; specs are a few KB)."""
 MAX_DEPTH = 64
 """The deepest nesting of mappings and lists (the deepest real spec nests about 8)."""
-MAX_VALUES = 100_000
-"""The most values (keys, items, scalars) a spec may hold once its aliases are expanded."""
+MAX_VALUES = 10_000
+"""The most values (keys, items, scalars) a spec may hold once its aliases are expanded (a
+large real spec holds a few hundred; a list of 1,000 class names is a thousand)."""
 MAX_INT_DIGITS = 100
 """The longest integer literal (Python refuses to read one of over 4,300 digits)."""
 
@@ -40,15 +44,40 @@ def dotted(parts: Sequence[Any]) -> str:
     return shown(".".join(shown(str(p), quote=False) for p in parts if p is not None), 240, quote=False)
 
 
-class _SpecLoader(yaml.SafeLoader):
-    """The safe loader, counting the values each node stands for (aliases included) as it composes."""
+try:  # libyaml scans and parses; the composing below stays in Python, so that it can count
+    from yaml._yaml import CParser
+
+    _READERS: tuple = (CParser,)
+
+    def _start_reading(loader: Any, text: str) -> None:
+        CParser.__init__(loader, text)
+
+except ImportError:  # pragma: no cover - PyYAML built without libyaml: all in Python, slower
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    _READERS = (Reader, Scanner, Parser)
+
+    def _start_reading(loader: Any, text: str) -> None:
+        Reader.__init__(loader, text)
+        Scanner.__init__(loader)
+        Parser.__init__(loader)
+
+
+class _SpecLoader(Composer, *_READERS, SafeConstructor, Resolver):  # type: ignore[misc]
+    """A safe loader, counting the values each node stands for (aliases included) as it composes."""
 
     def __init__(self, text: str, where: str, prefix: Sequence[str] = ()):
-        super().__init__(text)
+        _start_reading(self, text)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
         self.where = where
         self.path: list[Optional[str]] = list(prefix)
         self.sizes: dict[int, int] = {}  # id(node) -> values it stands for, set once composed
         self.values = 0
+        self.depth = len(self.path)
 
     def place(self, extra: Optional[str] = None) -> str:
         return dotted([*self.path, extra]) or self.where
@@ -58,15 +87,15 @@ class _SpecLoader(yaml.SafeLoader):
         if self.values > MAX_VALUES:
             raise SpecError(
                 self.place(),
-                f"line {mark.line + 1}: the spec holds more than {MAX_VALUES:,} values once its aliases are expanded",
+                f"line {mark.line + 1}: the spec holds more than {MAX_VALUES:,} values, aliases expanded",
             )
 
     def compose_node(self, parent: Optional[Node], index: Any) -> Node:
         part = None if index is None else (str(index.value) if isinstance(index, ScalarNode) else str(index))
         self.path.append(part)
+        self.depth += part is not None
         try:
-            depth = sum(p is not None for p in self.path)
-            if depth > MAX_DEPTH:
+            if self.depth > MAX_DEPTH:
                 raise SpecError(self.place(), f"nested deeper than {MAX_DEPTH} levels")
             if self.check_event(yaml.AliasEvent):
                 event = self.peek_event()
@@ -79,7 +108,7 @@ class _SpecLoader(yaml.SafeLoader):
                     self.count(self.sizes[id(node)], event.start_mark)
             return super().compose_node(parent, index)
         finally:
-            self.path.pop()
+            self.depth -= self.path.pop() is not None
 
     def compose_scalar_node(self, anchor: Optional[str]) -> Node:
         node = super().compose_scalar_node(anchor)
