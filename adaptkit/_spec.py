@@ -93,9 +93,21 @@ def _check_test_data(spec: Any) -> None:
             )
 
 
+_MODELS: dict[tuple, type[BaseModel]] = {}
+
+
 def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
-    """The ``PipelineSpec`` model for the plugins that are installed now."""
+    """The ``PipelineSpec`` model for the plugins that are installed now (built once per set of
+    section classes: building it costs more than validating a spec)."""
     host = host or get_host()
+    classes = tuple((family, tuple(host.section_classes(family))) for family in SECTION_BASES)
+    key = (id(host), classes, tuple((p.name, p.status) for p in host.broken()))
+    if key not in _MODELS:
+        _MODELS[key] = _build_spec_model(host)
+    return _MODELS[key]
+
+
+def _build_spec_model(host: PluginHost) -> type[BaseModel]:
     U = {family: family_union(host, family) for family in SECTION_BASES}
 
     EvaluationSpec = create_model(
