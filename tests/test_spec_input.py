@@ -191,3 +191,17 @@ def test_a_bad_text_encoding_is_found_at_its_full_path():
     assert errors_with(data={"train": train}, source={"kind": "bert", "preset": "bert_tiny_en_uncased"}) == [
         "data.train.encoding: unknown text encoding 'no-such-codec' (Python codec names: utf-8, latin-1, cp1252, ...)"
     ]
+
+
+def test_the_text_loader_names_a_bad_encoding_at_its_full_path(tmp_path):
+    """Past validation (a section built without it), the loader's message has the full dotted path."""
+    from adaptkit import RunContext
+    from adaptkit_text.data import load_text_table
+    from adaptkit_text.sections import TextTable
+
+    table = tmp_path / "t.csv"
+    table.write_text("text,label\na,x\n")
+    section = TextTable.model_construct(kind="text_table", path=str(table), encoding="no-such-codec")
+    with pytest.raises(SpecError) as info:
+        load_text_table(section, RunContext(seed=0, spec_dir=tmp_path, where="data.train"))
+    assert str(info.value) == "data.train.encoding: unknown text encoding 'no-such-codec'"

@@ -140,3 +140,27 @@ def test_layer_sizes_must_be_positive(path, value):
 def test_empty_layer_names_are_refused(op):
     (msg,) = errors_of(with_value("surgery", [op]))
     assert msg.startswith("surgery.0.") and "at least 1 character" in msg, msg
+
+
+def test_a_run_with_the_largest_seed_trains(spec_file):
+    """numpy, Keras and tf.data all take seed 2**32 - 1 (and the seeds derived from it)."""
+    from adaptkit import load_spec_file
+    from adaptkit._runner import run_pipeline
+
+    path = spec_file(f"seed: {2**32 - 1}\ntraining: {{verbose: 0, stages: [{{epochs: 1}}]}}")
+    result = run_pipeline(load_spec_file(path), path)
+    assert 0 <= result.headline[1] <= 1
+
+
+def test_discriminative_rates_of_many_groups_underflow_instead_of_overflowing():
+    """factor**k overflowed (OverflowError) past k = 154 at factor 100; rate * factor**-k goes to 0."""
+    import keras
+
+    from adaptkit._stages import discriminative_groups
+
+    spec = load_spec(with_value("training.stages.0.discriminative.factor", 100.0))
+    source = keras.Sequential([keras.Input((2,))] + [keras.layers.Dense(1, name=f"dense{i}") for i in range(160)])
+    groups = discriminative_groups(spec.training.stages[0], source, total_steps=10)
+    rates = [float(keras.ops.convert_to_numpy(optimizer.learning_rate)) for optimizer, _ in groups]
+    assert len(rates) == 160
+    assert rates[0] == pytest.approx(1e-5) and rates[-1] == 0.0
