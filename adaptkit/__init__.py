@@ -15,12 +15,13 @@ from ._features import (
     model_feature_extractor,
     stream_features,
 )
-from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError, TrainingError
+from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError, TrainingError, shown
 from ._hookspecs import hookimpl, hookspec
 from ._layers import all_trainable, block_of, layer_groups, leaf_layers, make_trainable, set_trainable
 from ._families import section_of
 from ._models import keras_objects, load_model, safe_deserialization
 from ._optim import build_optimizer, build_schedule
+from ._paths import ExistingDir, ExistingFile, ExistingPath, existing_path
 from ._plugins import PluginHost, PluginInfo, get_host, reset_host
 from ._sections import (
     AugmentSection,
@@ -31,6 +32,7 @@ from ._sections import (
     ScheduleSection,
     Section,
     SourceSection,
+    SpecModel,
     SurgerySection,
     WeightingSection,
     LabelEntry,
@@ -59,6 +61,9 @@ __all__ = [
     "DataError",
     "DataSource",
     "DataSourceSection",
+    "ExistingDir",
+    "ExistingFile",
+    "ExistingPath",
     "FeatureAlignmentLoss",
     "Finding",
     "Head",
@@ -79,6 +84,7 @@ __all__ = [
     "Section",
     "SourceSection",
     "SpecError",
+    "SpecModel",
     "StepBatch",
     "SurgerySection",
     "TaskInfo",
@@ -94,6 +100,7 @@ __all__ = [
     "check_finite",
     "class_indices",
     "dense_network",
+    "existing_path",
     "feature_dim",
     "feature_extractor",
     "flatten",
@@ -120,6 +127,7 @@ __all__ = [
     "safe_deserialization",
     "section_of",
     "set_trainable",
+    "shown",
     "stream_features",
     "untrusted_code",
     "variable_arrays",

@@ -42,6 +42,7 @@ class FeatureAlignmentLoss(LossSection):
     gamma: float = Field(10.0, gt=0, description="ganin schedule: how fast the weight rises from 0.")
     feature_layer: Optional[str] = Field(
         None,
+        min_length=1,
         description=(
             "Name of the layer whose (flattened) output is aligned: a layer of the encoder (nested models "
             "searched) or, failing that, of the head. Default: the encoder's output, the features the head sees."

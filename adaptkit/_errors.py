@@ -12,7 +12,24 @@
 
 from __future__ import annotations
 
-__all__ = ["AdaptkitError", "SpecError", "DataError", "ModelError", "PluginError", "TrainingError"]
+import reprlib
+from typing import Any
+
+__all__ = ["AdaptkitError", "SpecError", "DataError", "ModelError", "PluginError", "TrainingError", "shown"]
+
+SHOWN_CHARS = 80
+"""The most characters of a user's value that a message echoes."""
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, SHOWN_CHARS, SHOWN_CHARS
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 8
+
+
+def shown(value: Any, limit: int = SHOWN_CHARS, quote: bool = True) -> str:
+    """A value as a message echoes it: its repr (a string bare when ``quote`` is false), cut
+    at ``limit`` characters with '…'. reprlib stops early, so a huge value costs little."""
+    text = value if isinstance(value, str) and not quote else _REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class AdaptkitError(Exception):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Optional, Union
 
 from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter
 from pydantic_core import core_schema
@@ -20,7 +20,7 @@ from ._sections import SECTION_BASES, Section
 if TYPE_CHECKING:  # pragma: no cover
     from ._plugins import PluginHost
 
-__all__ = ["family_union", "section_of", "tag_key"]
+__all__ = ["family_union", "section_of", "tag_key", "nested_family"]
 
 
 def tag_key(family: str) -> str:
@@ -104,6 +104,11 @@ class _Nested:
         from ._plugins import get_host
 
         return handler(_adapter(get_host(), self.family).core_schema)
+
+
+def nested_family(metadata: Any) -> Optional[str]:
+    """The family a field's metadata item validates against (from :func:`section_of`), else None."""
+    return metadata.family if isinstance(metadata, _Nested) else None
 
 
 def section_of(family: str, **defaults: Any) -> Any:

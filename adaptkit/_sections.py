@@ -6,16 +6,18 @@ them through the ``adaptkit_sections`` hook and builds discriminated unions by
 ``kind`` from them, so a whole pipeline spec is validated, rendered and
 exported as a JSON Schema without importing TensorFlow.
 
-    Section
-    ├── DataSourceSection   a dataset (labeled or not)            -> adaptkit_load_data
-    ├── AugmentSection      one augmentation layer                -> adaptkit_build_augmentation
-    ├── SourceSection       the pre-trained source model          -> adaptkit_load_source
-    ├── SurgerySection      one layer-surgery operation           -> adaptkit_apply_surgery
-    ├── HeadSection         the task head                         -> adaptkit_attach_head
-    ├── LossSection         extra loss terms (domain adaptation)  -> adaptkit_compose_loss
-    ├── WeightingSection    how task losses combine (multi-task)  -> adaptkit_build_weighting
-    ├── ScheduleSection     a stage's learning-rate schedule      -> adaptkit_build_schedule
-    └── OptimizerSection    an optimizer (stage, baseline, player) -> adaptkit_build_optimizer
+    SpecModel               a part of a spec: unknown keys are errors, numbers strict, no inf/nan
+    ├── LabelEntry          one named label of a multi-label data section
+    └── Section             a section, told apart by ``kind``
+        ├── DataSourceSection   a dataset (labeled or not)            -> adaptkit_load_data
+        ├── AugmentSection      one augmentation layer                -> adaptkit_build_augmentation
+        ├── SourceSection       the pre-trained source model          -> adaptkit_load_source
+        ├── SurgerySection      one layer-surgery operation           -> adaptkit_apply_surgery
+        ├── HeadSection         the task head                         -> adaptkit_attach_head
+        ├── LossSection         extra loss terms (domain adaptation)  -> adaptkit_compose_loss
+        ├── WeightingSection    how task losses combine (multi-task)  -> adaptkit_build_weighting
+        ├── ScheduleSection     a stage's learning-rate schedule      -> adaptkit_build_schedule
+        └── OptimizerSection    an optimizer (stage, baseline, player) -> adaptkit_build_optimizer
 
 A family whose base sets ``default_kind`` lets a spec leave the kind out
 (``schedule: {}`` is ``constant``, ``optimizer: {learning_rate: 0.01}`` is
@@ -30,6 +32,7 @@ from typing import ClassVar, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "SpecModel",
     "Section",
     "DataSourceSection",
     "AugmentSection",
@@ -45,10 +48,19 @@ __all__ = [
 ]
 
 
-class Section(BaseModel):
-    """A spec section: strict (unknown keys are errors) and immutable."""
+class SpecModel(BaseModel):
+    """A part of a spec: unknown keys are errors, numbers are strict, immutable.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+    Strict: a number must be written as a number (``true`` or ``"2"`` is not 2; an
+    integer is a float where a float is asked for), and ``inf``/``nan`` are refused.
+    Plugins subclass it for the nested parts of their sections (a discriminator's layers).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=(), strict=True, allow_inf_nan=False)
+
+
+class Section(SpecModel):
+    """A spec section: a :class:`SpecModel` told apart from its family's other kinds by ``kind``."""
 
     kind: str
 
@@ -131,7 +143,7 @@ class OptimizerSection(Section):
         return self.kind
 
 
-class LabelEntry(BaseModel):
+class LabelEntry(SpecModel):
     """One named label of a multi-label data section (a base for data plugins' label entries).
 
     A data plugin subclasses it with the field that says where the label is
@@ -139,7 +151,6 @@ class LabelEntry(BaseModel):
     ``source_field``; the label's name defaults to that field's value.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
     source_field: ClassVar[str] = "column"
 
     name: Optional[str] = Field(

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, BeforeValidator, StrictInt, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StrictInt, create_model, model_validator
 
 from ._errors import SpecError
 from ._families import family_union
 from ._plugins import PluginHost, get_host
-from ._sections import SECTION_BASES, Section
+from ._sections import SECTION_BASES, Section, SpecModel
 from ._tasks import check_task_data
 
 __all__ = [
@@ -30,15 +30,23 @@ __all__ = [
 ]
 
 
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+MAX_SEED = 2**32 - 1
+"""numpy's (and so keras.utils.set_random_seed's) largest seed."""
+MAX_BATCH_SIZE = 2**20
+MAX_STEPS_PER_EXECUTION = 10_000
+MAX_EPOCHS = 1_000_000
+MAX_FACTOR = 100.0
+
+
+class StrictModel(SpecModel):
+    """A part of the host's own spec keys (strict, like every section)."""
 
 
 class DiscriminativeSpec(StrictModel):
     """Per-layer-group learning rates (ULMFiT): lower groups learn more slowly."""
 
     factor: float = Field(
-        2.6, ge=1, description="Each group of the source model, from the top down, gets the rate of the group above divided by this; the head gets the full rate."
+        2.6, ge=1, le=MAX_FACTOR, description="Each group of the source model, from the top down, gets the rate of the group above divided by this; the head gets the full rate."
     )
     block_depth: int = Field(
         1, ge=1, description="Layers form a group by the first N '_'-separated parts of their names (block5_conv1 -> block5 at 1)."
@@ -86,9 +94,36 @@ def _yaml_switch(value: Any) -> Any:
     return value
 
 
+def _check_test_data(spec: Any) -> None:
+    """Every task is judged on test data (the headline is a test metric): a test_split of 0
+    needs data.test, and a test set for every task with data of its own."""
+    if spec.data.test_split > 0:
+        return
+    if spec.data.test is None:
+        raise SpecError("data.test_split", "0 leaves no test data for the headline metric: give data.test, or a test_split above 0")
+    for i, task in enumerate(spec.tasks or []):
+        if task.data is not None and task.data.test is None:
+            raise SpecError(
+                "data.test_split",
+                f"0 leaves tasks.{i} ({task.name}) no test data: give tasks.{i}.data.test, or a test_split above 0",
+            )
+
+
+_MODELS: dict[tuple, type[BaseModel]] = {}
+
+
 def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
-    """The ``PipelineSpec`` model for the plugins that are installed now."""
+    """The ``PipelineSpec`` model for the plugins that are installed now (built once per set of
+    section classes: building it costs more than validating a spec)."""
     host = host or get_host()
+    classes = tuple((family, tuple(host.section_classes(family))) for family in SECTION_BASES)
+    key = (id(host), classes, tuple((p.name, p.status) for p in host.broken()))
+    if key not in _MODELS:
+        _MODELS[key] = _build_spec_model(host)
+    return _MODELS[key]
+
+
+def _build_spec_model(host: PluginHost) -> type[BaseModel]:
     U = {family: family_union(host, family) for family in SECTION_BASES}
 
     EvaluationSpec = create_model(
@@ -106,7 +141,7 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
                 ),
             ),
         ),
-        baseline_epochs=(Optional[int], Field(None, ge=1, description="Epochs for the baseline; default: the stages' total.")),
+        baseline_epochs=(Optional[int], Field(None, ge=1, le=MAX_EPOCHS, description="Epochs for the baseline; default: the stages' total.")),
         baseline_optimizer=(
             Optional[U["optimizer"]],
             Field(None, description="Optimizer for the baseline; default: the first stage's."),
@@ -161,13 +196,13 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
         ),
         test_split=(
             float,
-            Field(0.2, ge=0, lt=0.9, description="Fraction of train held out for testing when test is not given."),
+            Field(0.2, ge=0, lt=0.9, description="Fraction of train held out for testing when test is not given (above 0 unless test is given)."),
         ),
         target_test_split=(
             float,
             Field(0.3, ge=0, lt=0.9, description="Fraction of a labeled target held out to test on."),
         ),
-        batch_size=(int, Field(32, ge=1, description="Examples per training step (per stream).")),
+        batch_size=(int, Field(32, ge=1, le=MAX_BATCH_SIZE, description="Examples per training step (per stream).")),
         cache=(bool, Field(True, description="Cache decoded examples in memory after the first epoch.")),
     )
 
@@ -176,7 +211,7 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
         __base__=StrictModel,
         __doc__="One training stage: what is trainable, for how long, at what rate.",
         name=(Optional[str], Field(None, description="A label for logs and history.csv.")),
-        epochs=(int, Field(..., ge=1, description="Epochs in this stage (an epoch is one pass over data.train).")),
+        epochs=(int, Field(..., ge=1, le=MAX_EPOCHS, description="Epochs in this stage (an epoch is one pass over data.train).")),
         optimizer=(U["optimizer"], Field({}, validate_default=True, description="The stage's optimizer (default: adam at 1e-3).")),
         schedule=(U["schedule"], Field({}, validate_default=True, description="The stage's learning-rate schedule (default: constant).")),
         surgery=(
@@ -223,7 +258,7 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
         verbose=(int, Field(1, ge=0, le=2, description="Keras fit verbosity (0 silent, 1 progress bar, 2 one line per epoch).")),
         backup=(
             Annotated[
-                Union[Literal["epoch", "off"], Annotated[StrictInt, Field(ge=1)]],
+                Union[Literal["epoch", "off"], Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]],
                 BeforeValidator(_yaml_switch),
             ],
             Field(
@@ -239,6 +274,7 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
             Field(
                 1,
                 ge=1,
+                le=MAX_STEPS_PER_EXECUTION,
                 description="Training steps run inside one compiled call (Keras steps_per_execution): much faster for small models; callbacks then see every N-th step.",
             ),
         ),
@@ -329,6 +365,7 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
             if name in names[:i]:
                 raise SpecError(f"tasks.{i}.name", f"task {name!r} is given twice")
         check_task_data(spec)
+        _check_test_data(spec)
         weighting = spec.training.task_weighting
         if weighting is not None and len(names) < type(weighting).min_tasks:
             raise SpecError(
@@ -363,13 +400,13 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
         __validators__={"_check": model_validator(mode="after")(_check)},
         name=(str, Field(..., min_length=1, pattern=r"^[A-Za-z0-9_.-]+$", description="Run name (letters, digits, _ . -); names the run directory.")),
         description=(str, Field("", description="Free text, for people.")),
-        seed=(int, Field(0, description="Seed for data order, initialisation and dropout.")),
+        seed=(int, Field(0, ge=0, le=MAX_SEED, description="Seed for data order, initialisation and dropout (0 to 2**32 - 1).")),
         split_seed=(
             Optional[int],
             Field(
                 None,
                 ge=0,
-                le=2**32 - 1,
+                le=MAX_SEED,
                 description="Seed of the data order, and so of the train/validation/test split (default: seed). Repeats keep it fixed.",
             ),
         ),

@@ -1,37 +1,72 @@
-"""Reading specs: YAML/JSON files, ``--set`` overrides, and pydantic's errors as dotted SpecErrors."""
+"""Reading specs: YAML/JSON files, ``--set`` overrides, validation with the files checked.
+
+Parsing is bounded (:mod:`adaptkit._specload`); pydantic's errors become dotted
+SpecErrors (:mod:`adaptkit._specerrors`). No TensorFlow here.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Optional, Union
 
 import yaml
 from pydantic import ValidationError
 
-from ._errors import SpecError
+from ._errors import SpecError, shown
+from ._paths import SPEC_DIR
 from ._plugins import PluginHost, get_host
 from ._spec import build_spec_model
+from ._specerrors import SpecErrors, spec_errors
+from ._specload import MAX_BYTES, MAX_DEPTH, check_tree, dotted, parse_json, parse_yaml
 
 __all__ = ["SpecErrors", "read_spec_file", "parse_overrides", "apply_overrides", "spec_errors", "load_spec", "load_spec_file"]
 
-def read_spec_file(path: Union[str, Path]) -> dict[str, Any]:
-    p = Path(path)
-    if not p.is_file():
-        raise SpecError(str(path), "no such spec file")
+
+def _read_bytes(path: Path, where: str) -> bytes:
+    """The file's bytes: a regular file of at most :data:`MAX_BYTES`."""
     try:
-        text = p.read_text(encoding="utf-8")
-        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(str(path), f"cannot read: {exc}") from exc
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
+        if path.is_dir():
+            raise SpecError(where, "is a folder, not a spec file")
+        if not path.exists():
+            raise SpecError(where, "no such spec file")
+        if not path.is_file():
+            raise SpecError(where, "not a regular file")
+        with path.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise SpecError(where, f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise SpecError(where, f"larger than {MAX_BYTES // 1024:,} KiB: not a spec file?")
+    return raw
+
+
+def read_spec_file(path: Union[str, Path]) -> dict[str, Any]:
+    where = str(path)
+    raw = _read_bytes(Path(path), where)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecError(where, f"not UTF-8 text (byte {exc.start})") from None
+    fmt = "JSON" if Path(path).suffix.lower() == ".json" else "YAML"
+    try:
+        data = parse_json(text, where) if fmt == "JSON" else parse_yaml(text, where)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
         at = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise SpecError(str(path), f"not valid YAML/JSON{at}: {problem}") from exc
+        words = " ".join(filter(None, [exc.context, exc.problem])) or str(exc)  # "expected ... but found ..."
+        raise SpecError(where, f"not valid YAML{at}: {shown(words, 200, quote=False)}") from None
+    except yaml.reader.ReaderError as exc:
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or b"\0")
+        raise SpecError(where, f"not valid YAML: character #x{code:04x} at position {exc.position} is not allowed") from None
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:  # JSONDecodeError; a YAML date like 2024-13-01
+        raise SpecError(where, f"not valid {fmt}: {shown(str(exc), quote=False)}") from None
     if not isinstance(data, dict):
-        raise SpecError(str(path), "a spec must be a mapping of keys to values")
+        raise SpecError(where, "a spec must be a mapping of keys to values")
     return data
+
+
+def _not_a_path(item: str) -> SpecError:
+    return SpecError("--set", f"{shown(item)} is not path.to.key=value")
 
 
 def parse_overrides(items: Optional[list[str]]) -> list[tuple[list[str], Any]]:
@@ -39,13 +74,16 @@ def parse_overrides(items: Optional[list[str]]) -> list[tuple[list[str], Any]]:
     out = []
     for item in items or []:
         key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise SpecError("--set", f"{item!r} is not path.to.key=value")
+        path = [part.strip() for part in key.split(".")]
+        if not sep or not all(path):
+            raise _not_a_path(item)
+        if len(path) > MAX_DEPTH:
+            raise SpecError("--set", f"{shown(key)}: nested deeper than {MAX_DEPTH} levels")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
+            value = parse_yaml(raw, "--set", path) if raw.strip() else ""
+        except (yaml.YAMLError, ValueError, OverflowError):  # not YAML: the text itself
             value = raw
-        out.append((key.strip().split("."), value))
+        out.append((path, value))
     return out
 
 
@@ -54,14 +92,15 @@ def apply_overrides(data: dict[str, Any], overrides: list[tuple[list[str], Any]]
         node: Any = data
         for i, part in enumerate(path):
             last = i == len(path) - 1
-            where = ".".join(path[: i + 1])
+            where = dotted(path[: i + 1])
             if isinstance(node, list):
-                if not part.isdigit() or int(part) >= len(node):
-                    raise SpecError(where, f"--set: no list item {part} (the list has {len(node)})")
+                index = int(part) if part.isascii() and part.isdigit() and len(part) < 10 else None
+                if index is None or index >= len(node):
+                    raise SpecError(where, f"--set: no list item {shown(part, quote=False)} (the list has {len(node)})")
                 if last:
-                    node[int(part)] = value
+                    node[index] = value
                 else:
-                    node = node[int(part)]
+                    node = node[index]
             elif isinstance(node, dict):
                 if last:
                     node[part] = value
@@ -72,90 +111,34 @@ def apply_overrides(data: dict[str, Any], overrides: list[tuple[list[str], Any]]
     return data
 
 
-def _clean_loc(loc: tuple, data: Any, tags: frozenset = frozenset()) -> str:
-    """A dotted spec path from a pydantic location, without union tags.
+def load_spec(data: dict[str, Any], host: Optional[PluginHost] = None, spec_dir: Optional[Path] = None) -> Any:
+    """Validate a spec mapping; raise ``SpecErrors`` listing every problem.
 
-    ``tags``: every kind the host knows; a tag that is not a key of the mapping
-    at hand (a default kind, filled in) is left out too."""
-    parts: list[str] = []
-    node = data
-    for item in loc:
-        if isinstance(node, dict):
-            if item in node:
-                node = node[item]
-                parts.append(str(item))
-            elif item in (node.get("kind"), node.get("name")) or item in tags:  # a union's tag
-                continue
-            else:
-                parts.append(str(item))
-                node = None
-        elif isinstance(node, list) and isinstance(item, int) and item < len(node):
-            node = node[item]
-            parts.append(str(item))
-        else:
-            parts.append(str(item))
-            node = None
-    return ".".join(parts)
-
-
-def spec_errors(exc: ValidationError, data: Any, host: Optional[PluginHost] = None) -> list[SpecError]:
-    """One ``SpecError`` per pydantic error, with dotted paths and plain messages."""
+    With ``spec_dir`` (the spec file's folder), the files and folders the spec names
+    must exist (see :mod:`adaptkit._paths`)."""
     host = host or get_host()
-    broken = [f"{p.name} ({p.status})" for p in host.broken()]
-    tags = frozenset(kind for family in host.sections.values() for kind in family)
-    out = []
-    for err in exc.errors(include_url=False):
-        where = _clean_loc(tuple(err["loc"]), data, tags)
-        msg = err["msg"]
-        kind_of = err["type"] in ("union_tag_invalid", "union_tag_not_found") or (
-            err["type"] == "literal_error" and where.endswith("kind")
-        )
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (misspelt?)"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        elif kind_of:
-            if err["type"] == "union_tag_not_found":
-                msg = "needs a 'kind' key"
-            else:
-                ctx = err.get("ctx") or {}
-                given = ctx.get("tag") or err.get("input")
-                expected = ctx.get("expected_tags") or ctx.get("expected") or ""
-                word = "name" if "'name'" in str(ctx.get("discriminator", "")) else "kind"
-                msg = f"unknown {word} {given!r}; installed plugins provide: {expected}"
-            if broken:
-                msg += "; broken plugins: " + ", ".join(broken)
-        if err["type"] == "value_error" and msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
-        out.append(SpecError(where, msg))
-    return out
-
-
-def load_spec(data: dict[str, Any], host: Optional[PluginHost] = None) -> Any:
-    """Validate a spec mapping; raise ``SpecErrors`` listing every problem."""
-    host = host or get_host()
+    check_tree(data)
     model = build_spec_model(host)
+    context: dict[str, Any] = {"host": host}
+    if spec_dir is not None:
+        context[SPEC_DIR] = Path(spec_dir)
     try:
-        return model.model_validate(data, context={"host": host})
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
-        errors = spec_errors(exc, data, host)
+        errors = spec_errors(exc, data, host, model)
         if isinstance(data, dict) and data.get("head") is None and data.get("tasks") is None:
             errors.insert(0, SpecError("head", "required key is missing"))  # the after-check did not run
         raise SpecErrors(errors) from None
 
 
 def load_spec_file(
-    path: Union[str, Path], overrides: Optional[list[str]] = None, host: Optional[PluginHost] = None
+    path: Union[str, Path],
+    overrides: Optional[list[str]] = None,
+    host: Optional[PluginHost] = None,
+    check_files: bool = True,
 ) -> Any:
+    """Read, override and validate a spec file; ``check_files``: the files it names must exist
+    (resolved against the spec's folder, as the loaders resolve them)."""
     data = read_spec_file(path)
     data = apply_overrides(data, parse_overrides(overrides))
-    return load_spec(data, host)
-
-
-class SpecErrors(SpecError):
-    """Several spec errors at once (``validate`` prints each on its own line)."""
-
-    def __init__(self, errors: list[SpecError]):
-        self.errors = errors
-        first = errors[0] if errors else SpecError("", "invalid spec")
-        super().__init__(first.where, first.message)
+    return load_spec(data, host, Path(path).resolve().parent if check_files else None)

@@ -194,7 +194,7 @@ def discriminative_groups(stage: Any, source: Any, total_steps: int, host: Any =
     out = []
     with all_trainable(source):
         for k, (group, layers) in enumerate(reversed(groups), start=1):
-            rate = stage.optimizer.learning_rate / section.factor**k
+            rate = stage.optimizer.learning_rate * section.factor**-k  # underflows to 0, never overflows
             optimizer = build_optimizer(stage.optimizer, build_schedule(stage.schedule, rate, total_steps, host=host), host=host)
             variables = [v for layer in layers for v in layer.trainable_variables]
             optimizer.build(variables)

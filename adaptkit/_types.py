@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
+from ._paths import resolve_path
+
 if TYPE_CHECKING:  # pragma: no cover
     import keras
     import tensorflow as tf
@@ -51,9 +53,8 @@ class RunContext:
     """The user passed ``--trust-code``: model files may run their code (see docs/security.md)."""
 
     def resolve(self, path: Union[str, Path]) -> Path:
-        """A path from the spec, relative to the spec's directory."""
-        p = Path(path).expanduser()
-        return p if p.is_absolute() else (self.spec_dir / p)
+        """A path from the spec, relative to the spec's directory (as ``validate`` checks it)."""
+        return resolve_path(self.spec_dir, path)
 
     def at(self, where: str) -> "RunContext":
         """The same context for another spec path."""

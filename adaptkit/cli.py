@@ -68,7 +68,7 @@ set_option = click.option(
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("spec", type=click.Path(path_type=Path))
 @set_option
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path), help="Parent folder of the run directory (default: the spec's output_dir).")
 @click.option("--resume", is_flag=True, help="Go on with the newest interrupted run of this exact spec (completed stages are not trained again; the stage in progress restarts from its last finished epoch).")
@@ -241,7 +241,7 @@ def _print_verdicts(console: Any, transfer: Optional[dict]) -> None:
 
 
 @main.command("lr-find")
-@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("spec", type=click.Path(path_type=Path))
 @set_option
 @click.option("--stage", default=0, show_default=True, help="Index of the training stage whose trainability and optimizer to use.")
 @click.option("--min-lr", default=1e-7, show_default=True, help="First learning rate of the sweep.")
@@ -273,20 +273,22 @@ def lr_find_command(spec: Path, overrides: tuple[str, ...], stage: int, min_lr: 
 
 
 @main.command()
-@click.argument("specs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @set_option
-def validate(specs: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
-    """Check pipeline specs without running them (no TensorFlow)."""
+@click.option("--no-files", is_flag=True, help="Do not check that the data and model files the specs name exist.")
+def validate(specs: tuple[Path, ...], overrides: tuple[str, ...], no_files: bool) -> None:
+    """Check pipeline specs without running them (no TensorFlow): keys, values, and that the
+    files they name exist."""
     from ._specfile import load_spec_file
 
     bad = False
     for spec in specs:
         try:
-            load_spec_file(spec, list(overrides))
+            load_spec_file(spec, list(overrides), check_files=not no_files)
         except AdaptkitError as exc:
             bad = True
             for err in getattr(exc, "errors", None) or [exc]:
-                click.echo(f"{spec}: {err}" if str(spec) != err.where else str(err), err=True)
+                click.echo(f"error: {spec}: {err}" if str(spec) != err.where else f"error: {err}", err=True)
             continue
         click.echo(f"{spec}: ok")
     if bad:
@@ -294,7 +296,7 @@ def validate(specs: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("spec", type=click.Path(path_type=Path))
 @set_option
 def render(spec: Path, overrides: tuple[str, ...]) -> None:
     """Print the resolved SPEC with every default filled in (YAML)."""
@@ -303,7 +305,7 @@ def render(spec: Path, overrides: tuple[str, ...]) -> None:
     from ._specfile import load_spec_file
 
     try:
-        validated = load_spec_file(spec, list(overrides))
+        validated = load_spec_file(spec, list(overrides), check_files=False)
     except AdaptkitError as exc:
         _fail(exc, f"{spec}: ")
     click.echo(yaml.safe_dump(validated.model_dump(mode="json"), sort_keys=False), nl=False)

@@ -30,8 +30,8 @@ def test_validate_ok_and_errors_one_line_each(spec_file, tmp_path):
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert f"{good}: ok" in lines
-    assert f"{bad}: data.batch_sise: unknown key (misspelt?)" in lines
-    assert any(line.startswith(f"{bad}: source: unknown kind 'mlpp'") for line in lines)
+    assert f"error: {bad}: data.batch_sise: unknown key; did you mean 'batch_size'?" in lines
+    assert any(line.startswith(f"error: {bad}: source: unknown kind 'mlpp'") for line in lines)
     assert "Traceback" not in result.output
 
 

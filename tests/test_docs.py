@@ -61,7 +61,7 @@ SPECS = sorted((ROOT / "pipelines").glob("*.yaml"))
 
 @pytest.mark.parametrize("spec", SPECS, ids=[p.name for p in SPECS])
 def test_example_specs_validate(spec):
-    assert load_spec_file(spec).name
+    assert load_spec_file(spec, check_files=False).name
 
 
 def test_there_are_example_specs():

@@ -116,12 +116,12 @@ def test_an_artifact_key_already_in_metrics_is_blamed_on_its_plugin(spec_file):
 def test_adapters_file_errors_name_the_spec_key(spec_file, tmp_path):
     import numpy as np
 
-    from adaptkit import DataError, ModelError
+    from adaptkit import ModelError, SpecError
     from adaptkit._runner import run_pipeline
 
     bad = tmp_path / "bad.npz"
     np.savez(bad, **{"dense1/lora_kernel_a": np.zeros((64, 3), "float32")})
-    for arrays, error, words in ((None, DataError, "no such file"), (bad, ModelError, "has shape (64, 3)")):
+    for arrays, error, words in ((None, SpecError, "no such file"), (bad, ModelError, "has shape (64, 3)")):
         target = arrays or tmp_path / "missing.npz"
         path = spec_file(f"surgery: [{{kind: lora, rank: 2, adapters: {target}}}]")
         with pytest.raises(error) as info:

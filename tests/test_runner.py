@@ -55,9 +55,9 @@ def test_same_seed_same_metrics(spec_file):
 
 def test_missing_data_fails_cleanly_and_writes_nothing(spec_file, tmp_path):
     path = spec_file("data: {train: {kind: arrays, path: nowhere.npz}}")
-    with pytest.raises(DataError) as info:
+    with pytest.raises(SpecError) as info:  # found when the spec is read, before TensorFlow
         run(path)
-    assert str(info.value).startswith("data.train.path: no such file:")
+    assert str(info.value) == f"data.train.path: no such file: {tmp_path / 'nowhere.npz'}"
     assert not (tmp_path / "runs").exists()  # not even an empty output folder
 
 
@@ -149,7 +149,7 @@ def test_sequential_learning_from_a_saved_model(spec_file, tmp_path):
 
 
 def test_keras_file_source_errors(spec_file, tmp_path):
-    with pytest.raises(ModelError, match=r"^source.path: no such model file"):
+    with pytest.raises(SpecError, match=r"^source.path: no such file: .*missing.keras$"):
         run(spec_file("source: {kind: keras_file, path: missing.keras}"))
     junk = tmp_path / "junk.keras"
     junk.write_bytes(b"not a model")

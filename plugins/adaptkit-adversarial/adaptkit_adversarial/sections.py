@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, PositiveInt
 
-from adaptkit import FeatureAlignmentLoss
+from adaptkit import FeatureAlignmentLoss, SpecModel
 
 __all__ = ["DomainClassifierSpec", "DannLoss", "CdanLoss", "SECTIONS"]
 
 
-class DomainClassifierSpec(BaseModel):
+class DomainClassifierSpec(SpecModel):
     """The domain classifier: Dense layers on the (flattened) features, then one logit."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    hidden: list[int] = Field(
+    hidden: list[PositiveInt] = Field(
         [256, 256], description="Units of the hidden Dense layers ([] for a logistic-regression classifier)."
     )
     activation: str = Field("relu", description="Keras activation name of the hidden layers.")

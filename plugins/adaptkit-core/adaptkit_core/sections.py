@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Optional
+from typing import Annotated, ClassVar, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, PositiveInt, model_validator
 
-from adaptkit import DataSourceSection, HeadSection, LabelEntry, SourceSection, SurgerySection
+from adaptkit import DataSourceSection, ExistingFile, HeadSection, LabelEntry, SourceSection, SurgerySection
 
 Pooling = Literal["avg", "max", "flatten", "none"]
 
@@ -27,7 +27,7 @@ class ArraysData(DataSourceSection):
     """Numeric arrays from a ``.npz`` file: features ``x`` and labels ``y``."""
 
     kind: Literal["arrays"]
-    path: str = Field(..., description="The .npz file (relative to the spec's directory).")
+    path: ExistingFile = Field(..., description="The .npz file (relative to the spec's directory).")
     x_key: str = Field("x", description="Name of the features array in the file.")
     y_key: str = Field("y", description="Name of the labels array in the file.")
     labeled: bool = Field(True, description="False for unlabeled (target-domain) data: y is not read.")
@@ -70,7 +70,7 @@ class MLPSource(SourceSection):
     """A dense network, randomly initialised (a source model to pre-train in a first pipeline)."""
 
     kind: Literal["mlp"]
-    units: list[int] = Field([64, 64], min_length=1, description="Units of each hidden Dense layer.")
+    units: list[PositiveInt] = Field([64, 64], min_length=1, description="Units of each hidden Dense layer.")
     activation: str = Field("relu", description="Keras activation name of the hidden layers.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
 
@@ -82,7 +82,7 @@ class ConvNetSource(SourceSection):
     """A small convolutional network, randomly initialised (e.g. for digits)."""
 
     kind: Literal["convnet"]
-    filters: list[int] = Field([32, 64], min_length=1, description="Filters of each conv block (conv-BN?-relu-pool).")
+    filters: list[PositiveInt] = Field([32, 64], min_length=1, description="Filters of each conv block (conv-BN?-relu-pool).")
     kernel_size: int = Field(3, ge=1, description="Kernel size of every convolution.")
     batch_norm: bool = Field(False, description="Put BatchNormalization after each convolution.")
     scale: float = Field(1.0 / 255, gt=0, description="Rescale raw inputs by this inside the model.")
@@ -95,9 +95,10 @@ class KerasFileSource(SourceSection):
     """A model saved as ``.keras`` (for example by an earlier adaptkit pipeline): sequential learning."""
 
     kind: Literal["keras_file"]
-    path: str = Field(..., description="The .keras file (relative to the spec's directory). Loaded in safe mode.")
+    path: ExistingFile = Field(..., description="The .keras file (relative to the spec's directory). Loaded in safe mode.")
     output_layer: Optional[str] = Field(
         None,
+        min_length=1,
         description=(
             "Layer whose output becomes the features. Default: the 'encoder' sub-model of a model saved by "
             "adaptkit (its old head is dropped), else the whole model."
@@ -112,8 +113,8 @@ class Freeze(SurgerySection):
     """Make layers non-trainable: all of them, or those up to / from a named layer."""
 
     kind: Literal["freeze"]
-    up_to: Optional[str] = Field(None, description="Freeze layers from the input up to and including this one.")
-    from_layer: Optional[str] = Field(None, description="Freeze this layer and every one after it.")
+    up_to: Optional[str] = Field(None, min_length=1, description="Freeze layers from the input up to and including this one.")
+    from_layer: Optional[str] = Field(None, min_length=1, description="Freeze this layer and every one after it.")
 
     @model_validator(mode="after")
     def _one(self):
@@ -133,7 +134,7 @@ class Unfreeze(SurgerySection):
     block_depth: int = Field(
         1, ge=1, description="How many '_'-separated name parts form a block name (block5_conv1 -> block5 at 1)."
     )
-    from_layer: Optional[str] = Field(None, description="Unfreeze this layer and every one after it.")
+    from_layer: Optional[str] = Field(None, min_length=1, description="Unfreeze this layer and every one after it.")
 
     @model_validator(mode="after")
     def _one(self):
@@ -148,7 +149,7 @@ class Truncate(SurgerySection):
 
     structural: ClassVar[bool] = True
     kind: Literal["truncate"]
-    layer: str = Field(..., description="Name of the layer whose output becomes the features.")
+    layer: str = Field(..., min_length=1, description="Name of the layer whose output becomes the features.")
 
 
 class LoRA(SurgerySection):
@@ -158,11 +159,12 @@ class LoRA(SurgerySection):
     kind: Literal["lora"]
     rank: int = Field(4, ge=1, description="Rank of the adapters.")
     alpha: Optional[float] = Field(None, gt=0, description="Scale of the update is alpha / rank; default: alpha = rank.")
-    layers: Optional[list[str]] = Field(
+    layers: Optional[list[Annotated[str, Field(min_length=1)]]] = Field(
         None,
+        min_length=1,
         description="Names of the layers to adapt; default: every Dense, EinsumDense, convolution and Embedding layer of the source.",
     )
-    adapters: Optional[str] = Field(
+    adapters: Optional[ExistingFile] = Field(
         None,
         description="An adapters.npz written by an earlier run (its adapted weights only): loaded into the new adapters.",
     )
@@ -175,7 +177,7 @@ class _Trunk(HeadSection):
     batch_norm: bool = Field(
         False, description="Normalise the pooled features with BatchNormalization (helps with large, unscaled features)."
     )
-    hidden: list[int] = Field([], description="Units of hidden Dense layers before the output layer.")
+    hidden: list[PositiveInt] = Field([], description="Units of hidden Dense layers before the output layer.")
     activation: str = Field("relu", description="Activation of the hidden layers.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout before each Dense layer.")
 

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, PositiveInt
 
-from adaptkit import FeatureAlignmentLoss, LossSection, section_of
+from adaptkit import FeatureAlignmentLoss, LossSection, SpecModel, section_of
 
 __all__ = ["CriticSpec", "PlayerOptimizer", "CriticOptimizer", "AddaLoss", "WdgrlLoss", "MmdLoss", "CoralLoss", "SECTIONS"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CriticSpec(_Strict):
+class CriticSpec(SpecModel):
     """The feature discriminator (or Wasserstein critic): Dense layers, then one output."""
 
-    hidden: list[int] = Field([256, 256], description="Units of the hidden Dense layers.")
+    hidden: list[PositiveInt] = Field([256, 256], description="Units of the hidden Dense layers.")
     activation: str = Field("relu", description="Keras activation name of the hidden layers.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout after each hidden layer.")
 
@@ -54,6 +50,7 @@ class AddaLoss(LossSection):
     gradient_penalty: float = Field(10.0, ge=0, description="wasserstein: weight of the gradient penalty.")
     head_layer: Optional[str] = Field(
         None,
+        min_length=1,
         description=(
             "Align the output of this layer of the (frozen) head instead of the encoder's output, e.g. "
             "head_dense1: the discriminator sees the head's hidden representation of the target encoder's "

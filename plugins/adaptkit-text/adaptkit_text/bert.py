@@ -20,16 +20,9 @@ from typing import Any, Optional
 
 from adaptkit import AdaptkitError, ModelError, RunContext, SpecError, safe_deserialization
 
-from .sections import BertSource
+from .sections import REMOTE_PRESET, BertSource, local_preset
 
 __all__ = ["build_bert_source", "resolve_preset", "check_preset_dir", "preset_normalizes"]
-
-_REMOTE = ("kaggle://", "hf://", "modelscope://", "gs://", "http://", "https://")
-
-
-def _looks_like_path(preset: str) -> bool:
-    return preset.startswith((".", "/", "~")) or "/" in preset or "\\" in preset
-
 
 def check_preset_dir(directory: Path, where: str) -> None:
     """Raise a one-line SpecError when a local preset directory lacks a file loading needs."""
@@ -86,10 +79,10 @@ def resolve_preset(section: BertSource, context: RunContext) -> tuple[str, Optio
         return str(directory), directory
     preset = section.preset or ""
     where = context.where + ".preset"
-    if preset.startswith(_REMOTE):
+    if preset.startswith(REMOTE_PRESET):
         return preset, None
     local = context.resolve(preset)
-    if local.is_dir() or _looks_like_path(preset):
+    if local.is_dir() or local_preset(preset):
         check_preset_dir(local, where)
         return str(local), local
     return preset, None  # a KerasHub preset name

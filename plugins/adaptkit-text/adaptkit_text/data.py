@@ -41,7 +41,7 @@ Row = tuple[str, Any, str]
 value per entry with ``labels``, else the label column's value."""
 
 
-def _read_text(path: Path, encoding: str) -> str:
+def _read_text(path: Path, encoding: str, where: str) -> str:
     if not path.is_file():
         raise DataError(str(path), "no such file" if not path.exists() else "not a file")
     try:
@@ -49,7 +49,7 @@ def _read_text(path: Path, encoding: str) -> str:
     except UnicodeDecodeError as exc:
         raise DataError(str(path), f"not {encoding} text at byte {exc.start}: set encoding (e.g. latin-1)") from exc
     except LookupError as exc:
-        raise SpecError("encoding", f"unknown text encoding {encoding!r}") from exc
+        raise SpecError(where + ".encoding", f"unknown text encoding {encoding!r}") from exc
 
 
 def _format(section: TextTable, path: Path, where: str) -> str:
@@ -75,7 +75,7 @@ def _label_columns(section: TextTable, where: str) -> list[tuple[str, str]]:
 def read_table(section: TextTable, path: Path, where: str) -> list[Row]:
     """Every row as ``(text, label, "file:line")`` (see :data:`Row`)."""
     fmt = _format(section, path, where)
-    content = _read_text(path, section.encoding)
+    content = _read_text(path, section.encoding, where)
     if not content.strip():
         raise DataError(str(path), "empty file: no rows")
     tcol = section.text_column
@@ -252,7 +252,7 @@ def load_text_directory(section: TextDirectory, context: RunContext) -> DataSour
     for label, files in groups:
         for f in files:
             if f.is_file() and f.name.lower().endswith(ends):
-                rows.append((_read_text(f, section.encoding).strip(), label, str(f)))
+                rows.append((_read_text(f, section.encoding, context.where).strip(), label, str(f)))
     if not rows:
         raise DataError(str(root), f"no {' / '.join(section.extensions)} files")
     return _source(section, rows, context, str(root))

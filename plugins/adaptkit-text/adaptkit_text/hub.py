@@ -13,15 +13,12 @@ from typing import Any
 
 from adaptkit import ModelError, RunContext, SpecError, check_saved_model
 
-from .sections import TFHubSource
+from .sections import REMOTE_HANDLE, TFHubSource
 
 __all__ = ["build_hub_source"]
 
-_URL = ("http://", "https://", "gs://")
-
-
 def _handle(value: str, where: str, context: RunContext) -> str:
-    if value.startswith(_URL):
+    if value.startswith(REMOTE_HANDLE):
         return value
     local = context.resolve(value)
     if not local.is_dir():

