@@ -31,6 +31,7 @@ from ._sections import (
     Section,
     SourceSection,
     SurgerySection,
+    ValidatorSection,
     WeightingSection,
     LabelEntry,
 )
@@ -47,6 +48,8 @@ from ._types import (
     StepBatch,
     TaskInfo,
     TaskWeighting,
+    ValidationData,
+    Validator,
 )
 
 __version__ = "0.1.0"
@@ -80,6 +83,9 @@ __all__ = [
     "SurgerySection",
     "TaskInfo",
     "TaskWeighting",
+    "ValidationData",
+    "Validator",
+    "ValidatorSection",
     "WeightingSection",
     "LabelEntry",
     "__version__",

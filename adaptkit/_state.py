@@ -69,6 +69,8 @@ class RunState:
     """Every stage's loss compositions, in order (the last ``finalize`` makes the saved model)."""
     early_stopping: dict[str, dict] = field(default_factory=dict)
     """Per stage name, what early stopping did (stopped after which epoch, kept which one)."""
+    selection: dict[str, dict] = field(default_factory=dict)
+    """Per stage name with ``select_by``: the epoch whose weights were kept and its score."""
 
     @property
     def parts(self) -> ModelParts:
