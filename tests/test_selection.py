@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
+from typing import Literal
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from adaptkit import SpecError
+import adaptkit
+from adaptkit import PluginError, PluginHost, PluginInfo, RunContext, SpecError, ValidationData, load_spec
 from adaptkit._specfile import load_spec_file
 from adaptkit.cli import main
 from adaptkit_core.validators import (
@@ -195,3 +197,41 @@ def test_bad_validator_lists_are_one_line_errors(da_spec, tmp_path):
     both.write_text(yaml.safe_dump(data))
     result = CliRunner().invoke(main, ["validate", str(both)])
     assert result.exit_code == 2 and "training.stages.1.select_by: early_stopping.restore_best_weights" in result.output
+
+
+class Confidence(adaptkit.ValidatorSection):
+    """Mean top-class probability on the target (a third party's validator kind)."""
+
+    kind: Literal["confidence"]
+
+
+class ThirdParty:
+    @adaptkit.hookimpl
+    def adaptkit_sections(self):
+        return [Confidence]
+
+    @adaptkit.hookimpl
+    def adaptkit_build_validator(self, section, context):
+        return adaptkit.Validator(lambda data: float(data.target_probabilities.max(axis=1).mean()), "yes")
+
+
+def test_a_third_party_plugin_adds_a_validator_kind_and_its_answer_is_checked(tmp_path):
+    host = PluginHost()
+    host.load_entry_points()
+    host.register(ThirdParty(), PluginInfo("third_party", "tests", None, None))
+    assert host.plugins["third_party"].ok and "confidence" in host.plugins["third_party"].sections["validator"]
+    spec = load_spec({
+        "name": "t",
+        "data": {"train": {"kind": "arrays", "path": "d.npz"}, "target": {"kind": "arrays", "path": "t.npz", "labeled": False}},
+        "source": {"kind": "mlp"}, "head": {"kind": "classifier"},
+        "training": {"stages": [{"epochs": 1, "select_by": "confidence"}]},
+        "evaluation": {"validators": [{"kind": "confidence"}, {"kind": "snd"}]},
+    }, host)
+    ctx = RunContext(seed=0, spec_dir=tmp_path)
+    with pytest.raises(PluginError) as info:  # higher_is_better "yes" is no bool
+        host.call_first("adaptkit_build_validator", "evaluation.validators.0", spec.evaluation.validators[0], context=ctx)
+    assert "plugin 'third_party' answered adaptkit_build_validator with a Validator whose higher_is_better is str" in str(info.value)
+    snd = host.call_first("adaptkit_build_validator", "evaluation.validators.1", spec.evaluation.validators[1], context=ctx)
+    data = ValidationData(lambda split: (None, P, None))
+    assert isinstance(snd, adaptkit.Validator) and snd.higher_is_better
+    assert snd.score(data) == pytest.approx(soft_neighborhood_density(P))
