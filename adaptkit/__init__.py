@@ -34,6 +34,7 @@ from ._sections import (
     SourceSection,
     SpecModel,
     SurgerySection,
+    ValidatorSection,
     WeightingSection,
     LabelEntry,
 )
@@ -51,6 +52,8 @@ from ._types import (
     StepBatch,
     TaskInfo,
     TaskWeighting,
+    ValidationData,
+    Validator,
 )
 
 __version__ = "0.1.0"
@@ -90,6 +93,9 @@ __all__ = [
     "TaskInfo",
     "TRUST_FLAG",
     "TaskWeighting",
+    "ValidationData",
+    "Validator",
+    "ValidatorSection",
     "WeightingSection",
     "LabelEntry",
     "__version__",

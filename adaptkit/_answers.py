@@ -15,7 +15,7 @@ import numbers
 from typing import Any, Callable, Optional
 
 from ._errors import PluginError
-from ._types import DataSource, Head, LossComposition, LossTerm, Player
+from ._types import DataSource, Head, LossComposition, LossTerm, Player, Validator
 
 __all__ = ["CHECKS", "TOGETHER", "check_answer", "check_answers"]
 
@@ -145,6 +145,16 @@ def task_weighting(answer: Any) -> Problem:
     return None
 
 
+def validator(answer: Any) -> Problem:
+    if not isinstance(answer, Validator):
+        return f"{_a(answer)}, not an adaptkit.Validator"
+    if not callable(answer.score):
+        return f"a Validator whose score is {_a(answer.score)}, not a function of the ValidationData"
+    if not isinstance(answer.higher_is_better, bool):
+        return f"a Validator whose higher_is_better is {_a(answer.higher_is_better)}, not a bool"
+    return None
+
+
 CHECKS: dict[str, Callable[[Any], Problem]] = {
     "adaptkit_load_data": data_source,
     "adaptkit_build_augmentation": keras_layer,
@@ -155,6 +165,7 @@ CHECKS: dict[str, Callable[[Any], Problem]] = {
     "adaptkit_evaluate": metrics,
     "adaptkit_keras_objects": keras_objects,
     "adaptkit_build_weighting": task_weighting,
+    "adaptkit_build_validator": validator,
 }
 """Hook name -> what is wrong with one plugin's answer (``None``: it is right)."""
 

@@ -35,9 +35,10 @@ from ._sections import (
     Section,
     SourceSection,
     SurgerySection,
+    ValidatorSection,
     WeightingSection,
 )
-from ._types import DataSource, Head, LossComposition, ModelParts, RunContext, TaskInfo, TaskWeighting
+from ._types import DataSource, Head, LossComposition, ModelParts, RunContext, TaskInfo, TaskWeighting, Validator
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -171,6 +172,19 @@ def adaptkit_build_optimizer(
     (use it, not ``section.learning_rate``); ``name`` is the Keras name to give
     the optimizer (``None``: Keras' default). Return a fresh, unbuilt
     ``keras.optimizers.Optimizer``.
+    """
+
+
+@hookspec(firstresult=True)
+def adaptkit_build_validator(section: ValidatorSection, context: RunContext) -> Optional[Validator]:
+    """Build a label-free validation score (``evaluation.validators[i]``).
+
+    Return an :class:`adaptkit.Validator`: ``score(data)`` gets an
+    :class:`adaptkit.ValidationData` (class probabilities and features of fixed
+    samples of the unlabeled target stream and of the source splits, from the
+    model the stage would save) and returns one number; ``higher_is_better``
+    its direction. The host logs it every epoch as ``score_<kind>`` and a
+    stage's ``select_by`` keeps the epoch it prefers. Never reads target labels.
     """
 
 

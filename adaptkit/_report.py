@@ -36,6 +36,7 @@ def summary(run: RunState, metrics: dict[str, Any]) -> dict[str, Any]:
         "last_epoch": run.history[-1] if run.history else {},
         # the metrics are those of the weights kept, which may be an earlier epoch's than last_epoch
         **({"early_stopping": dict(run.early_stopping)} if run.early_stopping else {}),
+        **({"selection": dict(run.selection)} if run.selection else {}),
     }
 
 

@@ -17,7 +17,8 @@ exported as a JSON Schema without importing TensorFlow.
         ├── LossSection         extra loss terms (domain adaptation)  -> adaptkit_compose_loss
         ├── WeightingSection    how task losses combine (multi-task)  -> adaptkit_build_weighting
         ├── ScheduleSection     a stage's learning-rate schedule      -> adaptkit_build_schedule
-        └── OptimizerSection    an optimizer (stage, baseline, player) -> adaptkit_build_optimizer
+        ├── OptimizerSection    an optimizer (stage, baseline, player) -> adaptkit_build_optimizer
+        └── ValidatorSection    a label-free score of the target fit  -> adaptkit_build_validator
 
 A family whose base sets ``default_kind`` lets a spec leave the kind out
 (``schedule: {}`` is ``constant``, ``optimizer: {learning_rate: 0.01}`` is
@@ -44,6 +45,7 @@ __all__ = [
     "LabelEntry",
     "ScheduleSection",
     "OptimizerSection",
+    "ValidatorSection",
     "SECTION_BASES",
 ]
 
@@ -178,6 +180,15 @@ class LabelEntry(SpecModel):
         return self
 
 
+class ValidatorSection(Section):
+    """A label-free validation score (``evaluation.validators[i]``): how well the model fits the
+    unlabeled target, computed every epoch without target labels (unsupervised model selection).
+    ``adaptkit_build_validator`` builds it."""
+
+    needs_source_validation: ClassVar[bool] = False
+    """True when the score also reads the labeled source validation split (DEV's weighted risk)."""
+
+
 SECTION_BASES: dict[str, type[Section]] = {
     "data": DataSourceSection,
     "augment": AugmentSection,
@@ -188,5 +199,6 @@ SECTION_BASES: dict[str, type[Section]] = {
     "weighting": WeightingSection,
     "schedule": ScheduleSection,
     "optimizer": OptimizerSection,
+    "validator": ValidatorSection,
 }
 """The section families, by the name the host uses for them in messages."""

@@ -109,6 +109,31 @@ def _check_test_data(spec: Any) -> None:
             )
 
 
+def check_validators(spec: Any) -> None:
+    """``evaluation.validators`` need an unlabeled target stream (and DEV a source validation
+    split); each kind is listed once; a stage's ``select_by`` names one of them."""
+    validators = spec.evaluation.validators
+    kinds = [v.kind for v in validators]
+    if validators and spec.data.target is None:
+        raise SpecError("evaluation.validators", "needs target-domain data: add data.target (the scores are computed on its unlabeled stream)")
+    if validators and spec.tasks is not None:
+        raise SpecError("evaluation.validators", "needs a one-task spec (head): the scores read one classifier's probabilities")
+    for i, v in enumerate(validators):
+        if v.kind in kinds[:i]:
+            raise SpecError(f"evaluation.validators.{i}", f"{v.kind!r} is listed twice")
+        if type(v).needs_source_validation and spec.data.validation_split == 0:
+            raise SpecError(f"evaluation.validators.{i}", f"{v.kind!r} needs source validation data: set data.validation_split above 0")
+    for i, stage in enumerate(spec.training.stages):
+        if stage.select_by is None:
+            continue
+        where = f"training.stages.{i}.select_by"
+        if stage.select_by not in kinds:
+            listed = ", ".join(kinds) if kinds else "none are listed"
+            raise SpecError(where, f"{stage.select_by!r} is not in evaluation.validators ({listed})")
+        if stage.early_stopping is not None and stage.early_stopping.restore_best_weights:
+            raise SpecError(where, "early_stopping.restore_best_weights also chooses the weights to keep: set it to false, or drop select_by")
+
+
 _MODELS: dict[tuple, type[BaseModel]] = {}
 
 
@@ -156,6 +181,26 @@ def _build_spec_model(host: PluginHost) -> type[BaseModel]:
                     "alignment losses (source-only) and report adapted vs source-only on the same target test "
                     "examples, with a paired 95% interval."
                 ),
+            ),
+        ),
+        validators=(
+            list[U["validator"]],
+            Field(
+                default_factory=list,
+                description=(
+                    "Label-free validation scores (entropy, im, snd, dev, ...) computed every epoch of every stage "
+                    "on a fixed sample of the unlabeled data.target stream and logged as score_<kind>; a stage's "
+                    "select_by keeps the epoch one of them prefers."
+                ),
+            ),
+        ),
+        validator_sample=(
+            int,
+            Field(
+                2000,
+                ge=10,
+                le=100_000,
+                description="Examples in each fixed, seeded sample the validators read (target stream, source train, source validation).",
             ),
         ),
         single_task_baselines=(
@@ -236,6 +281,16 @@ def _build_spec_model(host: PluginHost) -> type[BaseModel]:
         gradual_unfreezing=(
             Optional[GradualUnfreezingSpec],
             Field(None, description="Unfreeze one more layer group of the source per epoch, from the top down."),
+        ),
+        select_by=(
+            Optional[str],
+            Field(
+                None,
+                description=(
+                    "Keep the weights of the stage's epoch that this validator (a kind in evaluation.validators) "
+                    "scores best, instead of the last epoch's: model selection without target labels."
+                ),
+            ),
         ),
     )
 
@@ -378,6 +433,7 @@ def _build_spec_model(host: PluginHost) -> type[BaseModel]:
             raise SpecError("evaluation.source_only", "no stage has domain-adaptation losses: there is nothing to compare")
         if spec.evaluation.source_only and spec.data.target is None:
             raise SpecError("evaluation.source_only", "needs a labeled data.target (its target_test split is compared)")
+        check_validators(spec)
         for i, stage in enumerate(spec.training.stages):
             for j, op in enumerate(stage.surgery):
                 if type(op).structural:

@@ -20,6 +20,7 @@ from ._divergence import Diverged, StopOnDivergence, early_stopping_report
 from ._readfaults import read_fault
 from ._history import EpochLog, learning_rate_reader
 from ._layers import all_trainable, layer_groups, set_trainable
+from ._selection import selection_report, validator_callbacks
 from ._state import RunState
 from ._target import TARGET_SPLIT, TargetMetrics, has_target_test
 from ._streams import TaskValidation, task_streams
@@ -143,6 +144,8 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
     ]
     if has_target_test(run):  # before the history callback, which writes what it adds
         callbacks.insert(-1, TargetMetrics(run, plan.compositions, run.splits.batched(TARGET_SPLIT, spec.data.batch_size)))
+    scores, selector = validator_callbacks(run, plan.compositions, plan.epochs, stage.select_by)
+    callbacks[-1:-1] = scores  # score_<kind> before the history callback too
     stopper = None
     if stage.early_stopping is not None:
         prefix = "val_" if run.streams.validation is not None else ""
@@ -153,6 +156,8 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
             restore_best_weights=stage.early_stopping.restore_best_weights,
         )
         callbacks.append(stopper)
+    if selector is not None:  # keeps the best-scored epoch's weights; never stops the stage
+        callbacks.append(selector)
     plan.model._initial_epoch = None  # a restored epoch belongs to its own stage only (Keras keeps it)
     try:
         plan.model.fit(
@@ -172,6 +177,11 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
         ) from None
     except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.NotFoundError) as exc:
         raise read_fault(run.splits.loaded, exc) from exc
+    selected = selection_report(selector, stage.select_by, run.history, s + 1)
+    if selected is not None:
+        run.selection[plan.name] = selected
+        log.info("%s: kept the weights of epoch %d of %d (best score_%s %.4g)", plan.name, selected["epoch"],
+                 selected["epochs_run"], selected["validator"], selected["score"])
     report = early_stopping_report(stopper, plan.epochs, stopper.monitor if stopper else "")
     if report is not None:
         run.early_stopping[plan.name] = report

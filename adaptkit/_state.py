@@ -73,6 +73,8 @@ class RunState:
     errors: list[AdaptkitError] = field(default_factory=list)
     """Errors that did not stop the run (an evaluation plugin that failed): written to
     ``metrics.json`` and reported when the run ends, with a non-zero exit status."""
+    selection: dict[str, dict] = field(default_factory=dict)
+    """Per stage name with ``select_by``: the epoch whose weights were kept and its score."""
 
     @property
     def parts(self) -> ModelParts:

@@ -29,6 +29,8 @@ __all__ = [
     "Player",
     "LossComposition",
     "TaskWeighting",
+    "ValidationData",
+    "Validator",
 ]
 
 
@@ -267,3 +269,68 @@ class TaskWeighting:
         """Keras callbacks the strategy needs (e.g. updating weights at the end of an epoch from
         the logged ``<task>_loss`` values)."""
         return []
+
+
+class ValidationData:
+    """What a validator scores: the model the stage would save, run on fixed samples.
+
+    Every epoch the host draws the same seeded samples (at most
+    ``evaluation.validator_sample`` examples each) of the unlabeled target
+    stream, of the source training split and of the source validation split,
+    and computes the arrays below when a validator first reads them (each split
+    is predicted once per epoch, however many validators read it). There are no
+    target labels here: the ``target`` stream never carries them.
+    """
+
+    def __init__(self, compute: Callable[[str], tuple]) -> None:
+        self._compute = compute
+        """``split -> (features, probabilities, labels or None)`` as numpy arrays."""
+        self._cache: dict[str, tuple] = {}
+
+    def _get(self, split: str, i: int) -> Any:
+        if split not in self._cache:
+            self._cache[split] = self._compute(split)
+        return self._cache[split][i]
+
+    @property
+    def target_probabilities(self) -> Any:
+        """``(N_t, C)`` class probabilities on the target sample (rows sum to 1)."""
+        return self._get("target", 1)
+
+    @property
+    def target_features(self) -> Any:
+        """``(N_t, d)`` flattened features (the encoder's output) of the target sample."""
+        return self._get("target", 0)
+
+    @property
+    def source_features(self) -> Any:
+        """``(N_s, d)`` features of the source training sample."""
+        return self._get("train", 0)
+
+    @property
+    def validation_features(self) -> Any:
+        """``(N_v, d)`` features of the source validation sample."""
+        return self._get("validation", 0)
+
+    @property
+    def validation_probabilities(self) -> Any:
+        """``(N_v, C)`` class probabilities on the source validation sample."""
+        return self._get("validation", 1)
+
+    @property
+    def validation_labels(self) -> Any:
+        """``(N_v,)`` integer class labels of the source validation sample."""
+        return self._get("validation", 2)
+
+
+@dataclass
+class Validator:
+    """What ``adaptkit_build_validator`` returns: a label-free score of the model on the target.
+
+    ``score(data)`` takes a :class:`ValidationData` and returns one finite number;
+    ``higher_is_better`` says which way a better model moves it (a stage's
+    ``select_by`` keeps the epoch with the best score).
+    """
+
+    score: Callable[[ValidationData], float]
+    higher_is_better: bool

@@ -1,6 +1,7 @@
 """adaptkit's built-in plugin: array data, generic source models (dense, conv, a saved
 ``.keras`` file), layer surgery (freeze, unfreeze, truncate, LoRA), classifier and
-regression heads, learning-rate schedules and optimizers, and test-set evaluation.
+regression heads, learning-rate schedules and optimizers, label-free validators (entropy,
+IM, SND, DEV), and test-set evaluation.
 
 It registers through the ``adaptkit`` entry-point group like any third-party
 plugin. TensorFlow is imported only inside the hooks that build things. The host
@@ -80,6 +81,13 @@ def adaptkit_build_optimizer(section, learning_rate, name, context):
     from .optimizers import build_optimizer
 
     return build_optimizer(section, learning_rate, name)
+
+
+@hookimpl
+def adaptkit_build_validator(section, context):
+    from .validators import build_validator
+
+    return build_validator(section, seed=context.seed)
 
 
 @hookimpl

@@ -196,6 +196,7 @@ class RegressionHead(_Trunk):
 
 
 from .optim_sections import OPTIMIZERS, SCHEDULES  # noqa: E402  (their own module: kept small)
+from .validator_sections import VALIDATORS  # noqa: E402
 
 SECTIONS = [
     ArraysData,
@@ -210,4 +211,5 @@ SECTIONS = [
     RegressionHead,
     *SCHEDULES,
     *OPTIMIZERS,
+    *VALIDATORS,
 ]
