@@ -19,7 +19,7 @@ from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecErro
 from ._hookspecs import hookimpl, hookspec
 from ._layers import all_trainable, block_of, layer_groups, leaf_layers, make_trainable, set_trainable
 from ._families import section_of
-from ._models import keras_objects, load_model, safe_deserialization
+from ._models import keras_objects, load_model, register_keras_classes, safe_deserialization
 from ._optim import build_optimizer, build_schedule
 from ._paths import ExistingDir, ExistingFile, ExistingPath, existing_path
 from ._plugins import PluginHost, PluginInfo, get_host, reset_host
@@ -129,6 +129,7 @@ __all__ = [
     "model_feature_extractor",
     "progress_weight",
     "read_arrays",
+    "register_keras_classes",
     "reset_host",
     "safe_deserialization",
     "section_of",

@@ -159,6 +159,7 @@ CHECKS: dict[str, Callable[[Any], Problem]] = {
     "adaptkit_load_data": data_source,
     "adaptkit_build_augmentation": keras_layer,
     "adaptkit_load_source": keras_model,
+    "adaptkit_input_preprocessing": keras_model,
     "adaptkit_apply_surgery": keras_model,
     "adaptkit_attach_head": head,
     "adaptkit_compose_loss": loss_composition,

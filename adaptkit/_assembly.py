@@ -1,9 +1,11 @@
 """Model assembly: augmentation -> source -> surgery -> encoder, head -> classifier, through the hooks.
 
-``model = classifier(encoder(x))``: the encoder takes raw examples (the
-augmentation layers, the source model after surgery), the classifier is the
-head. Both are functional Keras models, so domain-adaptation losses can reach
-the features and a saved model keeps everything.
+``model = classifier(encoder(x))``: the encoder takes examples as the data
+loader yields them (the augmentation layers, the source model after surgery),
+the classifier is the head. Both are functional Keras models, so
+domain-adaptation losses can reach the features and a saved model keeps
+everything. The loader's own preprocessing, as a model, is asked for here too
+(:mod:`adaptkit._rawinput`) and put in front of the saved model.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import keras
 
 from ._layers import leaf_layers
 from ._plugins import PluginHost
+from ._rawinput import input_preprocessing
 from ._tasks import Task, monitor_key, spec_tasks
 from ._types import DataSource, Head, ModelParts, RunContext, TaskInfo
 
@@ -32,6 +35,9 @@ class Assembly:
     heads: dict[str, Head] = field(default_factory=dict)
     """Every task's head, by task name (``""`` for a ``head:`` spec)."""
     tasks: list[Task] = field(default_factory=list)
+    preprocessing: Any = None
+    """``data.train``'s loader as a model (raw example -> loaded one), put in front of the saved
+    model; ``None`` when the loader hands examples on unchanged."""
 
     @property
     def multitask(self) -> bool:
@@ -110,7 +116,8 @@ def build_model(spec: Any, host: PluginHost, ctx: RunContext, data: DataSource, 
     model = keras.Model(model_in, classifier(encoder(model_in)), name="adapted")
     first = next(iter(tasks.values()))
     parts = ModelParts(encoder, classifier, model, first, dict(tasks) if len(heads) > 1 else None)
-    return Assembly(parts, next(iter(heads.values())), source, heads, plans)
+    preprocessing = input_preprocessing(spec, host, ctx, data)
+    return Assembly(parts, next(iter(heads.values())), source, heads, plans, preprocessing)
 
 
 def freeze_batch_norm(model: Any) -> int:

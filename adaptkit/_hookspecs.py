@@ -70,6 +70,21 @@ def adaptkit_load_data(section: DataSourceSection, context: RunContext) -> Optio
 
 
 @hookspec(firstresult=True)
+def adaptkit_input_preprocessing(
+    section: DataSourceSection, input_shape: tuple, context: RunContext
+) -> Optional["keras.Model"]:
+    """The transformations a data section's loader applies, as a model (``data.train``).
+
+    ``input_shape`` is one example's shape as the loader yields it. Return a
+    ``keras.Model`` from a raw example, as a user has it (an array as its file
+    stores it, an image of any size, a string), to exactly what the loader
+    yields for it; ``None`` when the loader hands examples on unchanged. The
+    host puts it in front of the saved model, so ``model.keras`` takes raw
+    examples; training keeps reading the loaded ones.
+    """
+
+
+@hookspec(firstresult=True)
 def adaptkit_build_augmentation(section: AugmentSection, input_shape: tuple, context: RunContext) -> Optional[Any]:
     """Build one augmentation layer (``augment[i]``).
 

@@ -205,13 +205,19 @@ class PluginHost:
 
         A failure names the plugin that raised; a wrong answer names the plugin that gave it.
         """
-        kwargs["section"] = section
-        result, call = self._hook(hookname, where, kwargs)
+        result = self.call_optional(hookname, where, section, **kwargs)
         if result is None:
             raise PluginError(
                 where, f"no plugin answered {hookname} for kind {section.kind!r} (declared by {self.provider(section)!r})"
             )
-        check_answer(hookname, where, call.author(result), result)
+        return result
+
+    def call_optional(self, hookname: str, where: str, section: Section, **kwargs: Any) -> Any:
+        """:meth:`call_first` for a hook that a plugin may leave unanswered: ``None`` is an answer."""
+        kwargs["section"] = section
+        result, call = self._hook(hookname, where, kwargs)
+        if result is not None:
+            check_answer(hookname, where, call.author(result), result)
         return result
 
     def call_chain(self, hookname: str, where: str, key: str, value: Any, **kwargs: Any) -> Any:

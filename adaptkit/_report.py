@@ -8,6 +8,7 @@ from typing import Any
 from ._errors import PluginError
 from ._rundir import RunDir
 from ._multitask import task_headlines
+from ._rawinput import raw_input_model
 from ._state import RunState
 from ._training import count_params
 
@@ -41,10 +42,12 @@ def summary(run: RunState, metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def save_model(rundir: RunDir, run: RunState, result: dict[str, Any]) -> None:
-    """``model.keras``, then the files plugins write beside it (``adaptkit_save_artifacts``)."""
-    rundir.save_model("model.keras", run.parts.model)
+    """``model.keras`` (raw inputs in: the loader's preprocessing in front), then the files plugins
+    write beside it (``adaptkit_save_artifacts``)."""
+    model = raw_input_model(run.parts.model, run.assembly.preprocessing)
+    rundir.save_model("model.keras", model)
     where = "adaptkit_save_artifacts"
-    answers = run.host.call_each(where, where, model=run.parts.model, run_dir=rundir.partial, context=run.ctx)
+    answers = run.host.call_each(where, where, model=model, run_dir=rundir.partial, context=run.ctx)
     for plugin, entries in answers:
         taken = sorted(set(entries) & set(result))
         if taken:

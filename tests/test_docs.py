@@ -97,3 +97,22 @@ def test_the_first_spec_shown_in_a_doc_runs_on_make_datas_files(doc, made_data):
     spec["evaluation"]["baseline_epochs"] = 1
     run = run_spec(made_data, spec, name=spec.get("name", "doc"))
     assert run.result["headline"]["value"] is not None
+
+
+def test_the_readmes_saved_model_snippet_predicts_on_raw_values(made_data, monkeypatch, capsys):
+    """After the README's minimal spec (scale 0.0039), its snippet loads model.keras with plain Keras
+    and predicts on the file's raw 0..255 values (1 epoch here: well above chance, 0.1)."""
+    import yaml
+
+    from adaptkit.testing import run_spec
+
+    readme = (ROOT / "README.md").read_text()
+    spec = yaml.safe_load(re.findall(r"```yaml\n(.*?)```", readme, re.S)[0])
+    spec["training"]["stages"] = [dict(spec["training"]["stages"][0], epochs=1)]
+    spec["training"]["verbose"] = 0
+    spec["evaluation"] = {"plots": False}
+    run_spec(made_data, spec, name=spec["name"])
+    snippet = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "load_model" in b)
+    monkeypatch.chdir(made_data)
+    exec(compile(snippet, "README.md", "exec"), {})
+    assert float(capsys.readouterr().out.split()[-1]) > 0.3

@@ -30,6 +30,15 @@ def adaptkit_load_data(section, context):
 
 
 @hookimpl
+def adaptkit_input_preprocessing(section, input_shape, context):
+    if not isinstance(section, S.ArraysData):
+        return None
+    from .data import input_preprocessing
+
+    return input_preprocessing(section, input_shape)
+
+
+@hookimpl
 def adaptkit_load_source(section, input_shape, context):
     from . import models
 

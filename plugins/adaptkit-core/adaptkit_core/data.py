@@ -77,6 +77,17 @@ def load_arrays(section: ArraysData, context: RunContext) -> DataSource:
     return DataSource(tf.data.Dataset.from_tensor_slices((x, y)), len(x), tuple(x.shape[1:]), names)
 
 
+def input_preprocessing(section: ArraysData, input_shape: tuple):
+    """The loader's ``scale`` as a model (raw arrays as the file stores them -> ``x * scale``, in
+    float32 as the loader computes it); ``None`` when ``scale`` is 1."""
+    if section.scale == 1.0:
+        return None
+    import keras
+
+    raw = keras.Input(shape=input_shape, dtype="float32", name="x")
+    return keras.Model(raw, keras.layers.Rescaling(section.scale, dtype="float32", name="scale")(raw))
+
+
 def _features(arrays: dict, section: ArraysData, context: RunContext, path) -> tuple[np.ndarray, np.ndarray]:
     """The scaled features in the seed's order, and that order."""
     raw = arrays[section.x_key]

@@ -4,25 +4,29 @@ model packages), LoRA inside transformer blocks, TF Hub SavedModels as Keras 3 l
 JSON lines, one folder per class).
 
 TensorFlow, Keras and KerasHub are imported only inside the hooks that build
-things. Saved models that contain this plugin's layers need them registered
-before ``keras.saving.load_model``: ``import adaptkit_text.layers`` (or call
-:func:`keras_objects`).
+things. The plugin's Keras layers are registered as soon as Keras is imported
+(KerasHub's subclass of an earlier version as soon as KerasHub is), so plain
+``keras.saving.load_model`` reads a saved model after ``import adaptkit_text``.
 """
 
 from __future__ import annotations
 
+import adaptkit
 from adaptkit import hookimpl
 
 from . import sections as S
 
 __all__ = ["keras_objects"]
 
+adaptkit.register_keras_classes("adaptkit_text.layers")
+adaptkit.register_keras_classes("adaptkit_text.legacy", after="keras_hub")
+
 
 def keras_objects() -> dict:
-    """The Keras classes this plugin's models contain, by registered name (imports TensorFlow)."""
-    from . import layers
+    """The Keras classes this plugin's models contain, by registered name (imports TensorFlow and KerasHub)."""
+    from . import layers, legacy
 
-    return layers.KERAS_OBJECTS
+    return {**layers.KERAS_OBJECTS, **legacy.KERAS_OBJECTS}
 
 
 @hookimpl
@@ -41,6 +45,13 @@ def adaptkit_load_data(section, context):
 
     load = {S.TextTable: data.load_text_table, S.TextDirectory: data.load_text_directory}.get(type(section))
     return None if load is None else load(section, context)
+
+
+@hookimpl
+def adaptkit_input_preprocessing(section, input_shape, context):
+    from . import data
+
+    return data.input_preprocessing(section)
 
 
 @hookimpl

@@ -4,7 +4,8 @@ Files are read with the standard library, checked row by row (a bad row is a
 ``DataError`` naming ``file:line``), shuffled with the run's seed and handed to
 the host as an unbatched ``tf.data`` dataset of ``(string, label)`` pairs (or
 strings alone when unlabeled; ``(string, {name: label})`` for a ``text_table``
-with two or more ``labels``). Tokenization happens inside the model.
+with two or more ``labels``). Tokenization happens inside the model, and so
+does ``text_directory``'s stripping in a saved model (:func:`input_preprocessing`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from adaptkit import DataError, DataSource, RunContext, SpecError, TaskInfo, war
 
 from .sections import TextDirectory, TextTable
 
-__all__ = ["load_text_table", "load_text_directory", "read_table", "FORMATS"]
+__all__ = ["load_text_table", "load_text_directory", "read_table", "input_preprocessing", "FORMATS"]
 
 FORMATS = {
     ".csv": "csv",
@@ -221,6 +222,19 @@ def _source(
         target_shape=(),
         labels=infos if named and len(infos) > 1 else None,
     )
+
+
+def input_preprocessing(section: Union[TextTable, TextDirectory]) -> Any:
+    """What the loader does to a text: ``text_directory`` strips it (a model string -> string);
+    ``text_table`` hands it on unchanged (``None``)."""
+    if not isinstance(section, TextDirectory):
+        return None
+    import keras
+
+    from .layers import StripWhitespace
+
+    raw = keras.Input(shape=(), dtype="string", name="text")
+    return keras.Model(raw, StripWhitespace(name="strip")(raw))
 
 
 def load_text_table(section: TextTable, context: RunContext) -> DataSource:

@@ -1,16 +1,21 @@
 """The Keras layers of the text plugin, registered so saved models reload.
 
+- :class:`StripWhitespace`: strips strings as Python's ``str.strip`` does
+  (``text_directory`` strips each file's text: the saved model does the same);
 - :class:`BertEmbeddings`: BERT's embedding block (token + position + segment
   embeddings, LayerNorm, dropout) as one layer, so it is one layer group;
-- :class:`ExactGeluBertBackbone`: KerasHub's ``BertBackbone`` with the exact
-  (erf) GELU (models saved by earlier versions of the plugin contain it);
 - :class:`TextPacker`: KerasHub's BERT preprocessor (WordPiece + packing) as a
   layer of a functional model that takes raw strings and reloads in safe mode;
 - :class:`SequencePooling`: CLS or masked-mean pooling, optional L2 norm;
 - :class:`SavedModelLayer`: a TF2 SavedModel (TF Hub) inside a Keras 3 model,
   its variables tracked so they train (or stay frozen) like any layer's.
 
-Importing this module imports TensorFlow and KerasHub.
+The package registers them as soon as Keras is imported
+(``adaptkit.register_keras_classes``), so plain ``keras.saving.load_model``
+reads a saved model after ``import adaptkit_text``. Importing this module
+imports TensorFlow, not KerasHub (the layers import it when built), so that
+registering costs a run without text nothing; ``ExactGeluBertBackbone``, a
+KerasHub subclass, lives in :mod:`adaptkit_text.legacy`.
 """
 
 from __future__ import annotations
@@ -18,13 +23,27 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import keras
-import keras_hub
 import tensorflow as tf
 from keras import ops
 
-__all__ = ["BertEmbeddings", "ExactGeluBertBackbone", "TextPacker", "SequencePooling", "SavedModelLayer", "KERAS_OBJECTS"]
+__all__ = ["StripWhitespace", "BertEmbeddings", "TextPacker", "SequencePooling", "SavedModelLayer", "KERAS_OBJECTS"]
 
 PACKAGE = "adaptkit_text"
+
+_WHITESPACE = r"\x{9}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+"""Every character ``str.isspace`` accepts (Python 3.11's Unicode database), as an RE2 character class body."""
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class StripWhitespace(keras.layers.Layer):
+    """Strings without leading and trailing whitespace, exactly as Python's ``str.strip()``
+    (Unicode whitespace included; ``tf.strings.strip`` strips ASCII whitespace only)."""
+
+    def call(self, texts: Any) -> Any:
+        return tf.strings.regex_replace(texts, f"^[{_WHITESPACE}]+|[{_WHITESPACE}]+$", "")
+
+    def compute_output_spec(self, texts: Any) -> Any:
+        return keras.KerasTensor(texts.shape, dtype="string")
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -48,6 +67,8 @@ class BertEmbeddings(keras.layers.Layer):
         layer_norm_epsilon: float = 1e-12,
         **kwargs: Any,
     ):
+        import keras_hub
+
         super().__init__(**kwargs)
         self.vocabulary_size = int(vocabulary_size)
         self.hidden_dim = int(hidden_dim)
@@ -103,31 +124,6 @@ class BertEmbeddings(keras.layers.Layer):
             dropout=self.dropout,
             layer_norm_epsilon=self.layer_norm_epsilon,
         )
-        return config
-
-
-@keras.saving.register_keras_serializable(package=PACKAGE)
-class ExactGeluBertBackbone(keras_hub.models.BertBackbone):
-    """``BertBackbone`` whose feed-forward activation is the exact GELU when ``exact_gelu``.
-
-    KerasHub builds every ``TransformerEncoder`` of a ``BertBackbone`` with the
-    tanh-approximate GELU and has no option for the exact one; its
-    ``from_config`` rebuilds the layers from the backbone's own arguments, so
-    patching a loaded backbone would be lost on reload. This subclass applies
-    the activation in ``__init__`` and keeps ``exact_gelu`` in its config.
-    """
-
-    def __init__(self, *args: Any, exact_gelu: bool = True, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.exact_gelu = bool(exact_gelu)
-        if self.exact_gelu:
-            for block in self.transformer_layers:
-                block.activation = keras.activations.gelu  # approximate=False: erf
-                block._feedforward_intermediate_dense.activation = keras.activations.gelu
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config["exact_gelu"] = self.exact_gelu
         return config
 
 
@@ -339,5 +335,5 @@ class SavedModelLayer(keras.layers.Layer):
 
 KERAS_OBJECTS = {
     f"{PACKAGE}>{cls.__name__}": cls
-    for cls in (BertEmbeddings, ExactGeluBertBackbone, TextPacker, SequencePooling, SavedModelLayer)
+    for cls in (StripWhitespace, BertEmbeddings, TextPacker, SequencePooling, SavedModelLayer)
 }

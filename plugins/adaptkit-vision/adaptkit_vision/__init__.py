@@ -16,6 +16,8 @@ from .sections import SECTIONS, ImageArraysData, ImageDirectoryData, ImageManife
 
 __version__ = "0.1.0"
 
+adaptkit.register_keras_classes("adaptkit_vision.layers")  # plain keras.saving.load_model reads saved models
+
 
 @adaptkit.hookimpl
 def adaptkit_sections():
@@ -32,6 +34,15 @@ def adaptkit_load_data(section: DataSourceSection, context: RunContext) -> Optio
         return load_image_manifest(section, context)
     load = {ImageDirectoryData: data.load_image_directory, ImageArraysData: data.load_image_arrays}.get(type(section))
     return None if load is None else load(section, context)
+
+
+@adaptkit.hookimpl
+def adaptkit_input_preprocessing(section: DataSourceSection, input_shape: tuple, context: RunContext) -> Any:
+    if not isinstance(section, (ImageDirectoryData, ImageArraysData, ImageManifestData)):
+        return None
+    from .data import input_preprocessing
+
+    return input_preprocessing(input_shape)  # the same for every image kind: resize as the loader does
 
 
 @adaptkit.hookimpl
@@ -54,6 +65,6 @@ def adaptkit_load_source(section: SourceSection, input_shape: tuple, context: Ru
 
 @adaptkit.hookimpl
 def adaptkit_keras_objects():
-    from .sources import FamilyPreprocess
+    from .layers import FamilyPreprocess
 
     return {"adaptkit_vision>FamilyPreprocess": FamilyPreprocess}

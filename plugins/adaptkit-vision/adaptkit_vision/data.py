@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -16,7 +16,10 @@ from adaptkit import DataError, DataSource, RunContext, check_finite, class_indi
 
 from .sections import ImageArraysData, ImageDirectoryData
 
-__all__ = ["IMAGE_EXTENSIONS", "load_image_directory", "load_image_arrays", "image_decoder", "verify_image", "find_undecodable"]
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+__all__ = ["IMAGE_EXTENSIONS", "load_image_directory", "load_image_arrays", "image_decoder", "verify_image", "find_undecodable", "input_preprocessing"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 """What ``tf.io.decode_image`` reads (as ``keras.utils.image_dataset_from_directory`` accepts)."""
@@ -91,6 +94,19 @@ def image_decoder(color_mode: str, image_size) -> tuple[Callable, tuple[int, int
         return tf.ensure_shape(tf.cast(image, tf.float32), (height, width, channels))
 
     return decode, (height, width, channels)
+
+
+def input_preprocessing(input_shape: tuple) -> "keras.Model":
+    """What the loaders do to a decoded image, as a model: an image of any size (values 0..255,
+    the data's channels) -> resized to the data's size, bilinear without antialiasing, exactly
+    as ``tf.image.resize`` in :func:`image_decoder` and :func:`load_image_arrays` (at the data's
+    own size the resize changes nothing)."""
+    import keras
+
+    height, width, channels = input_shape
+    raw = keras.Input(shape=(None, None, channels), dtype="float32", name="image")
+    resized = keras.layers.Resizing(height, width, interpolation="bilinear", antialias=False, dtype="float32", name="resize")(raw)
+    return keras.Model(raw, resized)
 
 
 def load_image_directory(section: ImageDirectoryData, context: RunContext) -> DataSource:
