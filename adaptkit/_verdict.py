@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ._predictions import Predictions
 from ._significance import decide, describe, mcnemar, paired_bootstrap, paired_over_seeds, per_example
 
 __all__ = ["judge_one_seed", "judge_over_seeds", "verdict_line", "source_warnings"]
@@ -22,27 +23,12 @@ __all__ = ["judge_one_seed", "judge_over_seeds", "verdict_line", "source_warning
 _WORDS = {"better": "positive transfer", "worse": "negative transfer", "inconclusive": "inconclusive"}
 
 
-def _predict(model: Any, dataset: Any) -> tuple[Any, Any]:
-    ys, ps = [], []
-    for x, y in dataset:
-        out = model(x, training=False)
-        ps.append({k: np.asarray(v) for k, v in out.items()} if isinstance(out, dict) else np.asarray(out))
-        ys.append({k: np.asarray(v) for k, v in y.items()} if isinstance(y, dict) else np.asarray(y))
-
-    def join(parts: list) -> Any:
-        if parts and isinstance(parts[0], dict):
-            return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        return np.concatenate(parts) if parts else np.zeros((0,))
-
-    return join(ys), join(ps)
-
-
-def _split_of(key: str, task: Optional[str], sets: dict) -> tuple[Optional[Any], Optional[str]]:
-    """The dataset behind a metrics key ``<split>/[<task>/]<metric>`` and the output to read."""
+def _split_of(key: str, task: Optional[str], sets: dict) -> tuple[Optional[str], Optional[str]]:
+    """The split behind a metrics key ``<split>/[<task>/]<metric>`` (``None``: not there) and the output to read."""
     split = key.split("/", 1)[0]
     if task is not None and f"{split}@{task}" in sets:
-        return sets[f"{split}@{task}"], task
-    return sets.get(split), task
+        return f"{split}@{task}", task
+    return (split if sets.get(split) is not None else None), task
 
 
 def _one_class(p: np.ndarray) -> Optional[int]:
@@ -70,17 +56,21 @@ def judge_one_seed(
     baseline: Any,
     sets: dict,
     seed: int,
+    predictions: Optional[Predictions] = None,
 ) -> dict[str, Any]:
-    """``curves`` (from compare_transfer) plus the paired test of the test headline and warnings."""
+    """``curves`` (from compare_transfer) plus the paired test of the test headline and warnings.
+
+    ``predictions``: the run's shared predictions (each split predicted once per model)."""
     out = dict(curves)
     warnings: list[str] = list(out.pop("warnings", []))
-    dataset, output = _split_of(key, task, sets)
+    predictions = predictions or Predictions(sets)
+    split, output = _split_of(key, task, sets)
     test: Optional[dict[str, Any]] = None
-    if dataset is not None:
-        y, p_t = _predict(model, dataset)
-        _, p_b = _predict(baseline, dataset)
-        if output is not None and isinstance(y, dict):
-            y, p_t, p_b = y[output], p_t[output], p_b[output]
+    if split is not None:
+        y, p_t = predictions.of(model, split)
+        _, p_b = predictions.of(baseline, split)
+        if output is not None:  # a multi-task model's outputs are a dict; a task's own test split has plain labels
+            y, p_t, p_b = (v[output] if isinstance(v, dict) else v for v in (y, p_t, p_b))
         num_classes = getattr(info, "num_classes", None)
         if num_classes is not None and len(y):
             for who, p in (("the transferred model", p_t), ("the from-scratch baseline", p_b)):
