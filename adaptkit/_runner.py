@@ -193,7 +193,7 @@ def run_pipeline(
         save_model(rundir, run, result)
         rundir.write_csv("history.csv", run.history)
         if spec.evaluation.plots and run.history:
-            plot_curves(rundir.path("curves.png"), run.history, baseline_rows, run.assembly.monitor)
+            plot_curves(rundir.path("curves.png"), run.history, baseline_rows)
         result["wall_time_s"] = round(time.perf_counter() - started, 2)
         rundir.write_json("metrics.json", result)
         headline = result["headline"]
