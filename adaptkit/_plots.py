@@ -128,7 +128,7 @@ def _epochs_axis(ax: Any) -> None:
     from matplotlib.ticker import MaxNLocator
 
     ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
 def _shared_legend(fig: Any, axes: Iterable[Any]) -> None:
@@ -168,7 +168,7 @@ def seed_curves(histories: list[tuple[str, list[dict], list[dict]]], keys: list[
                 column = "val_" + key if rows and "val_" + key in rows[0] else key
                 points = [(r["epoch"], _value(r[column])) for r in rows if column in r]
                 if points:
-                    ax.plot([e for e, _ in points], [v for _, v in points], "-", color=color, alpha=0.7, lw=1,
+                    ax.plot([e for e, _ in points], [v for _, v in points], "-", color=color, alpha=0.7, lw=1, marker=".", ms=3,
                             label=who if i == 0 else None)
         if histories and histories[0][1]:
             _mark_stages(ax, histories[0][1])
