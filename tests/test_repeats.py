@@ -66,6 +66,16 @@ def test_seeds_write_one_run_each_and_an_aggregate_with_intervals(spec_file):
     assert f'data-metric="test/accuracy" data-model="transfer" data-stat="mean" data-value="{stats["mean"]!r}"' in page
     assert f'data-verdict="{verdict["verdict"]}"' in page and "paired t test over 2 seeds" in page
     assert f'data-value="{verdict["asymptote"]["difference"]!r}"' in page
+    # adaptkit compare: the group as one row of means ± sd, and each seed as its own row
+    compared = CliRunner().invoke(main, ["compare", str(group), "--per-seed", "--json"])
+    assert compared.exit_code == 0, compared.output
+    row, *seed_rows = json.loads(compared.output)
+    assert row["kind"] == "seeds" and row["seeds"] == 2 and row["metrics"]["test/accuracy"] == stats
+    assert row["headline"]["mean"] == agg["headline"]["mean"] and row["baseline"] == agg["baseline"]["test/accuracy"]
+    assert row["verdict"]["verdict"] == verdict["verdict"] and row["verdict"]["difference"] == verdict["asymptote"]["difference"]
+    assert [r["headline"]["mean"] for r in seed_rows] == accs
+    table = CliRunner().invoke(main, ["compare", str(group)])
+    assert f"{stats['mean']:.4f} ± {stats['sd']:.4f}" in table.output
 
 
 def test_an_interrupted_repeat_resumes_and_skips_finished_seeds(spec_file, monkeypatch):
