@@ -221,7 +221,7 @@ def _one_verdict(task: str, verdict: dict) -> str:
             cells += [
                 [td("only transfer right"), num(mc.get("only_transfer_right"))],
                 [td("only from scratch right"), num(mc.get("only_baseline_right"))],
-                [td("McNemar exact p"), num(mc.get("p_value"))],
+                [td("McNemar exact p"), num(mc.get("p_value"), ".3g")],
             ]
         out += table(["test", ""], cells, test.get("method", ""))
     elif test.get("method"):
@@ -432,7 +432,7 @@ def _over_seeds_verdict(task: str, verdict: dict) -> str:
     for what in ("start", "slope", "asymptote"):
         t = verdict.get(what)
         if isinstance(t, dict):
-            rows.append([td(what), num(t.get("difference"), role=f"{what}-difference"), num(t.get("sd")), f'<td class="num">{e(interval(t))}</td>', num(t.get("p_value")), num(t.get("n"))])
+            rows.append([td(what), num(t.get("difference"), role=f"{what}-difference"), num(t.get("sd")), f'<td class="num">{e(interval(t))}</td>', num(t.get("p_value"), ".3g"), num(t.get("n"))])
     if rows:
         out += table(["transfer − from scratch", "mean difference", "sd", "95% interval", "p", "seeds"], rows, verdict.get("method", ""))
     return out + _warnings(verdict)
