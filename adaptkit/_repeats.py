@@ -5,7 +5,8 @@
 ordinary run directory), all on the split of ``split_seed`` (default: the
 first seed) unless ``repeats.vary_split``. The parent gets ``aggregate.json``
 (every metric's mean, sd and 95% t interval, the baseline's too, and the
-transfer verdict paired over seeds) and ``seeds.csv`` (one row per seed).
+transfer verdict paired over seeds), ``seeds.csv`` (one row per seed) and
+``report.html``.
 ``--resume`` skips finished seeds and goes on with an interrupted one.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ._errors import SpecError
+from ._html import write_report
 from ._rundir import Checkpoints, RunDir, spec_digest
 from ._runner import RunResult, _resolved_yaml, run_pipeline
 from ._verdict import judge_over_seeds, source_warnings
@@ -146,6 +148,7 @@ def run_repeats(
         aggregate["wall_time_s"] = round(time.perf_counter() - started, 2)
         group.write_json("aggregate.json", aggregate)
         group.write_csv("seeds.csv", rows)
+        write_report(group.partial)
         final = group.commit()
     except BaseException as exc:
         started_any = results or any(group.partial.glob(".seed*.partial"))

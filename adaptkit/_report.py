@@ -55,30 +55,9 @@ def save_model(rundir: RunDir, run: RunState, result: dict[str, Any]) -> None:
         result.update(entries)
 
 
-def plot_curves(path: Path, transfer_rows: list, baseline_rows: list, monitor: str) -> None:
-    """Loss and headline metric per epoch, transfer vs from scratch, stage boundaries marked."""
-    import matplotlib
+def plot_curves(path: Path, transfer_rows: list, baseline_rows: list) -> None:
+    """Every logged quantity and the learning rate per epoch, transfer vs from scratch, stages marked
+    (report.html shows the same figure)."""
+    from ._plots import learning_curves, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key in zip(axes, ("loss", monitor)):
-        for rows, label in ((transfer_rows, "transfer"), (baseline_rows, "from scratch")):
-            if not rows:
-                continue
-            epochs = [r["epoch"] for r in rows]
-            for prefix, style in (("", "--"), ("val_", "-"), ("target_", ":")):
-                if prefix + key in rows[0]:
-                    ax.plot(epochs, [r[prefix + key] for r in rows], style, label=f"{label} {prefix or 'train_'}{key}")
-        for r0, r1 in zip(transfer_rows, transfer_rows[1:]):
-            if r1["stage"] != r0["stage"]:
-                ax.axvline(r0["epoch"] + 0.5, color="grey", lw=0.8)
-        ax.set_xlabel("epoch")
-        ax.set_title(key)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    tmp = path.with_name(".tmp-" + path.name)
-    fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
+    save_png(learning_curves(transfer_rows, baseline_rows), path)

@@ -1,4 +1,4 @@
-"""The runner: data -> model -> stages -> evaluation -> baseline -> run directory (orchestration only).
+"""The runner: data -> model -> stages -> evaluation -> baseline -> run directory and report (orchestration only).
 
 Each step lives in its own module (``_splits``, ``_assembly``, ``_stages``,
 ``_resume``, ``_evaluation``, ``_baseline``, ``_report``) and reads or extends
@@ -24,10 +24,13 @@ import yaml
 
 from ._assembly import build_model
 from ._baseline import BaselineDiverged, compare_transfer, train_baseline
+from ._diagnostics import summarize_predictions
 from ._errors import AdaptkitError, SpecError
 from ._evaluation import evaluate, evaluation_sets
+from ._html import write_report
 from ._multitask import build_weighting, compare_single_task, task_headlines
 from ._plugins import PluginHost, get_host
+from ._predictions import Predictions
 from ._report import plot_curves, save_model, summary
 from ._resume import replay_stage, restore_weights, save_weighting
 from ._rundir import Checkpoints, RunDir, spec_digest
@@ -99,8 +102,11 @@ def train_stages(run: RunState) -> None:
         run.assembly.parts = ModelParts(encoder, classifier, adapted, run.parts.task, run.parts.tasks)
 
 
-def _judge(run: RunState, rundir: RunDir, metrics: dict[str, Any], result: dict[str, Any], sets: dict) -> list:
-    """Train the from-scratch baseline and add its metrics and the transfer verdict to ``result``."""
+def _judge(
+    run: RunState, rundir: RunDir, metrics: dict[str, Any], result: dict[str, Any], sets: dict, predictions: Predictions
+) -> tuple[list, Any]:
+    """Train the from-scratch baseline and add its metrics and the transfer verdict to ``result``;
+    its history rows and its model (``None`` when it diverged)."""
     rows: list = []
     try:
         base_parts = train_baseline(run, rows)
@@ -109,7 +115,7 @@ def _judge(run: RunState, rundir: RunDir, metrics: dict[str, Any], result: dict[
         result["baseline"] = {"diverged": str(exc), "epochs": len(rows)}
         result["transfer"] = {"no_verdict": f"{exc}"}
         rundir.write_csv("baseline_history.csv", rows)
-        return rows
+        return rows, None
     base_metrics = evaluate(run, base_parts, sets)
     result["baseline"] = {"metrics": base_metrics, "epochs": len(rows)}
     warnings = source_warnings(run.spec)
@@ -119,12 +125,14 @@ def _judge(run: RunState, rundir: RunDir, metrics: dict[str, Any], result: dict[
         curves["warnings"] = warnings
         task = name if run.assembly.multitask else None
         info = run.parts.tasks[name] if task is not None else run.parts.task
-        verdicts[name] = judge_one_seed(curves, key, higher, task, info, run.parts.model, base_parts.model, sets, run.spec.seed)
+        verdicts[name] = judge_one_seed(
+            curves, key, higher, task, info, run.parts.model, base_parts.model, sets, run.spec.seed, predictions
+        )
     for warning in sorted({w for v in verdicts.values() for w in v.get("warnings", [])}):
         log.warning("verdict: %s", warning)
     result["transfer"] = verdicts if run.assembly.multitask else next(iter(verdicts.values()))
     rundir.write_csv("baseline_history.csv", rows)
-    return rows
+    return rows, base_parts.model
 
 
 def _train_alone(host: PluginHost, ctx: RunContext, errors: list, with_parts: bool = False) -> Any:
@@ -216,9 +224,11 @@ def run_pipeline(
             log.info("resuming %s after %d completed stage(s)", rundir.partial.name, run.completed_stages)
         train_stages(run)
         sets = evaluation_sets(run)
+        predictions = Predictions(sets)  # each split predicted once per model: verdict and report share them
         metrics = evaluate(run, run.parts, sets, run.before)
         result = summary(run, metrics)
-        baseline_rows = _judge(run, rundir, metrics, result, sets) if spec.evaluation.baseline else []
+        baseline_rows, baseline_model = _judge(run, rundir, metrics, result, sets, predictions) if spec.evaluation.baseline else ([], None)
+        result["test_predictions"] = summarize_predictions(run, predictions, baseline_model)
         if spec.evaluation.source_only:
             result["adaptation"] = compare_source_only(run, metrics, sets, _train_alone(host, ctx, run.errors, with_parts=True))
         if spec.evaluation.single_task_baselines:
@@ -227,11 +237,12 @@ def run_pipeline(
         save_model(rundir, run, result)
         rundir.write_csv("history.csv", run.history)
         if spec.evaluation.plots and run.history:
-            plot_curves(rundir.path("curves.png"), run.history, baseline_rows, run.assembly.monitor)
+            plot_curves(rundir.path("curves.png"), run.history, baseline_rows)
         result["wall_time_s"] = round(time.perf_counter() - started, 2)
         if run.errors:
             result["errors"] = [str(e) for e in run.errors]
         rundir.write_json("metrics.json", result)
+        write_report(rundir.partial)
         headline = result["headline"]
         log.info("headline %s = %s", headline["metric"], headline["value"])
         handler.close()

@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ._predictions import Predictions
 from ._significance import decide, describe, mcnemar, paired_bootstrap, paired_over_seeds, per_example
 
 __all__ = ["paired_test", "judge_one_seed", "judge_adaptation", "judge_over_seeds", "verdict_line", "source_warnings"]
@@ -22,27 +23,12 @@ __all__ = ["paired_test", "judge_one_seed", "judge_adaptation", "judge_over_seed
 _WORDS = {"better": "positive transfer", "worse": "negative transfer", "inconclusive": "inconclusive"}
 
 
-def _predict(model: Any, dataset: Any) -> tuple[Any, Any]:
-    ys, ps = [], []
-    for x, y in dataset:
-        out = model(x, training=False)
-        ps.append({k: np.asarray(v) for k, v in out.items()} if isinstance(out, dict) else np.asarray(out))
-        ys.append({k: np.asarray(v) for k, v in y.items()} if isinstance(y, dict) else np.asarray(y))
-
-    def join(parts: list) -> Any:
-        if parts and isinstance(parts[0], dict):
-            return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        return np.concatenate(parts) if parts else np.zeros((0,))
-
-    return join(ys), join(ps)
-
-
-def _split_of(key: str, task: Optional[str], sets: dict) -> tuple[Optional[Any], Optional[str]]:
-    """The dataset behind a metrics key ``<split>/[<task>/]<metric>`` and the output to read."""
+def _split_of(key: str, task: Optional[str], sets: dict) -> tuple[Optional[str], Optional[str]]:
+    """The split behind a metrics key ``<split>/[<task>/]<metric>`` (``None``: not there) and the output to read."""
     split = key.split("/", 1)[0]
     if task is not None and f"{split}@{task}" in sets:
-        return sets[f"{split}@{task}"], task
-    return sets.get(split), task
+        return f"{split}@{task}", task
+    return (split if sets.get(split) is not None else None), task
 
 
 def _one_class(p: np.ndarray) -> Optional[int]:
@@ -69,14 +55,18 @@ def paired_test(
     sets: dict,
     seed: int,
     names: tuple[str, str] = ("the transferred model", "the from-scratch baseline"),
+    predictions: Optional[Predictions] = None,
 ) -> tuple[Optional[dict[str, Any]], list[str]]:
-    """The paired test of ``model`` vs ``other`` on the examples behind ``key``, and one-class warnings."""
+    """The paired test of ``model`` vs ``other`` on the examples behind ``key``, and one-class warnings.
+
+    ``predictions``: the run's shared predictions (each split predicted once per model)."""
     warnings: list[str] = []
-    dataset, output = _split_of(key, task, sets)
-    if dataset is None:
+    predictions = predictions or Predictions(sets)
+    split_name, output = _split_of(key, task, sets)
+    if split_name is None:
         return None, warnings
-    y, p_a = _predict(model, dataset)
-    _, p_b = _predict(other, dataset)
+    y, p_a = predictions.of(model, split_name)
+    _, p_b = predictions.of(other, split_name)
     if output is not None:  # one task's output of a multi-task model (a one-task model gives it alone)
         y, p_a, p_b = (v[output] if isinstance(v, dict) else v for v in (y, p_a, p_b))
     num_classes = getattr(info, "num_classes", None)
@@ -110,11 +100,14 @@ def judge_one_seed(
     baseline: Any,
     sets: dict,
     seed: int,
+    predictions: Optional[Predictions] = None,
 ) -> dict[str, Any]:
-    """``curves`` (from compare_transfer) plus the paired test of the test headline and warnings."""
+    """``curves`` (from compare_transfer) plus the paired test of the test headline and warnings.
+
+    ``predictions``: the run's shared predictions (each split predicted once per model)."""
     out = dict(curves)
     warnings: list[str] = list(out.pop("warnings", []))
-    test, more = paired_test(key, task, info, model, baseline, sets, seed)
+    test, more = paired_test(key, task, info, model, baseline, sets, seed, predictions=predictions)
     warnings += more
     out["test"] = test if test is not None else _no_test(key)
     decision = "inconclusive" if test is None else decide(test, higher)

@@ -1,7 +1,7 @@
-"""The ``adaptkit`` command line: run, validate, render, schema, plugins.
+"""The ``adaptkit`` command line: run, validate, render, schema, plugins, compare.
 
-Only ``run`` imports TensorFlow (through the runner); the other verbs answer
-from the specs and the plugins' section models.
+Only ``run`` (and ``lr-find``) import TensorFlow (through the runner); the other
+verbs answer from the specs, the plugins' section models or the run directories' files.
 """
 
 from __future__ import annotations
@@ -238,6 +238,55 @@ def _print_verdicts(console: Any, transfer: Optional[dict]) -> None:
             )
         for warning in verdict.get("warnings", []):
             console.print(f"  warning: {warning}", highlight=False)
+
+
+@main.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--metric", "metrics", multiple=True, metavar="KEY", help="A metrics.json key to show (repeatable; default: every test metric).")
+@click.option("--per-seed", is_flag=True, help="Also list each seed of a repeated-seeds run as a row of its own.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def compare(runs: tuple[Path, ...], metrics: tuple[str, ...], per_seed: bool, as_json: bool) -> None:
+    """One table across run directories RUN... (repeated seeds: mean ± sd); reads their files only."""
+    from ._compare import compare_runs
+
+    try:
+        rows = compare_runs(runs, list(metrics) or None, per_seed)
+    except AdaptkitError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    _compare_table(rows)
+
+
+def _compare_table(rows: list[dict]) -> None:
+    """The rows of ``compare`` as a table: run, seeds, headline, the metrics, baseline, verdict, time."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ._compare import value_text, verdict_text
+
+    headlines = list(dict.fromkeys(r["headline"]["metric"] for r in rows))
+    same = len(headlines) == 1
+    keys = [k for k in (rows[0]["metrics"] if rows else []) if not (same and k == headlines[0])]  # no column twice
+    table = Table(show_header=True)
+    table.add_column("run", no_wrap=True)
+    table.add_column("seeds", justify="right")
+    table.add_column(f"headline {headlines[0]}" if same else "headline", justify="right" if same else "left", no_wrap=True)
+    for key in keys:
+        table.add_column(key, justify="right", no_wrap=True)
+    table.add_column("from scratch", justify="right", no_wrap=True)
+    table.add_column("verdict (difference, 95% interval)", overflow="fold", min_width=28)
+    table.add_column("seconds", justify="right")
+    for r in rows:
+        head = value_text(r["headline"]) if same else f"{r['headline']['metric']} {value_text(r['headline'])}"
+        seconds = "" if r["wall_time_s"] is None else f"{r['wall_time_s']:.1f}"
+        cells = [value_text(r["metrics"].get(k)) for k in keys]
+        table.add_row(r["run"], str(r["seeds"]), head, *cells, value_text(r["baseline"]), verdict_text(r["verdict"]), seconds)
+    console = Console()
+    if not console.is_terminal:  # a file or a pipe: the whole table, however wide
+        console = Console(width=Console(width=10_000).measure(table).maximum)
+    console.print(table)
 
 
 @main.command("lr-find")

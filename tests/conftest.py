@@ -58,3 +58,39 @@ def spec_file(tmp_path, digits_npz):
         return write_spec(tmp_path, text)
 
     return make
+
+
+HOSTILE = '<script>alert("x")</script> & <b>bold</b>'
+"""Text with markup, put into a spec's description, class and stage names: a report must show it, not run it."""
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory, digits_npz) -> Path:
+    """One real finished run directory (two named stages, a baseline, markup in its strings), for the
+    tests that only read run directories (report.html, ``adaptkit compare``)."""
+    import json
+
+    from adaptkit import load_spec_file
+    from adaptkit._runner import run_pipeline
+
+    folder = tmp_path_factory.mktemp("finished")
+    names = [f"digit {k}" for k in range(10)]
+    names[8] = HOSTILE
+    spec = {
+        "name": "finished",
+        "description": HOSTILE,
+        "seed": 2,
+        "output_dir": str(folder / "runs"),
+        "data": {"train": {"kind": "arrays", "path": str(digits_npz), "scale": 0.0625, "class_names": names}, "batch_size": 64},
+        "source": {"kind": "mlp", "units": [32, 16]},
+        "head": {"kind": "classifier"},
+        "training": {"verbose": 0, "stages": [
+            {"name": "head only", "epochs": 2, "optimizer": {"learning_rate": 0.01}, "surgery": [{"kind": "freeze"}]},
+            {"name": "all $layers$ " + HOSTILE, "epochs": 2, "optimizer": {"learning_rate": 0.003},
+             "surgery": [{"kind": "unfreeze"}], "early_stopping": {"patience": 1}},
+        ]},
+        "evaluation": {"baseline": True},
+    }
+    path = folder / "finished.yaml"
+    path.write_text(json.dumps(spec))  # JSON is YAML
+    return run_pipeline(load_spec_file(path), path).run_dir

@@ -78,10 +78,11 @@ def test_plugins_lists_hooks_and_versions():
 
 @pytest.mark.parametrize(
     "args",
-    [["--help"], ["plugins"], ["schema"], ["validate", "SPEC"], ["render", "SPEC"]],
+    [["--help"], ["plugins"], ["schema"], ["validate", "SPEC"], ["render", "SPEC"], ["compare", "RUN"], ["compare", "RUN", "--json"]],
 )
-def test_light_commands_do_not_import_tensorflow(args, spec_file):
+def test_light_commands_do_not_import_tensorflow(args, spec_file, request):
     args = [str(spec_file()) if a == "SPEC" else a for a in args]
+    args = [str(request.getfixturevalue("finished_run")) if a == "RUN" else a for a in args]
     code = (
         "import sys; from adaptkit.cli import main\n"
         "try:\n    main(%r)\nexcept SystemExit:\n    pass\n"
@@ -90,6 +91,8 @@ def test_light_commands_do_not_import_tensorflow(args, spec_file):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+    if args[0] == "compare":  # it did compare: the run is in its table
+        assert "finished" in out.stdout and "error" not in out.stderr, out.stdout + out.stderr
 
 
 def test_run_in_a_real_subprocess(spec_file, tmp_path):

@@ -71,8 +71,13 @@ def crash_in_evaluation_then_resume(spec, path: Path, monkeypatch):
     return run_pipeline(spec, path, resume=True)
 
 
-def test_three_tasks_report_per_task_metrics_history_and_a_model_with_one_output_each(tmp_path, digits_labels):
+def test_three_tasks_report_per_task_metrics_history_and_a_model_with_one_output_each(tmp_path, digits_labels, monkeypatch):
+    import adaptkit._predictions as predictions
+
+    calls, real = [], predictions.predict
+    monkeypatch.setattr(predictions, "predict", lambda model, dataset: calls.append(model.name) or real(model, dataset))
     result = run(mt_spec(tmp_path, digits_labels, "evaluation: {baseline: true}"))
+    assert len(calls) == 2  # the test split, once for the adapted model and once for the baseline: three verdicts and the report share them
     m = json.loads((result.run_dir / "metrics.json").read_text())
     assert m["headline"]["metric"] == "test/digit/accuracy"
     assert m["metrics"]["test/digit/accuracy"] > 0.3  # 10 classes: chance 0.1
@@ -94,6 +99,17 @@ def test_three_tasks_report_per_task_metrics_history_and_a_model_with_one_output
     out = model(np.zeros((2, 8, 8, 1), "float32"))
     assert set(out) == {"digit", "parity", "value"}
     assert tuple(out["digit"].shape) == (2, 10) and tuple(out["parity"].shape) == (2, 2)
+    # report.html: each task's verdict, confusion matrix (classifiers) or R² (regression)
+    by_task = {e["task"]: e for e in m["test_predictions"]}
+    n = m["metrics"]["test/examples"]
+    assert np.trace(by_task["digit"]["confusion_matrix"]) / n == pytest.approx(m["metrics"]["test/digit/accuracy"])
+    assert np.sum(by_task["parity"]["baseline_confusion_matrix"]) == n
+    assert by_task["value"]["r2"] is not None and "baseline_r2" in by_task["value"] and "mean_predictor" in by_task["value"]
+    page = (result.run_dir / "report.html").read_text()
+    for task in ("digit", "parity", "value"):
+        assert f"<h3>task {task}: test split, {n:,} examples</h3>" in page and f"<h3>{task}</h3>" in page
+    mae = m["baseline"]["metrics"]["test/value/mae"]
+    assert f'data-metric="test/value/mae" data-model="baseline" data-value="{mae!r}"' in page
 
 
 def test_single_task_baselines_give_delta_m_as_the_headline(tmp_path, digits_labels):
@@ -247,6 +263,12 @@ def test_tasks_on_different_datasets_train_validate_and_test_each_on_its_own_dat
     assert metrics["test/parity/examples"] == round(n_b * 0.2)  # parity's test split of half B
     assert metrics["test/examples"] == round(1797 // 2 * 0.2)  # digit's, of half A
     assert "test/parity/accuracy" in m["baseline"]["metrics"] and set(m["transfer"]) == {"digit", "parity"}
+    for task in ("digit", "parity"):  # each verdict's paired test reads its own task's output, own test split or not
+        base = m["baseline"]["metrics"][f"test/{task}/accuracy"]
+        assert m["transfer"][task]["test"]["difference"] == pytest.approx(metrics[f"test/{task}/accuracy"] - base)
+    parity = next(e for e in m["test_predictions"] if e["task"] == "parity")  # the report's confusion matrix too
+    assert parity["split"] == "test@parity" and np.sum(parity["confusion_matrix"]) == metrics["test/parity/examples"]
+    assert np.trace(parity["confusion_matrix"]) / metrics["test/parity/examples"] == pytest.approx(metrics["test/parity/accuracy"])
     assert m["data"]["train@parity"] > 0 and m["data"]["validation@parity"] > 0
     rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
     for column in ("digit_accuracy", "parity_accuracy", "parity_loss", "val_digit_accuracy", "val_parity_accuracy", "val_parity_loss"):

@@ -42,7 +42,7 @@ def test_seeds_write_one_run_each_and_an_aggregate_with_intervals(spec_file):
     runs = path.parent / "runs"
     (group,) = [p for p in runs.iterdir() if not p.is_symlink()]
     assert (runs / "digits-latest").resolve() == group.resolve()
-    assert sorted(p.name for p in group.iterdir()) == ["aggregate.json", "seed3", "seed4", "seeds.csv", "spec.yaml"]
+    assert sorted(p.name for p in group.iterdir()) == ["aggregate.json", "report.html", "seed3", "seed4", "seeds.csv", "spec.yaml"]
     per_seed = [json.loads((group / f"seed{s}" / "metrics.json").read_text()) for s in (3, 4)]
     agg = json.loads((group / "aggregate.json").read_text())
     accs = [m["metrics"]["test/accuracy"] for m in per_seed]
@@ -59,6 +59,23 @@ def test_seeds_write_one_run_each_and_an_aggregate_with_intervals(spec_file):
         rows = list(csv.DictReader(fh))
     assert [r["seed"] for r in rows] == ["3", "4"] and float(rows[0]["headline"]) == pytest.approx(accs[0])
     assert "95% interval" in result.output and "warning: the source (mlp) has no pretrained weights" in result.output
+    # the parent's report.html: the aggregate, a row and a link per seed (each seed has its own report), the paired verdict
+    page = (group / "report.html").read_text()
+    for s in (3, 4):
+        assert f'<a href="seed{s}/report.html">seed{s}</a>' in page and (group / f"seed{s}" / "report.html").is_file()
+    assert f'data-metric="test/accuracy" data-model="transfer" data-stat="mean" data-value="{stats["mean"]!r}"' in page
+    assert f'data-verdict="{verdict["verdict"]}"' in page and "paired t test over 2 seeds" in page
+    assert f'data-value="{verdict["asymptote"]["difference"]!r}"' in page
+    # adaptkit compare: the group as one row of means ± sd, and each seed as its own row
+    compared = CliRunner().invoke(main, ["compare", str(group), "--per-seed", "--json"])
+    assert compared.exit_code == 0, compared.output
+    row, *seed_rows = json.loads(compared.output)
+    assert row["kind"] == "seeds" and row["seeds"] == 2 and row["metrics"]["test/accuracy"] == stats
+    assert row["headline"]["mean"] == agg["headline"]["mean"] and row["baseline"] == agg["baseline"]["test/accuracy"]
+    assert row["verdict"]["verdict"] == verdict["verdict"] and row["verdict"]["difference"] == verdict["asymptote"]["difference"]
+    assert [r["headline"]["mean"] for r in seed_rows] == accs
+    table = CliRunner().invoke(main, ["compare", str(group)])
+    assert f"{stats['mean']:.4f} ± {stats['sd']:.4f}" in table.output
 
 
 def test_an_interrupted_repeat_resumes_and_skips_finished_seeds(spec_file, monkeypatch):

@@ -1,0 +1,64 @@
+"""Predictions on the evaluation splits, computed once per model and split, shared by the verdict and the report.
+
+The transfer verdict needs the test predictions of the adapted model and of
+the baseline; the report needs the adapted model's (and the baseline's, when
+there is one) for its confusion matrix or regression summary. One
+:class:`Predictions` per run holds them, so no split is predicted twice.
+No TensorFlow import here: the datasets and models are handed in.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+__all__ = ["Predictions", "predict", "labels_of"]
+
+
+def _numpy(value: Any) -> Any:
+    return {k: np.asarray(v) for k, v in value.items()} if isinstance(value, dict) else np.asarray(value)
+
+
+def _join(parts: list) -> Any:
+    if parts and isinstance(parts[0], dict):
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return np.concatenate(parts) if parts else np.zeros((0,))
+
+
+def predict(model: Any, dataset: Any) -> tuple[Any, Any]:
+    """Labels and predictions of a whole batched split (dicts by task for a multi-task model)."""
+    ys, ps = [], []
+    for x, y in dataset:
+        ps.append(_numpy(model(x, training=False)))
+        ys.append(_numpy(y))
+    return _join(ys), _join(ps)
+
+
+def labels_of(dataset: Any) -> Any:
+    """The labels of a whole batched split, without running any model."""
+    return _join([_numpy(y) for _, y in dataset])
+
+
+class Predictions:
+    """``of(model, split)``: labels and predictions of ``sets[split]``, computed on first use."""
+
+    def __init__(self, sets: dict[str, Any]) -> None:
+        self.sets = sets
+        self._done: dict[tuple[int, str], tuple[Any, Any, Any]] = {}
+
+    def has(self, split: str) -> bool:
+        return self.sets.get(split) is not None
+
+    def of(self, model: Any, split: str) -> tuple[Any, Any]:
+        key = (id(model), split)
+        if key not in self._done:
+            y, p = predict(model, self.sets[split])
+            self._done[key] = (model, y, p)  # the model is kept so that its id is not reused
+        _, y, p = self._done[key]
+        return y, p
+
+    def cached(self, model: Any, split: str) -> Optional[tuple[Any, Any]]:
+        """The predictions if some step has computed them already, else ``None`` (nothing is run)."""
+        hit = self._done.get((id(model), split))
+        return None if hit is None else (hit[1], hit[2])
