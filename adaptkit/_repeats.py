@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from ._errors import SpecError
+from ._errors import AdaptkitError, SpecError
 from ._html import write_report
 from ._rundir import Checkpoints, RunDir, spec_digest
 from ._runner import RunResult, _resolved_yaml, run_pipeline
@@ -132,6 +132,7 @@ def run_repeats(
             raise SpecError("output_dir", f"cannot create a run directory in {parent}: {exc.strerror or exc}") from exc
     Checkpoints(group.partial).save_state(digest, 0, [])
     results: list[tuple[int, str, dict]] = []
+    errors: list[AdaptkitError] = []
     try:
         group.write_text("spec.yaml", _resolved_yaml(spec))
         for one in seed_specs(spec):
@@ -144,7 +145,11 @@ def run_repeats(
                 log.info("repeats: %s (%d of %d)", name, len(results) + 1, spec.repeats.seeds)
                 run_pipeline(one, spec_path, group.partial, host, resume=interrupted, run_name=name, trust_code=trust_code)
             results.append((one.seed, name, json.loads(done.read_text())))
+            # what failed without stopping a seed's run (an evaluation plugin): reported for the group
+            errors.extend(AdaptkitError(name, message) for message in results[-1][2].get("errors", []))
         aggregate, rows = _aggregate(spec, results)
+        if errors:
+            aggregate["errors"] = [str(e) for e in errors]
         aggregate["wall_time_s"] = round(time.perf_counter() - started, 2)
         group.write_json("aggregate.json", aggregate)
         group.write_csv("seeds.csv", rows)
@@ -159,4 +164,4 @@ def run_repeats(
             group.release()
         raise
     headline = aggregate["headline"]
-    return RunResult(final, aggregate, (headline["metric"], headline.get("mean")))
+    return RunResult(final, aggregate, (headline["metric"], headline.get("mean")), errors)

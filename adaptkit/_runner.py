@@ -228,7 +228,11 @@ def run_pipeline(
         metrics = evaluate(run, run.parts, sets, run.before)
         result = summary(run, metrics)
         baseline_rows, baseline_model = _judge(run, rundir, metrics, result, sets, predictions) if spec.evaluation.baseline else ([], None)
-        result["test_predictions"] = summarize_predictions(run, predictions, baseline_model)
+        try:
+            result["test_predictions"] = summarize_predictions(run, predictions, baseline_model)
+        except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.NotFoundError) as exc:
+            # a split that cannot be read was already reported by the evaluation: the run goes on
+            log.warning("test predictions not summarised: reading the data failed (%s)", exc.message.splitlines()[0])
         if spec.evaluation.source_only:
             result["adaptation"] = compare_source_only(run, metrics, sets, _train_alone(host, ctx, run.errors, with_parts=True))
         if spec.evaluation.single_task_baselines:
@@ -242,7 +246,10 @@ def run_pipeline(
         if run.errors:
             result["errors"] = [str(e) for e in run.errors]
         rundir.write_json("metrics.json", result)
-        write_report(rundir.partial)
+        try:
+            write_report(rundir.partial)
+        except Exception as exc:  # the run is complete: a report that fails must not lose it
+            log.warning("report.html not written: %s: %s", type(exc).__name__, exc)
         headline = result["headline"]
         log.info("headline %s = %s", headline["metric"], headline["value"])
         handler.close()

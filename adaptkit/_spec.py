@@ -410,6 +410,8 @@ def _build_spec_model(host: PluginHost) -> type[BaseModel]:
     )
 
     def _check(spec: Any) -> Any:
+        if spec.seed + spec.repeats.seeds - 1 > MAX_SEED:
+            raise SpecError("repeats.seeds", f"seeds {spec.seed}..{spec.seed + spec.repeats.seeds - 1} go past the largest seed, {MAX_SEED}")
         if (spec.head is None) == (spec.tasks is None):
             raise SpecError("head", "give either head (one task) or tasks (several), not both" if spec.head else "required key is missing")
         names = [t.name for t in spec.tasks or []]

@@ -60,6 +60,8 @@ def read_spec_file(path: Union[str, Path]) -> dict[str, Any]:
         raise SpecError(where, f"not valid YAML: character #x{code:04x} at position {exc.position} is not allowed") from None
     except (yaml.YAMLError, ValueError, OverflowError) as exc:  # JSONDecodeError; a YAML date like 2024-13-01
         raise SpecError(where, f"not valid {fmt}: {shown(str(exc), quote=False)}") from None
+    except RecursionError:  # a backstop: the reader's depth limit should come first
+        raise SpecError(where, "nested too deeply") from None
     if not isinstance(data, dict):
         raise SpecError(where, "a spec must be a mapping of keys to values")
     return data

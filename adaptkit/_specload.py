@@ -93,7 +93,8 @@ class _SpecLoader(Composer, *_READERS, SafeConstructor, Resolver):  # type: igno
     def compose_node(self, parent: Optional[Node], index: Any) -> Node:
         part = None if index is None else (str(index.value) if isinstance(index, ScalarNode) else str(index))
         self.path.append(part)
-        self.depth += part is not None
+        step = int(parent is not None)  # keys (index None) nest too: '? ' block keys escaped a count of values only
+        self.depth += step
         try:
             if self.depth > MAX_DEPTH:
                 raise SpecError(self.place(), f"nested deeper than {MAX_DEPTH} levels")
@@ -108,7 +109,8 @@ class _SpecLoader(Composer, *_READERS, SafeConstructor, Resolver):  # type: igno
                     self.count(self.sizes[id(node)], event.start_mark)
             return super().compose_node(parent, index)
         finally:
-            self.depth -= self.path.pop() is not None
+            self.path.pop()
+            self.depth -= step
 
     def compose_scalar_node(self, anchor: Optional[str]) -> Node:
         node = super().compose_scalar_node(anchor)

@@ -130,3 +130,11 @@ def test_a_baseline_that_predicts_one_class_gives_no_positive_verdict(digits_npz
     assert out["test"]["ci_low"] > 0  # far better than the stuck baseline...
     assert out["verdict"] == "inconclusive" and not out["higher_asymptote"]  # ...which says nothing
     assert any("baseline predicts one class (0)" in w for w in out["warnings"])
+
+
+def test_repeats_may_not_run_past_the_largest_seed(spec_file):
+    from adaptkit import SpecError
+
+    with pytest.raises(SpecError) as info:
+        load_spec_file(spec_file("{seed: 4294967295, repeats: {seeds: 3}}"))
+    assert info.value.where == "repeats.seeds" and "4294967295" in info.value.message

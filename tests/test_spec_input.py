@@ -205,3 +205,15 @@ def test_the_text_loader_names_a_bad_encoding_at_its_full_path(tmp_path):
     with pytest.raises(SpecError) as info:
         load_text_table(section, RunContext(seed=0, spec_dir=tmp_path, where="data.train"))
     assert str(info.value) == "data.train.encoding: unknown text encoding 'no-such-codec'"
+
+
+def test_nested_block_keys_count_towards_the_depth_limit(tmp_path):
+    from adaptkit import SpecError
+    from adaptkit._specfile import read_spec_file
+
+    text = "name: x\nhead:\n" + "".join("  " * (i + 1) + "?\n" for i in range(300)) + "  " * 301 + "k\n"
+    path = tmp_path / "keys.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as info:  # never a RecursionError
+        read_spec_file(path)
+    assert "nested" in info.value.message or "YAML" in info.value.message

@@ -95,6 +95,8 @@ class _TensorRef:
         if not self.size:
             return np.array(data[offset])  # a 0-d array
         last = offset + sum((n - 1) * s for n, s in zip(self.size, self.stride))
+        if any(s < 0 for s in self.stride) or any(n < 0 for n in self.size) or offset < 0:
+            raise TorchFileError(f"a tensor of size {self.size} has a negative stride, size or offset")
         if min(self.size) > 0 and (offset < 0 or last >= data.size):
             raise TorchFileError(f"a tensor of size {self.size} reaches past the end of its storage")
         view = np.lib.stride_tricks.as_strided(
