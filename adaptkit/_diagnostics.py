@@ -80,20 +80,28 @@ def _task_entry(
     return entry
 
 
-def summarize_predictions(run: Any, predictions: Predictions, baseline_model: Any = None) -> list[dict[str, Any]]:
-    """One entry per task with a test split: classifiers get confusion matrices (the baseline's too
-    when it was trained), regressions R² and the predict-the-training-mean baseline's MAE and MSE."""
+def _task_splits(run: Any, predictions: Predictions, multitask: bool) -> list[tuple[str, str]]:
+    """(task, split) pairs to summarize: each task's test split; a one-task run's labeled target test first."""
     from ._multitask import task_headlines
+    from ._target import TARGET_SPLIT
 
     out = []
-    multitask = run.assembly.multitask
     for name in task_headlines(run):
+        own = f"@{name}" if multitask and predictions.has(f"test@{name}") else ""
+        splits = ["test" + own] if multitask else [TARGET_SPLIT, "test"]
+        out.extend((name, split) for split in splits if predictions.has(split))
+    return out
+
+
+def summarize_predictions(run: Any, predictions: Predictions, baseline_model: Any = None) -> list[dict[str, Any]]:
+    """One entry per task and test split (a labeled target's too): classifiers get confusion matrices (the
+    baseline's too when it was trained), regressions R² and the predict-the-training-mean baseline's MAE and MSE."""
+    out = []
+    multitask = run.assembly.multitask
+    for name, split in _task_splits(run, predictions, multitask):
         task = name if multitask else None
         info = run.parts.tasks[name] if multitask else run.parts.task
-        own = f"@{name}" if multitask and predictions.has(f"test@{name}") else ""
-        split = "test" + own
-        if not predictions.has(split):
-            continue
+        own = split[len("test"):] if split.startswith("test@") else ""
         y, p = predictions.of(run.parts.model, split)
         y, p = _pick(y, task), _pick(p, task)
         if not len(y):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
+from ._htmladaptation import adaptation_section
 from ._htmlparts import _is_number, e, figure, interval, num, page, png_image, section, shown, table, td, verdict_class
 from ._rundata import RunFiles, read_run
 from ._rundir import atomic_write_text
@@ -295,6 +296,7 @@ def _run_page(files: RunFiles) -> str:
     body = (
         _header(files, " · ".join(facts))
         + _verdict_section(files)
+        + adaptation_section(m)
         + _metrics_section(files)
         + _data_section(files)
         + _curves_section(files)
@@ -353,6 +355,7 @@ def _seeds_page(files: RunFiles) -> str:
     body = (
         _header(files, " · ".join(facts))
         + section("verdict", "Transfer verdict, paired over seeds", verdict)
+        + adaptation_section(a)
         + section("metrics", "Metrics over seeds", metrics)
         + section("seeds", "Seeds", per_seed)
         + _seed_curves_section(files)

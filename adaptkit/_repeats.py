@@ -23,9 +23,12 @@ from ._errors import AdaptkitError, SpecError
 from ._html import write_report
 from ._rundir import Checkpoints, RunDir, spec_digest
 from ._runner import RunResult, _resolved_yaml, run_pipeline
-from ._verdict import judge_over_seeds, source_warnings
+from ._significance import summarize_values
+from ._verdict import judge_adaptation_over_seeds, judge_over_seeds, source_warnings
 
 __all__ = ["seed_specs", "run_repeats", "summarize"]
+
+summarize = summarize_values  # mean, sd and 95% t interval of a list of values
 
 log = logging.getLogger("adaptkit")
 
@@ -38,21 +41,6 @@ def seed_specs(spec: Any) -> list[Any]:
         spec.model_copy(update={"seed": spec.seed + k, "split_seed": split, "repeats": one})
         for k in range(spec.repeats.seeds)
     ]
-
-
-def summarize(values: list[float]) -> dict[str, Any]:
-    """Mean, sd and the 95% t interval of the mean (sd and interval need two values)."""
-    import numpy as np
-
-    v = np.asarray(values, dtype="float64")
-    out: dict[str, Any] = {"mean": float(v.mean()), "n": int(len(v))}
-    if len(v) > 1:
-        from scipy import stats
-
-        sd = float(v.std(ddof=1))
-        half = float(stats.t.ppf(0.975, len(v) - 1)) * sd / math.sqrt(len(v))
-        out.update(sd=sd, ci_low=out["mean"] - half, ci_high=out["mean"] + half)
-    return out
 
 
 def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
@@ -89,6 +77,9 @@ def _aggregate(spec: Any, results: list[tuple[int, str, dict]]) -> tuple[dict[st
             out["transfer"] = {task: _over_seeds([t[task] for t in transfers], spec) for task in transfers[0]}
     elif any(t for t in transfers):
         out["transfer"] = {"no_verdict": "a seed's baseline diverged: see its run directory"}
+    adaptation = judge_adaptation_over_seeds([r.get("adaptation") or {} for _, _, r in results])
+    if adaptation is not None:
+        out["adaptation"] = adaptation
     rows = []
     for seed, name, r in results:
         row: dict[str, Any] = {"seed": seed, "run": name, "headline": r["headline"]["value"]}
@@ -98,6 +89,8 @@ def _aggregate(spec: Any, results: list[tuple[int, str, dict]]) -> tuple[dict[st
         t = r.get("transfer") or {}
         if "verdict" in t:
             row["verdict"] = t["verdict"]
+        if isinstance((r.get("adaptation") or {}).get("source_only"), (int, float)):
+            row["source_only"] = r["adaptation"]["source_only"]
         row["wall_time_s"] = r.get("wall_time_s")
         rows.append(row)
     return out, rows

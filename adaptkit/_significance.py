@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-__all__ = ["per_example", "paired_bootstrap", "mcnemar", "paired_over_seeds", "decide", "describe", "ALPHA"]
+__all__ = ["per_example", "paired_bootstrap", "mcnemar", "paired_over_seeds", "decide", "describe", "summarize_values", "ALPHA"]
 
 ALPHA = 0.05
 RESAMPLES = 10_000
@@ -55,6 +55,19 @@ def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> dict[str, float]:
     only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
     p = 1.0 if only_a + only_b == 0 else float(binomtest(only_a, only_a + only_b, 0.5).pvalue)
     return {"only_transfer_right": only_a, "only_baseline_right": only_b, "p_value": p}
+
+
+def summarize_values(values: list[float]) -> dict[str, Any]:
+    """Mean, sd and the 95% t interval of the mean (sd and interval need two values)."""
+    v = np.asarray(values, dtype="float64")
+    out: dict[str, Any] = {"mean": float(v.mean()), "n": int(len(v))}
+    if len(v) > 1:
+        from scipy import stats
+
+        sd = float(v.std(ddof=1))
+        half = float(stats.t.ppf(1 - ALPHA / 2, len(v) - 1)) * sd / math.sqrt(len(v))
+        out.update(sd=sd, ci_low=out["mean"] - half, ci_high=out["mean"] + half)
+    return out
 
 
 def paired_over_seeds(a: list[float], b: list[float]) -> dict[str, Any]:

@@ -16,10 +16,20 @@ from typing import Any, Optional
 import numpy as np
 
 from ._predictions import Predictions
-from ._significance import decide, describe, mcnemar, paired_bootstrap, paired_over_seeds, per_example
+from ._significance import decide, describe, mcnemar, paired_bootstrap, paired_over_seeds, per_example, summarize_values
 
-__all__ = ["paired_test", "judge_one_seed", "judge_adaptation", "judge_over_seeds", "verdict_line", "source_warnings"]
+__all__ = [
+    "paired_test",
+    "judge_one_seed",
+    "judge_adaptation",
+    "judge_over_seeds",
+    "judge_adaptation_over_seeds",
+    "verdict_line",
+    "source_warnings",
+]
 
+_DEAD_BASELINE = "baseline predicts one class"
+_TUNE_BASELINE = "tune evaluation.baseline_optimizer / baseline_epochs"
 _WORDS = {"better": "positive transfer", "worse": "negative transfer", "inconclusive": "inconclusive"}
 
 
@@ -111,9 +121,9 @@ def judge_one_seed(
     warnings += more
     out["test"] = test if test is not None else _no_test(key)
     decision = "inconclusive" if test is None else decide(test, higher)
-    if any("baseline predicts one class" in w for w in warnings) and decision == "better":
+    if any(_DEAD_BASELINE in w for w in warnings) and decision == "better":
         decision = "inconclusive"  # better than a model that learned nothing says nothing
-        warnings.append("no verdict against a baseline that did not learn: tune evaluation.baseline_optimizer / baseline_epochs")
+        warnings.append(f"no verdict against a baseline that did not learn: {_TUNE_BASELINE}")
     out["higher_asymptote"] = decision == "better"
     out["negative_transfer"] = decision == "worse"
     out["verdict"] = _WORDS[decision]
@@ -162,6 +172,32 @@ def judge_over_seeds(per_seed: list[dict[str, Any]], higher: bool, warnings: lis
             out["negative_transfer"] = decision == "worse"
             out["verdict"] = _WORDS[decision]
     seen = sorted({w for v in per_seed for w in v.get("warnings", [])} | set(warnings))
+    if out["verdict"] == _WORDS["better"] and any(_DEAD_BASELINE in w for w in seen):
+        out["verdict"] = "inconclusive"  # as for one seed: better than a model that learned nothing says nothing
+        out["higher_asymptote"] = False
+        seen.append(f"no verdict against a baseline that did not learn in some seeds: {_TUNE_BASELINE}")
+    if seen:
+        out["warnings"] = seen
+    return out
+
+
+def judge_adaptation_over_seeds(per_seed: list[dict[str, Any]]) -> Optional[dict[str, Any]]:
+    """Adapted vs source-only on the target test metric, paired over seeds (``None``: a seed lacks either value)."""
+    pairs = [(v.get("adapted"), v.get("source_only")) for v in per_seed]
+    if not pairs or any(not isinstance(a, (int, float)) or not isinstance(b, (int, float)) for a, b in pairs):
+        return None
+    higher = bool(per_seed[0].get("higher_is_better", True))
+    test = paired_over_seeds([a for a, _ in pairs], [b for _, b in pairs])
+    test["method"] = f"paired t test over {len(pairs)} seeds, 95% interval"
+    out: dict[str, Any] = {
+        "metric": per_seed[0].get("metric"),
+        "adapted": summarize_values([a for a, _ in pairs]),
+        "source_only": summarize_values([b for _, b in pairs]),
+        "test": test,
+        "verdict": _ADAPTATION[decide(test, higher)],
+        "higher_is_better": higher,
+    }
+    seen = sorted({w for v in per_seed for w in v.get("warnings", [])})
     if seen:
         out["warnings"] = seen
     return out

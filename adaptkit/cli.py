@@ -109,9 +109,13 @@ def run(spec: Path, overrides: tuple[str, ...], output: Optional[Path], resume: 
             click.echo("error: interrupted; no run directory was written", err=True)
         sys.exit(EXIT_INTERRUPTED)
     if validated.repeats.seeds > 1:
-        _aggregate_summary(result)
+        from ._summary import aggregate_summary
+
+        aggregate_summary(result)
     else:
-        _summary(result)
+        from ._summary import run_summary
+
+        run_summary(result)
     if result.errors:  # the run completed, without the metrics of what failed
         click.echo(f"adaptkit: the run is complete in {result.run_dir}, without the metrics of what failed", err=True)
         for err in result.errors:
@@ -147,97 +151,6 @@ def _console_log() -> None:
     logger.addHandler(handler)
     if logger.level == logging.NOTSET or logger.level > logging.INFO:
         logger.setLevel(logging.INFO)
-
-
-def _summary(result: Any) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    table = Table(title=f"run: {result.run_dir}", show_header=True)
-    table.add_column("metric")
-    table.add_column("adapted", justify="right")
-    m = result.metrics
-    base = (m.get("baseline") or {}).get("metrics")
-    if base is not None:
-        table.add_column("from scratch", justify="right")
-    def shown(value: Any) -> str:
-        return f"{value:.4f}" if isinstance(value, float) else ("" if value is None else str(value))
-
-    for key, value in sorted(m["metrics"].items()):
-        if key.endswith("/examples"):
-            continue
-        row = [key, shown(value)]
-        if base is not None:
-            row.append(shown(base.get(key)))
-        table.add_row(*row)
-    console.print(table)
-    _print_verdicts(console, m.get("transfer"))
-    adaptation = m.get("adaptation")
-    if adaptation:
-        from ._significance import describe
-
-        test = adaptation.get("test") or {}
-        shown_test = f"difference {describe(test)} ({test['method']})" if "difference" in test else test.get("method", "")
-        console.print(
-            f"adapted vs source-only on {adaptation['metric']}: {adaptation.get('adapted', float('nan')):.4f} vs "
-            f"{adaptation.get('source_only', float('nan')):.4f}: {adaptation['verdict']}; {shown_test}",
-            highlight=False,
-        )
-        for warning in adaptation.get("warnings", []):
-            console.print(f"  warning: {warning}", highlight=False)
-    key, value = result.headline
-    shown = "n/a" if value is None else f"{value:.4f}"
-    console.print(f"headline {key} = {shown}  ({m['wall_time_s']:.1f} s)")
-    console.print(f"results in {result.run_dir}")
-
-
-def _aggregate_summary(result: Any) -> None:
-    """Repeated seeds: every metric's mean, sd and 95% interval, the baseline's, the paired verdict."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(width=max(120, Console().width))
-    a = result.metrics
-    table = Table(title=f"{len(a['seeds'])} seeds: {result.run_dir}", show_header=True)
-    base = a.get("baseline")
-    for column in ["metric", "mean", "sd", "95% interval"] + (["from scratch", "sd ", "95% interval "] if base else []):
-        table.add_column(column, justify="left" if column == "metric" else "right")
-
-    def cells(s: Optional[dict]) -> list[str]:
-        if not s:
-            return ["", "", ""]
-        if "sd" not in s:
-            return [f"{s['mean']:.4f}", "", ""]
-        return [f"{s['mean']:.4f}", f"{s['sd']:.4f}", f"[{s['ci_low']:.4f}, {s['ci_high']:.4f}]"]
-
-    for key, value in sorted(a["metrics"].items()):
-        table.add_row(key, *cells(value), *(cells(base.get(key)) if base else []))
-    console.print(table)
-    _print_verdicts(console, a.get("transfer"))
-    mean, sd, interval = cells(a["headline"])
-    console.print(f"headline {a['headline']['metric']} = {mean} ± {sd} {interval}  ({a['wall_time_s']:.1f} s)", highlight=False)
-    console.print(f"results in {result.run_dir} (a run directory per seed inside; aggregate.json, seeds.csv)", highlight=False)
-
-
-def _print_verdicts(console: Any, transfer: Optional[dict]) -> None:
-    """The transfer verdict (per task for a multi-task run), its test, and its warnings."""
-    from ._verdict import verdict_line
-
-    if not transfer:
-        return
-    single = "verdict" in transfer or "no_verdict" in transfer
-    for task, verdict in ({"": transfer} if single else transfer).items():
-        label = f"transfer vs from scratch{f' ({task})' if task else ''}"
-        console.print(f"{label}: {verdict_line(verdict)}", highlight=False)
-        if "higher_start" in verdict:
-            console.print(
-                f"  higher start: {verdict.get('higher_start')}, steeper slope: {verdict.get('steeper_slope')}, "
-                f"higher asymptote: {verdict.get('higher_asymptote')}",
-                highlight=False,
-            )
-        for warning in verdict.get("warnings", []):
-            console.print(f"  warning: {warning}", highlight=False)
 
 
 @main.command()

@@ -68,3 +68,36 @@ def test_per_example_values_average_to_the_metric():
     assert per_example("test/mae", yr, pr, None).mean() == pytest.approx(0.5)
     assert per_example("test/mse", yr, pr, None).mean() == pytest.approx((0.25 + 1) / 3)
     assert per_example("test/balanced_accuracy", y, p, 3) is None  # not a mean over examples
+
+
+def test_over_seeds_a_baseline_that_learned_nothing_gives_no_positive_verdict():
+    from adaptkit._verdict import judge_over_seeds
+
+    per_seed = [
+        {"asymptote_transfer": 0.9 + 0.01 * k, "asymptote_baseline": 0.5, "warnings": []} for k in range(4)
+    ]
+    assert judge_over_seeds(per_seed, True, [])["verdict"] == "positive transfer"
+    per_seed[2]["warnings"] = ["the from-scratch baseline predicts one class (0) on every test example: ..."]
+    out = judge_over_seeds(per_seed, True, [])
+    assert out["verdict"] == "inconclusive" and not out["higher_asymptote"]
+    assert any("did not learn in some seeds" in w for w in out["warnings"])
+
+
+def test_adaptation_over_seeds_is_paired_and_needs_every_seed():
+    from adaptkit._verdict import judge_adaptation_over_seeds
+
+    adapted, alone = [0.61, 0.64, 0.60, 0.66, 0.63], [0.52, 0.55, 0.50, 0.58, 0.54]
+    per_seed = [
+        {"metric": "target_test/accuracy", "adapted": a, "source_only": b, "higher_is_better": True}
+        for a, b in zip(adapted, alone)
+    ]
+    out = judge_adaptation_over_seeds(per_seed)
+    assert out["verdict"] == "adaptation helps"
+    assert out["test"]["difference"] == pytest.approx(np.mean(np.subtract(adapted, alone)))
+    assert out["test"]["p_value"] == pytest.approx(stats.ttest_rel(adapted, alone).pvalue)
+    assert out["adapted"]["mean"] == pytest.approx(np.mean(adapted)) and out["source_only"]["n"] == 5
+    # within noise: differences of both signs
+    noisy = [dict(s, source_only=s["adapted"] + d) for s, d in zip(per_seed, [0.02, -0.03, 0.01, -0.02, 0.015])]
+    assert judge_adaptation_over_seeds(noisy)["verdict"] == "inconclusive"
+    # a seed without the comparison: no aggregate verdict rather than one over fewer seeds
+    assert judge_adaptation_over_seeds(per_seed[:4] + [{}]) is None

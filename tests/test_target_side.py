@@ -57,6 +57,13 @@ def test_a_labeled_target_is_the_headline_and_is_logged_every_epoch(da_spec):
     # the last epoch's logged target accuracy is the saved model's target_test accuracy
     assert float(history[-1]["target_accuracy"]) == pytest.approx(metrics["metrics"]["target_test/accuracy"], abs=1e-6)
     assert "headline target_test/accuracy" in result.output
+    # the report's confusion matrices: the target test split (the headline) first, then the source's
+    entries = metrics["test_predictions"]
+    assert [e["split"] for e in entries] == ["target_test", "test"]
+    matrix = np.asarray(entries[0]["confusion_matrix"])
+    assert matrix.sum() == entries[0]["examples"]
+    assert np.trace(matrix) / matrix.sum() == pytest.approx(metrics["metrics"]["target_test/accuracy"], abs=1e-6)
+    assert "target_test split" in (run / "report.html").read_text()
 
 
 def test_source_only_gives_the_gain_from_adaptation_with_its_interval(da_spec):
@@ -71,6 +78,9 @@ def test_source_only_gives_the_gain_from_adaptation_with_its_interval(da_spec):
     assert test["ci_low"] <= test["difference"] <= test["ci_high"]
     assert test["difference"] == pytest.approx(a["adapted"] - a["source_only"], abs=1e-9)
     assert "adapted vs source-only on target_test/accuracy" in result.output
+    run, _, _ = _finished(spec)
+    page = (run / "report.html").read_text()
+    assert 'id="adaptation"' in page and f'data-verdict="{a["verdict"]}"' in page
 
 
 def test_source_only_needs_adaptation_losses_and_a_labeled_target(spec_file, da_spec, tmp_path, digits_npz):
@@ -90,3 +100,24 @@ def test_source_only_needs_adaptation_losses_and_a_labeled_target(spec_file, da_
     assert result.exit_code == 2
     assert "error: evaluation.source_only: data.target has no labels" in result.output
     assert not list((tmp_path / "runs").glob(".*.partial"))
+
+
+def test_over_seeds_the_gain_from_adaptation_is_paired_over_seeds():
+    from types import SimpleNamespace
+
+    import adaptkit._repeats as repeats
+
+    spec = SimpleNamespace(seed=0, split_seed=None, repeats=SimpleNamespace(seeds=3, vary_split=False))
+    results = []
+    for k, (adapted, alone) in enumerate([(0.70, 0.61), (0.72, 0.60), (0.69, 0.62)]):
+        m = {
+            "headline": {"metric": "target_test/accuracy", "value": adapted},
+            "metrics": {"target_test/accuracy": adapted},
+            "adaptation": {"metric": "target_test/accuracy", "adapted": adapted, "source_only": alone, "higher_is_better": True},
+        }
+        results.append((k, f"seed{k}", m))
+    aggregate, rows = repeats._aggregate(spec, results)
+    a = aggregate["adaptation"]
+    assert a["verdict"] == "adaptation helps" and a["test"]["n"] == 3
+    assert a["adapted"]["mean"] == pytest.approx(0.70333, abs=1e-4) and a["source_only"]["mean"] == pytest.approx(0.61)
+    assert [r["source_only"] for r in rows] == [0.61, 0.60, 0.62]
