@@ -14,15 +14,15 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ._predictions import Predictions, labels_of
+from ._predictions import Predictions, labels_of, predicted_classes
 
 __all__ = ["confusion_matrix", "r_squared", "mean_predictor", "summarize_predictions"]
 
 
 def confusion_matrix(y: np.ndarray, p: np.ndarray, num_classes: int) -> list[list[int]]:
-    """Rows: the true class; columns: the predicted class (the arg-max of ``p``)."""
+    """Rows: the true class; columns: the predicted class (the arg-max of ``p``; one sigmoid unit: above 0.5)."""
     true = np.asarray(y).astype(int).reshape(-1)
-    predicted = np.asarray(p).argmax(-1).reshape(-1)
+    predicted = predicted_classes(p)
     out = np.zeros((num_classes, num_classes), dtype=int)
     np.add.at(out, (true, predicted), 1)
     return out.tolist()

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-__all__ = ["Predictions", "predict", "labels_of"]
+__all__ = ["Predictions", "predict", "labels_of", "predicted_classes"]
 
 
 def _numpy(value: Any) -> Any:
@@ -24,6 +24,17 @@ def _join(parts: list) -> Any:
     if parts and isinstance(parts[0], dict):
         return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     return np.concatenate(parts) if parts else np.zeros((0,))
+
+
+def predicted_classes(p: Any) -> np.ndarray:
+    """A classifier's predicted class per example: the arg-max of its scores, or of one sigmoid unit
+    (or logit) the positive class where it is above one half (zero)."""
+    p = np.asarray(p)
+    p = p.reshape(len(p), -1) if p.ndim else p.reshape(1, 1)
+    if p.shape[1] > 1:
+        return p.argmax(-1)
+    cut = 0.5 if np.all((p >= 0) & (p <= 1)) else 0.0  # probabilities, else logits
+    return (p[:, 0] > cut).astype(int)
 
 
 def predict(model: Any, dataset: Any) -> tuple[Any, Any]:

@@ -26,7 +26,9 @@ def per_example(metric: str, y: np.ndarray, p: np.ndarray, num_classes: Optional
     """The per-example values whose mean is ``metric`` (None when it is not such a mean)."""
     name = metric.rsplit("/", 1)[-1]
     if num_classes is not None and name == "accuracy":
-        return (np.asarray(p).argmax(-1) == np.asarray(y).astype(int).reshape(-1)).astype("float64")
+        from ._predictions import predicted_classes
+
+        return (predicted_classes(p) == np.asarray(y).astype(int).reshape(-1)).astype("float64")
     if num_classes is None and name in ("mae", "mse"):
         error = np.asarray(p, dtype="float64").reshape(np.shape(y)) - np.asarray(y, dtype="float64")
         error = error.reshape(len(error), -1)

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ._predictions import Predictions
+from ._predictions import Predictions, predicted_classes
 from ._significance import decide, describe, mcnemar, paired_bootstrap, paired_over_seeds, per_example, summarize_values
 
 __all__ = [
@@ -42,7 +42,7 @@ def _split_of(key: str, task: Optional[str], sets: dict) -> tuple[Optional[str],
 
 
 def _one_class(p: np.ndarray) -> Optional[int]:
-    classes = np.unique(np.asarray(p).argmax(-1))
+    classes = np.unique(predicted_classes(p))
     return int(classes[0]) if len(classes) == 1 else None
 
 

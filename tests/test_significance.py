@@ -101,3 +101,15 @@ def test_adaptation_over_seeds_is_paired_and_needs_every_seed():
     assert judge_adaptation_over_seeds(noisy)["verdict"] == "inconclusive"
     # a seed without the comparison: no aggregate verdict rather than one over fewer seeds
     assert judge_adaptation_over_seeds(per_seed[:4] + [{}]) is None
+
+
+def test_one_sigmoid_unit_is_judged_by_its_half_point():
+    from adaptkit._diagnostics import confusion_matrix
+
+    y = np.array([0, 1, 1, 0])
+    sigmoid = np.array([[0.2], [0.9], [0.4], [0.7]])  # right, right, wrong, wrong
+    assert per_example("test/accuracy", y, sigmoid, 2).tolist() == [1.0, 1.0, 0.0, 0.0]
+    assert per_example("test/accuracy", y, np.array([[-2.0], [3.0], [-0.1], [0.5]]), 2).tolist() == [1, 1, 0, 0]
+    assert confusion_matrix(y, sigmoid, 2) == [[1, 1], [1, 1]]
+    softmax = np.array([[0.8, 0.2], [0.1, 0.9], [0.6, 0.4], [0.3, 0.7]])
+    assert per_example("test/accuracy", y, softmax, 2).tolist() == [1.0, 1.0, 0.0, 0.0]
