@@ -29,9 +29,11 @@ Two exceptions, each confined:
   functions (``SaveV2``, ``RestoreV2``, ``MergeV2Checkpoints``). A TF2
   SavedModel's loader never runs them — it restores variables with Python
   code from ``variables/`` and calls only the functions of the object graph —
-  so functions reached *only* from that graph (the saver's) may write and read
-  checkpoints; everything the object graph reaches (``__call__``, signatures,
-  resource initialisers, restore functions, gradients) gets the full rule. In
+  so the functions that the saver's save and restore ops call (found from
+  ``saver_def``, not by elimination) may write and read checkpoints if nothing
+  else reaches them; everything the object graph names (``__call__``,
+  signatures, resource initialisers, restore functions, gradients) and every
+  other function get the full rule. In
   a TF1 SavedModel the loader runs the saver's restore op with the model's own
   ``variables/`` path: what only the restore op reaches may read checkpoints,
   what only the save op reaches may also write them.
@@ -52,6 +54,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 
 from ._errors import ModelError
+from ._trust_graph import Scope, ancestors, node_of, object_graph_functions, saver_functions, tensor_key
 from ._trust_ops import _ASSET_READERS, _CHECKPOINT_READ, _CHECKPOINT_WRITE, _PASSES_INPUTS, _attr_reason, _contained, _denied
 
 __all__ = ["TRUST_FLAG", "Finding", "inspect_saved_model", "check_saved_model", "untrusted_code"]
@@ -113,42 +116,6 @@ _STRICT, _RESTORE, _SAVE = 0, 1, 2
 """How much a walk allows: the full rule; also checkpoint reads; also checkpoint writes."""
 
 
-def _node_of(tensor: str) -> tuple[str, str]:
-    """``"name:out:0"`` / ``"name:0"`` / ``"name"`` -> (node or argument name, output part)."""
-    name, _, rest = tensor.lstrip("^").partition(":")
-    return name, rest or "0"
-
-
-class _Scope:
-    """The nodes of one graph body (the meta graph's graph_def, or a FunctionDef)."""
-
-    def __init__(self, nodes: Iterable[Any], args: Iterable[str] = ()) -> None:
-        self.nodes = {n.name: n for n in nodes}
-        self.args = set(args)
-
-    def origin(self, tensor: str) -> Optional[tuple[str, str]]:
-        """Where a tensor comes from, through ``Identity`` ops: ("arg", name) or ("node", "name:out")."""
-        seen = set()
-        while True:
-            name, out = _node_of(tensor)
-            if name in self.args and name not in self.nodes:
-                return ("arg", name)
-            node = self.nodes.get(name)
-            if node is None or name in seen:
-                return None
-            seen.add(name)
-            if node.op in ("Identity", "IdentityN", "Snapshot") and node.input:
-                index = 0
-                if node.op == "IdentityN":  # output k is input k
-                    index = int(out.rsplit(":", 1)[-1]) if out.rsplit(":", 1)[-1].isdigit() else 0
-                data = [i for i in node.input if not i.startswith("^")]
-                if index >= len(data):
-                    return None
-                tensor = data[index]
-                continue
-            return ("node", f"{name}:{out}")
-
-
 class _Walker:
     """Checks every node of the functions (and graph) it walks; collects the findings."""
 
@@ -168,7 +135,7 @@ class _Walker:
             self.findings.append(Finding(op, reason, place))
 
     # -- one node
-    def check_node(self, node: Any, scope: _Scope, place: str, is_asset: Any, allowance: int) -> None:
+    def check_node(self, node: Any, scope: Scope, place: str, is_asset: Any, allowance: int) -> None:
         op = node.op
         if op in self.library:  # a direct call of a library function
             return
@@ -200,7 +167,7 @@ class _Walker:
             self.report(op, "stateful, with effects adaptkit cannot vouch for", place)
 
     # -- calls out of one node
-    def calls(self, node: Any, scope: _Scope, place: str, is_asset: Any) -> Iterable[tuple[str, frozenset]]:
+    def calls(self, node: Any, scope: Scope, place: str, is_asset: Any) -> Iterable[tuple[str, frozenset]]:
         """(function name, names of its arguments that are asset paths) for every function the node calls."""
         data = [i for i in node.input if not i.startswith("^")]
         targets: list[tuple[str, list[str]]] = []
@@ -233,7 +200,7 @@ class _Walker:
             self._walked.add(key)
             self.visited.add(fname)
             function = self.library[fname]
-            scope = _Scope(function.node_def, (a.name for a in function.signature.input_arg))
+            scope = Scope(function.node_def, (a.name for a in function.signature.input_arg))
             place = f"function {fname}"
             is_asset = lambda src, assets=assets: src[0] == "arg" and src[1] in assets  # noqa: E731
             for node in function.node_def:
@@ -242,32 +209,14 @@ class _Walker:
 
     # -- the graph_def of a TF1 SavedModel
     def walk_graph(self, allowance_of: dict[str, int], asset_tensors: set[str]) -> None:
-        scope = _Scope(self.meta_graph.graph_def.node)
-        is_asset = lambda src: src[0] == "node" and _tensor_key(src[1]) in asset_tensors  # noqa: E731
+        scope = Scope(self.meta_graph.graph_def.node)
+        is_asset = lambda src: src[0] == "node" and tensor_key(src[1]) in asset_tensors  # noqa: E731
         for node in self.meta_graph.graph_def.node:
             allowance = allowance_of.get(node.name, _STRICT)
             place = f"graph node {node.name}"
             self.check_node(node, scope, place, is_asset, allowance)
             for fname, assets in self.calls(node, scope, place, is_asset):
                 self.walk_function(fname, assets, allowance)
-
-
-def _tensor_key(tensor: str) -> str:
-    name, out = _node_of(tensor)
-    return f"{name}:{out.rsplit(':', 1)[-1]}"
-
-
-def _ancestors(nodes: dict[str, Any], roots: Iterable[str]) -> set[str]:
-    """Every graph node a root depends on (data and control inputs), the roots included."""
-    seen: set[str] = set()
-    todo = [r for r in roots if r in nodes]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        todo.extend(n for n in (_node_of(i)[0] for i in nodes[name].input) if n in nodes and n not in seen)
-    return seen
 
 
 def _asset_defs(meta_graph: Any) -> list[Any]:
@@ -318,19 +267,26 @@ def _inspect_meta_graph(meta_graph: Any, directory: Path) -> list[Finding]:
         for name in gradients:
             if name in walker.library:
                 walker.walk_function(name, frozenset(), _STRICT)
-        # what only the TF1-compatible graph reaches (TensorFlow's saver): never run by this loader
-        for name in walker.library:
+        for name in sorted(object_graph_functions(objects)):  # named by an object but not in the map
+            if name in walker.library and name not in walker.visited:
+                walker.walk_function(name, frozenset(), _STRICT)
+        # TensorFlow's saver, identified positively: the functions that the TF1-compatible graph's save
+        # and restore ops call, reached from nothing else (this loader never runs them)
+        for name in sorted(saver_functions(walker, meta_graph)):
             if name not in walker.visited:
                 walker.walk_function(name, frozenset(), _SAVE)
+        for name in walker.library:  # anything else: the full rule
+            if name not in walker.visited:
+                walker.walk_function(name, frozenset(), _STRICT)
     else:  # TF1: the loader runs the saver's restore op, the init op and the signatures' fetches
         nodes = {n.name: n for n in meta_graph.graph_def.node}
         saver = meta_graph.saver_def
-        restore = _ancestors(nodes, [_node_of(saver.restore_op_name)[0]] if saver.restore_op_name else [])
-        save = _ancestors(nodes, [_node_of(saver.save_tensor_name)[0]] if saver.save_tensor_name else [])
+        restore = ancestors(nodes, [node_of(saver.restore_op_name)[0]] if saver.restore_op_name else [])
+        save = ancestors(nodes, [node_of(saver.save_tensor_name)[0]] if saver.save_tensor_name else [])
         others = set(nodes) - restore - save
-        strict = _ancestors(nodes, others)
+        strict = ancestors(nodes, others)
         allowance_of = {n: (_RESTORE if n in restore else _SAVE) for n in (restore | save) - strict}
-        asset_tensors = {_tensor_key(a.tensor_info.name) for a in _asset_defs(meta_graph)}
+        asset_tensors = {tensor_key(a.tensor_info.name) for a in _asset_defs(meta_graph)}
         walker.walk_graph(allowance_of, asset_tensors)
         for name in gradients:
             if name in walker.library:

@@ -248,6 +248,26 @@ def test_tf1_savedmodels_graph_nodes_are_inspected(tmp_path):
     assert not marker.exists()
 
 
+def test_the_savers_allowance_goes_only_to_the_savers_functions(models, tmp_path):
+    """A crafted SavedModel empties the object graph's function map (its function objects still name the
+    functions): its SaveV2 must not pass as TensorFlow's saver, nor may any function no one calls."""
+    import shutil
+
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    crafted = tmp_path / "crafted"
+    shutil.copytree(models["saves_checkpoint"], crafted)
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((crafted / "saved_model.pb").read_bytes())
+    objects = proto.meta_graphs[0].object_graph_def
+    for name in list(objects.concrete_functions):  # the function objects and signatures still name them
+        del objects.concrete_functions[name]
+    (crafted / "saved_model.pb").write_bytes(proto.SerializeToString())
+    assert any(f.startswith("op SaveV2 (writes files)") for f in found(crafted))
+    # the benign models' own saver functions (SaveV2, RestoreV2, MergeV2Checkpoints) still pass
+    assert found(models["benign"]) == []
+
+
 def test_unreadable_savedmodels_are_one_line_model_errors(tmp_path):
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "saved_model.pb").write_bytes(b"\x0a\xff\xff\xff garbage")
