@@ -85,7 +85,7 @@ def _boundary(model: Any) -> Union[list, str]:
     below: set[int] = set()  # ids of tensors computed below the cut
     producer: dict[int, Any] = {}
     order: dict[int, int] = {}
-    stop = ""
+    stop, weighted = "", False
     for node in nodes:
         for t in node.outputs:
             producer[id(t)], order[id(t)] = node, len(order)
@@ -95,6 +95,7 @@ def _boundary(model: Any) -> Union[list, str]:
         why = _still(node.operation)
         if why is None and all(id(t) in below for t in node.input_tensors):
             below.update(id(t) for t in node.outputs)
+            weighted = weighted or bool(getattr(node.operation, "weights", None))
         elif why is not None and not stop:
             stop = why
     crossing: dict[int, Any] = {}  # tensor id -> tensor, in the order the graph computes them
@@ -103,7 +104,7 @@ def _boundary(model: Any) -> Union[list, str]:
             continue
         crossing.update({id(t): t for t in node.input_tensors if id(t) in below})
     crossing.update({id(t): t for t in model.outputs if id(t) in below})
-    if not crossing or all(producer[i].is_input for i in crossing):
+    if not weighted or all(producer[i].is_input for i in crossing):
         return f"nothing below the first training or random layer ({stop or 'the input'}) to compute once"
     bad = [t for t in crossing.values() if not _cacheable(t)]
     if bad:
