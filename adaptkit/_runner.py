@@ -27,6 +27,7 @@ from ._baseline import BaselineDiverged, compare_transfer, train_baseline
 from ._diagnostics import summarize_predictions
 from ._errors import AdaptkitError, SpecError
 from ._evaluation import evaluate, evaluation_sets
+from ._feature_cache import close_cache
 from ._html import write_report
 from ._multitask import build_weighting, compare_single_task, task_headlines
 from ._plugins import PluginHost, get_host
@@ -78,20 +79,23 @@ def train_stages(run: RunState) -> None:
     """Train every stage in order (replaying those an interrupted run completed), then finalize."""
     done = run.completed_stages
     stages = run.spec.training.stages
-    for s in range(len(stages)):
-        prepare_stage(run, s)
-        if s < done:
-            replay_stage(run, s)
-            continue
-        if s == done > 0:
-            restore_weights(run, done)
-        plan = plan_stage(run, s)
-        run.compositions.extend(plan.compositions)
-        fit_stage(run, plan)
-        if run.checkpoints is not None:
-            run.parts.model.save_weights(run.checkpoints.weights(s))
-            save_weighting(run, s)
-            run.checkpoints.save_state(run.digest, s + 1, run.history)
+    try:
+        for s in range(len(stages)):
+            prepare_stage(run, s)
+            if s < done:
+                replay_stage(run, s)
+                continue
+            if s == done > 0:
+                restore_weights(run, done)
+            plan = plan_stage(run, s)
+            run.compositions.extend(plan.compositions)
+            fit_stage(run, plan)
+            if run.checkpoints is not None:
+                run.parts.model.save_weights(run.checkpoints.weights(s))
+                save_weighting(run, s)
+                run.checkpoints.save_state(run.digest, s + 1, run.history)
+    finally:
+        close_cache(run)  # the features (and their files) are for training only
     if 0 < done == len(stages):  # interrupted after the last stage
         restore_weights(run, done)
     adapted = finalize_model(run.parts, run.compositions)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, BeforeValidator, Field, StrictInt, create_model, model_validator
 
+from ._cache_spec import FeatureCacheSpec
 from ._errors import SpecError
 from ._families import family_union
 from ._plugins import PluginHost, get_host
@@ -292,6 +293,7 @@ def _build_spec_model(host: PluginHost) -> type[BaseModel]:
                 description="Training steps run inside one compiled call (Keras steps_per_execution): much faster for small models; callbacks then see every N-th step.",
             ),
         ),
+        cache=(FeatureCacheSpec, Field({}, validate_default=True, description="Frozen features computed once per split (mode auto or off, memory limit).")),
         jit_compile=(
             bool,
             Field(False, description="Compile the training step with XLA (Keras jit_compile). Not every op supports it (e.g. text tokenizers)."),

@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from ._assembly import freeze_batch_norm, snapshot
+from ._feature_cache import cache_features
 from ._divergence import Diverged, StopOnDivergence, early_stopping_report
 from ._readfaults import read_fault
 from ._history import EpochLog, learning_rate_reader
@@ -47,6 +48,8 @@ class StagePlan:
     compositions: list = field(default_factory=list)
     callbacks: list = field(default_factory=list)
     """The technique's own callbacks (gradual unfreezing), before the run's."""
+    validation: Any = None
+    """What ``fit`` validates on each epoch (cached features, or the validation split)."""
 
 
 def stage_name(spec: Any, s: int) -> str:
@@ -98,7 +101,11 @@ def plan_stage(run: RunState, s: int, learning_rate: Optional[float] = None) -> 
     groups = discriminative_groups(stage, run.source, total_steps, host=run.host) if stage.discriminative and not sweep else None
     multitask = run.assembly.multitask
     compiled = run.assembly.compile_arguments()
-    if compositions or groups or callbacks or multitask:
+    validation = run.streams.validation
+    cached = None if sweep else cache_features(run, s)
+    if cached is not None:  # frozen features computed once: the suffix trains on them
+        model, fit_data, validation = cached
+    elif compositions or groups or callbacks or multitask:
         two_stream = run.streams.target is not None and bool(compositions)
         task_losses = compiled.pop("loss") if multitask else None
         compiled.pop("loss_weights", None)
@@ -125,7 +132,7 @@ def plan_stage(run: RunState, s: int, learning_rate: Optional[float] = None) -> 
         steps_per_execution=1 if sweep else spec.training.steps_per_execution,
         jit_compile=spec.training.jit_compile,
     )
-    return StagePlan(s, name, model, fit_data, optimizer, steps, stage.epochs, compositions, callbacks)
+    return StagePlan(s, name, model, fit_data, optimizer, steps, stage.epochs, compositions, callbacks, validation)
 
 
 def fit_stage(run: RunState, plan: StagePlan) -> None:
@@ -162,7 +169,7 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
     try:
         plan.model.fit(
             plan.fit_data,
-            validation_data=run.streams.validation,
+            validation_data=plan.validation,
             epochs=plan.epochs,
             steps_per_epoch=plan.steps,
             callbacks=callbacks,

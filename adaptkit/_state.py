@@ -75,6 +75,8 @@ class RunState:
     ``metrics.json`` and reported when the run ends, with a non-zero exit status."""
     selection: dict[str, dict] = field(default_factory=dict)
     """Per stage name with ``select_by``: the epoch whose weights were kept and its score."""
+    feature_cache: Any = None
+    """The frozen features of the current stage's cut (:mod:`adaptkit._feature_cache`), while training."""
 
     @property
     def parts(self) -> ModelParts:

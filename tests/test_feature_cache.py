@@ -1,0 +1,168 @@
+"""Frozen features computed once (training.cache): exact against the uncached run, the cut found
+where it should be, recomputed when it moves, spilled to disk beyond the memory limit, refused
+where caching would change the results, and the saved model still takes raw inputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from adaptkit import get_host, load_spec
+from adaptkit._runner import configure_determinism, run_pipeline, start_run
+from adaptkit._types import RunContext
+
+
+def _spec(digits_npz, tmp_path, **over):
+    spec = {
+        "name": "fc",
+        "seed": 1,
+        "output_dir": str(tmp_path / "runs"),
+        "data": {"train": {"kind": "arrays", "path": str(digits_npz), "scale": 0.0625}, "batch_size": 64},
+        "source": {"kind": "mlp", "units": [64, 32]},
+        "surgery": [{"kind": "freeze"}],
+        "head": {"kind": "classifier", "hidden": [16], "dropout": 0.2},
+        "training": {
+            "verbose": 0,
+            "stages": [
+                {"epochs": 2, "optimizer": {"learning_rate": 0.01}},
+                {"epochs": 1, "optimizer": {"learning_rate": 0.003}, "surgery": [{"kind": "unfreeze", "last_layers": 1}]},
+            ],
+        },
+        "evaluation": {"plots": False},
+    }
+    spec.update(over)
+    return spec
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory, digits_npz):
+    """The same two-stage spec (frozen base + head, then the top layer unfrozen), cached and uncached."""
+    out = {}
+    for mode in ("auto", "off"):
+        folder = tmp_path_factory.mktemp(mode)
+        spec = _spec(digits_npz, folder)
+        spec["training"]["cache"] = {"mode": mode}
+        path = folder / "spec.yaml"
+        path.write_text(yaml.safe_dump(spec))
+        out[mode] = run_pipeline(load_spec(spec), path).run_dir
+    return out
+
+
+def _history(run_dir: Path) -> list[dict]:
+    with open(run_dir / "history.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_cached_run_gives_the_uncached_metrics_epoch_by_epoch(two_runs):
+    cached, plain = (json.loads((two_runs[m] / "metrics.json").read_text())["metrics"] for m in ("auto", "off"))
+    assert cached.keys() == plain.keys()
+    for key in plain:
+        assert cached[key] == pytest.approx(plain[key], rel=1e-4, abs=1e-5), key
+    assert plain["test/accuracy"] > 0.5  # it learnt something: the comparison means something
+    rows = zip(_history(two_runs["auto"]), _history(two_runs["off"]))
+    for a, b in rows:
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            assert float(a[key]) == pytest.approx(float(b[key]), rel=1e-4, abs=1e-5), (a["epoch"], key)
+
+
+def test_the_saved_model_is_the_whole_model_taking_raw_inputs(two_runs, digits_npz):
+    import keras
+
+    with np.load(digits_npz) as f:
+        x = f["x"][:200]  # raw values: the 1/16 scale is inside the model
+    cached, plain = (keras.saving.load_model(two_runs[m] / "model.keras") for m in ("auto", "off"))
+    assert cached.input_shape == plain.input_shape
+    np.testing.assert_allclose(cached.predict(x, verbose=0), plain.predict(x, verbose=0), atol=1e-5)
+    assert not list(two_runs["auto"].rglob("*.npy"))  # no features left in the run directory
+
+
+def _state(spec_dict, tmp_path):
+    spec = load_spec(spec_dict)
+    configure_determinism(spec.seed)
+    ctx = RunContext(seed=spec.seed, spec_dir=tmp_path)
+    ctx.run_dir = tmp_path / "run"
+    return start_run(spec, get_host(), ctx)
+
+
+def _plan(run, s):
+    from adaptkit._stages import plan_stage, prepare_stage
+
+    prepare_stage(run, s)
+    return plan_stage(run, s)
+
+
+def test_the_cut_moves_with_trainability_and_spills_beyond_the_memory_limit(digits_npz, tmp_path):
+    from adaptkit._feature_cache import close_cache
+
+    spec = _spec(digits_npz, tmp_path)
+    spec["training"]["cache"] = {"memory_limit_mb": 0}
+    run = _state(spec, tmp_path)
+    first = _plan(run, 0)
+    assert first.model.name == "cached_suffix" and first.model is not run.parts.model
+    x, y = next(iter(first.fit_data))
+    assert tuple(x.shape) == (64, 32)  # the encoder's output: the head trains on it
+    stored = run.feature_cache.splits["train"].features[0]
+    files = sorted(p.name for p in run.feature_cache.folder.glob("*.npy"))
+    assert files == ["train_0.npy", "validation_0.npy"] and isinstance(stored, np.memmap)
+    np.testing.assert_allclose(stored[:5], run.parts.encoder.predict(next(iter(run.splits.batched("train", 5)))[0], verbose=0), atol=1e-6)
+    key = run.feature_cache.key
+    second = _plan(run, 1)  # dense2 trains now: the cut moves below it
+    assert run.feature_cache.key != key
+    x, _ = next(iter(second.fit_data))
+    assert tuple(x.shape) == (64, 64)
+    folder = run.feature_cache.folder
+    close_cache(run)
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"augment": [{"kind": "random_flip"}]}, "random"),
+        ({"training": {"cache": {"mode": "off"}}}, "off"),
+        ({"surgery": []}, "everything trains"),
+    ],
+)
+def test_no_cache_where_it_would_change_the_results(digits_npz, tmp_path, change, reason):
+    spec = _spec(digits_npz, tmp_path)
+    if "augment" in change:  # images for the flip: the digits as 8x8x1 pictures
+        spec["augment"] = change["augment"]
+    else:
+        for key, value in change.items():
+            spec[key] = dict(spec[key], **value) if key == "training" else value
+    spec["training"]["stages"] = spec["training"]["stages"][:1]
+    run = _state(spec, tmp_path)
+    plan = _plan(run, 0)
+    assert plan.model is run.parts.model, reason
+    assert plan.validation is run.streams.validation
+
+
+def test_the_cut_stops_below_dropout_in_the_frozen_source(digits_npz, tmp_path):
+    spec = _spec(digits_npz, tmp_path, source={"kind": "mlp", "units": [64, 32], "dropout": 0.3})
+    spec["training"]["stages"] = spec["training"]["stages"][:1]
+    run = _state(spec, tmp_path)
+    plan = _plan(run, 0)
+    x, _ = next(iter(plan.fit_data))
+    assert tuple(x.shape) == (64, 64)  # dense1's output: dropout1 (random in training) and dense2 run each step
+
+
+def test_layers_random_in_training_are_found_inside_other_layers():
+    import keras
+
+    from adaptkit._cache_boundary import random_layer
+
+    assert random_layer(keras.layers.Dropout(0.0)) is None
+    assert "Dropout" in random_layer(keras.layers.Dropout(0.1))
+    assert "RandomFlip" in random_layer(keras.layers.RandomFlip())
+    attention = keras.layers.MultiHeadAttention(2, 4, dropout=0.1)
+    attention.build((None, 3, 8), (None, 3, 8))
+    assert random_layer(attention) is not None  # its dropout is a sublayer
+    bn = keras.layers.BatchNormalization()
+    assert random_layer(bn) is not None
+    bn.trainable = False
+    assert random_layer(bn) is None
