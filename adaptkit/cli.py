@@ -393,6 +393,9 @@ def plugins(as_json: bool) -> None:
         sections = "; ".join(f"{f}: {', '.join(k)}" for f, k in p["sections"].items())
         table.add_row(p["name"], p["distribution"] or "", p["version"] or "", p["status"], hooks, sections)
     Console(width=max(120, Console().width)).print(table)
+    for p in infos:
+        for warning in p["warnings"]:
+            click.echo(f"warning: plugin {p['name']!r}: {warning}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
