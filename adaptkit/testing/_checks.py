@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Optional, Union
 
+from .._errors import AdaptkitError, PluginError
 from .._plugins import PluginHost, PluginInfo, get_host
 from .._sections import FAMILY_HOOKS
 from ._build import build_head, compose_loss, context, dummy_parts, section
@@ -95,7 +96,9 @@ def check_plugin(module: Union[str, ModuleType], sections: Optional[dict[str, di
 
     ``sections`` gives the settings of kinds that cannot be built from their defaults alone,
     by kind (``{"my_csv": {"kind": "my_csv", "path": "/tmp/x.csv"}}``); other kinds whose
-    required fields have no default are listed in ``skipped``. ``import_check``: also import
+    required fields have no default, and kinds that refuse the dummy inputs with a one-line
+    ``SpecError``/``ModelError``/``DataError`` (a convnet on flat vectors), are listed in
+    ``skipped``. A ``PluginError`` (a wrong answer) or any other exception is a problem. ``import_check``: also import
     the module in a fresh interpreter and refuse TensorFlow, Keras, torch or JAX there.
     """
     from pydantic import ValidationError
@@ -125,7 +128,13 @@ def check_plugin(module: Union[str, ModuleType], sections: Optional[dict[str, di
                 continue
             try:
                 _build(family, sec, host)
-            except Exception as exc:  # every failure is a problem to report, not a crash of the check
+            except (PluginError, AssertionError) as exc:  # a wrong answer, or a failure blamed on the plugin
+                problems.append(f"{family} kind {kind!r}: {type(exc).__name__}: {exc}")
+                continue
+            except AdaptkitError as exc:  # a one-line refusal of the dummy inputs is proper behaviour
+                report.skipped.append(f"{family}: {kind} (refused the dummy inputs: {exc})")
+                continue
+            except Exception as exc:  # every other failure is a problem to report, not a crash of the check
                 problems.append(f"{family} kind {kind!r}: {type(exc).__name__}: {exc}")
                 continue
             report.built.append(f"{family}: {kind}")
