@@ -81,7 +81,7 @@ def plugin_files(name: str, kinds: list[str]) -> dict[str, str]:
         sections = sections.replace("from typing import Literal\n\nfrom pydantic import Field\n\nimport adaptkit\n", "")
     files = {
         "pyproject.toml": C.PYPROJECT,
-        f"adaptkit_{prefix}/__init__.py": C.INIT_HEAD + pick(C.INIT) + C.HOOKS["sections"] + pick(C.HOOKS),
+        f"adaptkit_{prefix}/__init__.py": C.INIT_HEAD + pick(C.INIT) + C.SECTIONS_HOOK + "".join(C.hook(k) for k in kinds),
         f"adaptkit_{prefix}/sections.py": sections,
         f"adaptkit_{prefix}/build.py": C.BUILD_HEAD + pick(C.BUILD),
         f"tests/test_{prefix}.py": D.TESTS_HEAD.replace("$spec_lines", pick(D.SPEC_LINES)) + pick(D.TESTS),

@@ -64,29 +64,24 @@ adaptkit.register_keras_classes("adaptkit_$prefix.layers")
 ''',
 }
 
-HOOKS = {
-    "sections": '''
+SECTIONS_HOOK = '''
 
 @adaptkit.hookimpl
 def adaptkit_sections():
     return sections.SECTIONS
-''',
-    "loss": '''
+'''
 
-@adaptkit.hookimpl
-def adaptkit_compose_loss(section, parts, context):
-    from .build import confidence_penalty
+HOOK_CALLS = {
+    "loss": ("adaptkit_compose_loss", "section, parts, context", "confidence_penalty"),
+    "head": ("adaptkit_attach_head", "section, features, task, context", "dense_head"),
+    "data": ("adaptkit_load_data", "section, context", "load_csv"),
+    "source": ("adaptkit_load_source", "section, input_shape, context", "dense_source"),
+    "metric": ("adaptkit_evaluate", "parts, data", "macro_f1"),
+}
+"""Each kind's hook, its arguments and the builder in build.py it hands them to."""
 
-    return confidence_penalty(section, parts, context)
-''',
+HOOK_EXTRA = {
     "head": '''
-
-@adaptkit.hookimpl
-def adaptkit_attach_head(section, features, task, context):
-    from .build import dense_head
-
-    return dense_head(section, features, task, context)
-
 
 @adaptkit.hookimpl
 def adaptkit_keras_objects():
@@ -94,31 +89,15 @@ def adaptkit_keras_objects():
 
     return {"adaptkit_$prefix>TemperatureSoftmax": TemperatureSoftmax}
 ''',
-    "data": '''
-
-@adaptkit.hookimpl
-def adaptkit_load_data(section, context):
-    from .build import load_csv
-
-    return load_csv(section, context)
-''',
-    "source": '''
-
-@adaptkit.hookimpl
-def adaptkit_load_source(section, input_shape, context):
-    from .build import dense_source
-
-    return dense_source(section, input_shape, context)
-''',
-    "metric": '''
-
-@adaptkit.hookimpl
-def adaptkit_evaluate(parts, data):
-    from .build import macro_f1
-
-    return macro_f1(parts, data)
-''',
 }
+
+
+def hook(kind: str) -> str:
+    """The hook implementation of ``kind``: import its builder (and so TensorFlow) only when called."""
+    name, args, builder = HOOK_CALLS[kind]
+    code = f"\n\n@adaptkit.hookimpl\ndef {name}({args}):\n    from .build import {builder}\n\n    return {builder}({args})\n"
+    return code + HOOK_EXTRA.get(kind, "")
+
 
 SECTIONS_HEAD = '''\
 """The spec sections of adaptkit-$dist: pydantic models, validated before TensorFlow loads.

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from typing import Literal
 
 import pytest
@@ -94,14 +93,9 @@ def helper():
 
 @pytest.fixture
 def unmarked_plugin(tmp_path, monkeypatch):
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "adaptkit_unmarked.py").write_text(textwrap.dedent(UNMARKED))
-    dist = site / "adaptkit_unmarked-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: adaptkit-unmarked\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[adaptkit]\nunmarked = adaptkit_unmarked\n")
-    monkeypatch.syspath_prepend(str(site))
+    from adaptkit.testing import write_distribution
+
+    monkeypatch.syspath_prepend(str(write_distribution(tmp_path / "site", "adaptkit_unmarked", UNMARKED)))
     reset_host()
     yield
     reset_host()

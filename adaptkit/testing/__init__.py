@@ -20,6 +20,7 @@ scikit-learn, and importing it does not import TensorFlow.
 from ._build import BuiltHead, LossCheck, build_head, compose_loss, context, dummy_parts, fake_step_batch, section
 from ._checks import PluginCheck, check_plugin, check_save_reload
 from ._data import digits_arrays, digits_spec, make_moons, moons_spec, write_digits, write_rotated_moons
+from ._install import write_distribution
 from ._runs import SpecRun, expect_error, run_spec
 
 try:  # the fixtures need pytest; the helpers above do not
@@ -47,5 +48,6 @@ __all__ = [
     "run_spec",
     "section",
     "write_digits",
+    "write_distribution",
     "write_rotated_moons",
 ]
