@@ -28,7 +28,7 @@ def did_you_mean(name: str, hooks: Iterable[str]) -> str:
 
 def _functions(plugin: Any) -> list[tuple[str, Any]]:
     if isinstance(plugin, ModuleType):
-        items = [(n, v) for n, v in vars(plugin).items() if inspect.isfunction(v) and v.__module__ == plugin.__name__]
+        items = [(n, v) for n, v in vars(plugin).items() if inspect.isfunction(v)]  # pluggy reads every attribute
     else:
         items = [(n, getattr(plugin, n, None)) for n in dir(type(plugin))]
         items = [(n, v) for n, v in items if inspect.ismethod(v) or inspect.isfunction(v)]
