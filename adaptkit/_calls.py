@@ -23,11 +23,16 @@ work as pluggy documents them. The wrapper adds three things:
   propagating, and pluggy goes on with the other plugins: one plugin's bug
   costs only its own answer (the host uses it for ``adaptkit_evaluate``,
   which runs after training).
+- **tracing**: with ``ADAPTKIT_TRACE_PLUGINS=1`` in the environment, each
+  answer is logged to stderr, one line naming the hook, the section's kind,
+  the plugin and the answer's type (:func:`trace`).
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -37,7 +42,9 @@ import pluggy
 
 from ._errors import AdaptkitError
 
-__all__ = ["Call", "recording", "wrap_impl", "blamed", "routed"]
+__all__ = ["Call", "recording", "wrap_impl", "blamed", "routed", "trace", "TRACE_ENV"]
+
+TRACE_ENV = "ADAPTKIT_TRACE_PLUGINS"
 
 _BLAME = "_adaptkit_plugin"
 
@@ -106,14 +113,24 @@ def _hear(plugin: str, answer: Any) -> None:
         call.answers.append((plugin, answer))
 
 
+def trace(hookname: str, plugin: str, section: Any, answer: Any) -> None:
+    """``adaptkit trace: HOOK(kind=K) <- plugin 'P': TYPE`` on stderr, when ``ADAPTKIT_TRACE_PLUGINS`` is set (not 0)."""
+    if os.environ.get(TRACE_ENV, "0").strip() in ("", "0"):
+        return
+    kind = getattr(section, "kind", None)
+    about = f"(kind={kind})" if isinstance(kind, str) else ""
+    sys.stderr.write(f"adaptkit trace: {hookname}{about} <- plugin {plugin!r}: {type(answer).__module__}.{type(answer).__qualname__}\n")
+
+
 def routed(caller: pluggy.HookCaller) -> bool:
     """Whether a hook is routed by section: a ``firstresult`` hook that takes ``section``."""
     spec = caller.spec
     return spec is not None and bool(spec.opts.get("firstresult")) and "section" in spec.argnames
 
 
-def wrap_impl(impl: pluggy.HookImpl, owner_of: Optional[Callable[[Any], Optional[str]]]) -> None:
-    """Replace ``impl.function`` by a wrapper that routes (when ``owner_of`` is given), blames and hears.
+def wrap_impl(impl: pluggy.HookImpl, owner_of: Optional[Callable[[Any], Optional[str]]], hookname: str = "") -> None:
+    """Replace ``impl.function`` by a wrapper that routes (when ``owner_of`` is given), blames, hears
+    and traces (``hookname``: the hook, for the trace).
 
     ``owner_of(section)`` names the plugin that declared the section's class,
     or ``None`` when none did.
@@ -134,7 +151,8 @@ def wrap_impl(impl: pluggy.HookImpl, owner_of: Optional[Callable[[Any], Optional
         impl.function = hook_wrapper  # type: ignore[misc]  # pluggy marks it Final; it is a plain slot
         return
 
-    at = impl.argnames.index("section") if owner_of is not None and "section" in impl.argnames else None
+    section_at = impl.argnames.index("section") if "section" in impl.argnames else None
+    at = section_at if owner_of is not None else None
 
     @functools.wraps(function)
     def implementation(*args: Any, **kwargs: Any) -> Any:
@@ -153,6 +171,8 @@ def wrap_impl(impl: pluggy.HookImpl, owner_of: Optional[Callable[[Any], Optional
         finally:
             _CURRENT.reset(token)
         _hear(plugin, result)
+        if result is not None:
+            trace(hookname or impl.function.__name__, plugin, args[section_at] if section_at is not None else None, result)
         return result
 
     impl.function = implementation  # type: ignore[misc]

@@ -25,6 +25,7 @@ from . import _hookspecs
 from ._answers import check_answer, check_answers
 from ._calls import blamed, recording, routed, wrap_impl
 from ._errors import AdaptkitError, PluginError
+from ._hooknames import did_you_mean, unmarked_hooks
 from ._sections import SECTION_BASES, Section
 
 __all__ = ["PluginInfo", "PluginHost", "get_host", "reset_host", "ENTRY_POINT_GROUP"]
@@ -44,6 +45,8 @@ class PluginInfo:
     status: str = "ok"  # "ok", "disabled" or "broken: reason"
     hooks: list[str] = field(default_factory=list)
     sections: dict[str, list[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    """Functions pluggy will not call (``adaptkit_*`` without ``@hookimpl``): the plugin stays ``ok``."""
 
     @property
     def ok(self) -> bool:
@@ -58,6 +61,7 @@ class PluginInfo:
             "status": self.status,
             "hooks": self.hooks,
             "sections": self.sections,
+            "warnings": self.warnings,
         }
 
 
@@ -115,7 +119,7 @@ class PluginHost:
             info.status = f"broken: {_one_line(exc)}"
             return
         unknown = [
-            impl.plugin_name + "." + name
+            impl.plugin_name + "." + name + did_you_mean(name, self._hook_names())
             for name, caller in vars(self.pm.hook).items()
             if isinstance(caller, pluggy.HookCaller) and not caller.has_spec()
             for impl in caller.get_hookimpls()
@@ -131,6 +135,7 @@ class PluginHost:
             caller.name
             for caller in self.pm.get_hookcallers(plugin) or []
         )
+        info.warnings = unmarked_hooks(plugin, self._hook_names())
         if "adaptkit_sections" in info.hooks:
             try:
                 declared = plugin.adaptkit_sections()
@@ -145,7 +150,10 @@ class PluginHost:
         for caller in self.pm.get_hookcallers(plugin) or []:
             for impl in caller.get_hookimpls():
                 if impl.plugin is plugin:
-                    wrap_impl(impl, self.owner if routed(caller) else None)
+                    wrap_impl(impl, self.owner if routed(caller) else None, caller.name)
+
+    def _hook_names(self) -> list[str]:
+        return sorted(n for n, c in vars(self.pm.hook).items() if isinstance(c, pluggy.HookCaller) and c.has_spec())
 
     def _add_sections(self, info: PluginInfo, declared: Any) -> None:
         for cls in list(declared or []):

@@ -7,6 +7,7 @@ from typing import Any
 
 from ._errors import PluginError
 from ._rundir import RunDir
+from ._serializable import check_serializable
 from ._multitask import task_headlines
 from ._rawinput import raw_input_model
 from ._state import RunState
@@ -45,6 +46,7 @@ def save_model(rundir: RunDir, run: RunState, result: dict[str, Any]) -> None:
     """``model.keras`` (raw inputs in: the loader's preprocessing in front), then the files plugins
     write beside it (``adaptkit_save_artifacts``)."""
     model = raw_input_model(run.parts.model, run.assembly.preprocessing)
+    check_serializable(model, "model.keras", run.host)  # a finalize() may have built new layers
     rundir.save_model("model.keras", model)
     where = "adaptkit_save_artifacts"
     answers = run.host.call_each(where, where, model=model, run_dir=rundir.partial, context=run.ctx)

@@ -32,7 +32,9 @@ from ._html import write_report
 from ._multitask import build_weighting, compare_single_task, task_headlines
 from ._plugins import PluginHost, get_host
 from ._predictions import Predictions
+from ._rawinput import raw_input_model
 from ._report import plot_curves, save_model, summary
+from ._serializable import check_serializable
 from ._resume import replay_stage, restore_weights, save_weighting
 from ._rundir import Checkpoints, RunDir, spec_digest
 from ._splits import load_splits
@@ -67,9 +69,13 @@ def configure_determinism(seed: int) -> None:
 
 def start_run(spec: Any, host: PluginHost, ctx: RunContext, checkpoints: Optional[Checkpoints] = None, digest: str = "") -> RunState:
     """Load the data and assemble the model: the state every later step works on."""
+    for plugin in host.plugins.values():
+        for warning in plugin.warnings:
+            log.warning("plugin %r: %s", plugin.name, warning)
     splits = load_splits(spec, host, ctx)
     log.info("data: " + ", ".join(f"{k} {v}" for k, v in splits.sizes.items()))
     assembly = build_model(spec, host, ctx, splits.source, splits.tasks)
+    check_serializable(raw_input_model(assembly.parts.model, assembly.preprocessing), "model.keras", host)  # before training, not after
     run = RunState(spec, host, ctx, splits, assembly, Streams.of(spec, splits), checkpoints=checkpoints, digest=digest)
     run.weighting = build_weighting(run)
     return run

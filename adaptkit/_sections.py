@@ -47,6 +47,7 @@ __all__ = [
     "OptimizerSection",
     "ValidatorSection",
     "SECTION_BASES",
+    "FAMILY_HOOKS",
 ]
 
 
@@ -202,3 +203,17 @@ SECTION_BASES: dict[str, type[Section]] = {
     "validator": ValidatorSection,
 }
 """The section families, by the name the host uses for them in messages."""
+
+FAMILY_HOOKS: dict[str, str] = {
+    "data": "adaptkit_load_data",
+    "augment": "adaptkit_build_augmentation",
+    "source": "adaptkit_load_source",
+    "surgery": "adaptkit_apply_surgery",
+    "head": "adaptkit_attach_head",
+    "loss": "adaptkit_compose_loss",
+    "weighting": "adaptkit_build_weighting",
+    "schedule": "adaptkit_build_schedule",
+    "optimizer": "adaptkit_build_optimizer",
+    "validator": "adaptkit_build_validator",
+}
+"""The hook that builds each family's sections (the table above, as data)."""

@@ -1,4 +1,4 @@
-"""The ``adaptkit`` command line: run, validate, render, schema, plugins, compare.
+"""The ``adaptkit`` command line: run, validate, render, schema, plugins, compare, lr-find, new-plugin.
 
 Only ``run`` (and ``lr-find``) import TensorFlow (through the runner); the other
 verbs answer from the specs, the plugins' section models or the run directories' files.
@@ -306,6 +306,24 @@ def plugins(as_json: bool) -> None:
         sections = "; ".join(f"{f}: {', '.join(k)}" for f, k in p["sections"].items())
         table.add_row(p["name"], p["distribution"] or "", p["version"] or "", p["status"], hooks, sections)
     Console(width=max(120, Console().width)).print(table)
+    for p in infos:
+        for warning in p["warnings"]:
+            click.echo(f"warning: plugin {p['name']!r}: {warning}", err=True)
+
+
+@main.command("new-plugin")
+@click.argument("name")
+@click.option("--kinds", default="loss,head,data,source,metric", show_default=True, help="Which kinds to generate, comma-separated: loss, head, data, source, metric.")
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True, help="Folder to write adaptkit-NAME/ into.")
+def new_plugin(name: str, kinds: str, output: Path) -> None:
+    """Write a plugin package adaptkit-NAME to start from: pyproject with the entry point, hooks, docs page, passing tests."""
+    from ._scaffold import new_plugin as write_plugin
+
+    try:
+        folder = write_plugin(name, kinds, output)
+    except AdaptkitError as exc:
+        _fail(exc)
+    click.echo(f"wrote {folder}: pip install -e {folder}, then adaptkit plugins lists it; its tests: pytest {folder}")
 
 
 if __name__ == "__main__":  # pragma: no cover

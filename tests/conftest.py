@@ -12,6 +12,15 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def pytest_configure(config):
+    """adaptkit.testing's fixtures (``adaptkit_digits``, ...), as its ``pytest11`` entry point gives
+    them to plugin authors; registered here too while an install predates that entry point."""
+    import adaptkit.testing
+
+    if not config.pluginmanager.is_registered(adaptkit.testing):
+        config.pluginmanager.register(adaptkit.testing, "adaptkit.testing")
+
+
 @pytest.fixture(scope="session")
 def digits_npz(tmp_path_factory) -> Path:
     """UCI optdigits (1,797 real 8x8 images), as a .npz of x (N,8,8,1) and y."""

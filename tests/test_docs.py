@@ -116,3 +116,25 @@ def test_the_readmes_saved_model_snippet_predicts_on_raw_values(made_data, monke
     monkeypatch.chdir(made_data)
     exec(compile(snippet, "README.md", "exec"), {})
     assert float(capsys.readouterr().out.split()[-1]) > 0.3
+
+
+def _hook_sections() -> dict[str, str]:
+    text = (ROOT / "docs" / "hooks.md").read_text()
+    parts = re.split(r"^## (adaptkit_\w+)$", text, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2]))
+
+
+@pytest.mark.parametrize("hook", hook_names())
+def test_each_hooks_signature_in_the_docs_is_the_hookspecs(hook):
+    """docs/hooks.md cannot drift from adaptkit/_hookspecs.py: the first signature shown in a hook's
+    section has the hookspec's arguments, in order, and says `(firstresult)` exactly when it is."""
+    import inspect
+
+    body = _hook_sections()[hook]
+    shown = re.search(rf"`{hook}\(([^)]*)\)(?: -> [^`]+)?`(\s+\(firstresult\))?", body)
+    assert shown, f"docs/hooks.md's '## {hook}' does not start with `{hook}(...) -> ...`"
+    documented = [a.strip() for a in shown.group(1).split(",") if a.strip()]
+    spec = getattr(_hookspecs, hook)
+    assert documented == list(inspect.signature(spec).parameters), f"{hook}: docs show ({', '.join(documented)})"
+    firstresult = bool(getattr(spec, _hookspecs.PROJECT + "_spec")["firstresult"])  # pluggy's marker
+    assert bool(shown.group(2)) == firstresult, f"{hook}: (firstresult) {'missing' if firstresult else 'shown but it is not'}"
