@@ -1,7 +1,7 @@
-"""The ``adaptkit`` command line: run, validate, render, schema, plugins, compare.
+"""The ``adaptkit`` command line: run, validate, render, schema, plugins, compare (and, from _cli_after, predict, evaluate, export, runs).
 
-Only ``run`` (and ``lr-find``) import TensorFlow (through the runner); the other
-verbs answer from the specs, the plugins' section models or the run directories' files.
+Only ``run``, ``lr-find``, ``predict``, ``evaluate`` and ``export`` import TensorFlow;
+the other verbs answer from the specs, the plugins' section models or the run directories' files.
 """
 
 from __future__ import annotations
@@ -307,6 +307,10 @@ def plugins(as_json: bool) -> None:
         table.add_row(p["name"], p["distribution"] or "", p["version"] or "", p["status"], hooks, sections)
     Console(width=max(120, Console().width)).print(table)
 
+
+from ._cli_after import register  # noqa: E402  (the verbs for after a run)
+
+register(main, _fail, trust_option)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
