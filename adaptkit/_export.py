@@ -54,6 +54,14 @@ def _check_inputs(model: object, fmt: str) -> None:
         raise SpecError("--format", f"the model takes strings (text): {fmt} has no string tensors; export --format saved_model")
 
 
+def _call_once(model: object) -> None:
+    """Keras' ONNX exporter refuses a model that was never called, as one fresh from a file is."""
+    import numpy as np
+
+    shaped = [np.zeros((1, *[d or 1 for d in t.shape[1:]]), dtype=t.dtype) for t in model.inputs]
+    model(shaped[0] if len(shaped) == 1 else shaped, training=False)
+
+
 def export_run(run_dir: Path, fmt: str, output: Optional[Path] = None, trust_code: bool = False) -> Path:
     """Export the run's model in ``fmt`` (a key of :data:`FORMATS`) to ``output`` (default:
     :func:`default_output`); the path written."""
@@ -68,6 +76,7 @@ def export_run(run_dir: Path, fmt: str, output: Optional[Path] = None, trust_cod
     _check_packages(fmt)
     model = load_run_model(run, trust_code).raw
     _check_inputs(model, fmt)
+    _call_once(model)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")  # the suffix kept: LiteRT wants .tflite
     try:

@@ -63,8 +63,19 @@ def _finished(folder: Path) -> Optional[dict[str, Any]]:
     }
 
 
+def _spec_name(folder: Path) -> Optional[str]:
+    """The ``name`` of the resolved spec a run writes first, if it is there yet."""
+    import yaml
+
+    try:
+        spec = yaml.safe_load((folder / "spec.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return str(spec["name"]) if isinstance(spec, dict) and spec.get("name") is not None else None
+
+
 def _partial(folder: Path) -> dict[str, Any]:
-    name = folder.name[1 : -len(".partial")]
+    name = _spec_name(folder) or folder.name[1 : -len(".partial")]
     state_file = folder / "checkpoints" / "state.json"
     try:
         state = json.loads(state_file.read_text(encoding="utf-8"))
