@@ -70,7 +70,7 @@ def register(group: click.Group, fail: Callable[[AdaptkitError], Any], trust_opt
             report, errors = evaluate_run(run, data, trust_code)
         except AdaptkitError as exc:
             fail(exc)
-        _evaluation_table(report)
+        _evaluation_table(report, to_stderr=str(output) == "-")
         text = json.dumps(report, indent=2, sort_keys=True) + "\n"
         if str(output) == "-":
             click.echo(text, nl=False)
@@ -124,7 +124,7 @@ def _number(value: Any) -> str:
     return "" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
-def _evaluation_table(report: dict) -> None:
+def _evaluation_table(report: dict, to_stderr: bool = False) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -135,7 +135,7 @@ def _evaluation_table(report: dict) -> None:
     for key, value in sorted(report["metrics"].items()):
         if not key.endswith("examples"):
             table.add_row(key, _number(value), _number(report["run_test"].get(key)))
-    Console(width=max(100, Console().width)).print(table)
+    Console(width=max(100, Console().width), stderr=to_stderr).print(table)
 
 
 def _runs_table(rows: list[dict], folder: Path) -> None:

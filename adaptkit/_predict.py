@@ -72,11 +72,19 @@ def _progress() -> Any:
     )
 
 
-def _predict_rows(run: FinishedRun, model: RunModel, source: Any, batch_size: int) -> list[dict[str, Any]]:
+def _shown_ids(ids: list[str], given: str) -> list[str]:
+    """Files under INPUT named as the user named INPUT (``new/cat.png``, not an absolute path)."""
+    import os
+
+    root = os.path.abspath(given)
+    return [given + i[len(root):] if i == root or i.startswith(root + os.sep) or i.startswith(root + ":") else i for i in ids]
+
+
+def _predict_rows(run: FinishedRun, model: RunModel, source: Any, batch_size: int, given: str) -> list[dict[str, Any]]:
     dataset = source.dataset
     if isinstance(dataset.element_spec, tuple):  # a kind without `labeled`: its labels are dropped
         dataset = dataset.map(lambda x, *_: x)
-    ids = list(source.ids) if source.ids is not None else [str(i) for i in range(source.size)]
+    ids = _shown_ids(list(source.ids), given) if source.ids is not None else [str(i) for i in range(source.size)]
     batches = math.ceil(source.size / batch_size)
     rows: list[dict[str, Any]] = []
     with _progress() as bar:
@@ -122,4 +130,4 @@ def predict_run(run_dir: Path, given: str, batch_size: Optional[int] = None, tru
     source = read_new_data(run, given, labeled=False, where="INPUT")
     model = load_run_model(run, trust_code)
     check_shape(source, model, given)
-    return _predict_rows(run, model, source, batch_size or run.spec.data.batch_size)
+    return _predict_rows(run, model, source, batch_size or run.spec.data.batch_size, given)

@@ -233,3 +233,30 @@ def test_new_image_folders_and_text_tables_give_their_ids(tmp_path):
     section = trained.reading(str(table)).unlabeled()
     source = load_text_table(section, RunContext(seed=1, spec_dir=tmp_path))
     assert source.size == 3 and sorted(source.ids) == [f"{table}:{n}" for n in (2, 3, 4)]
+
+
+def test_the_docs_yaml_data_section_predicts(finished_run, digits_npz, tmp_path):
+    """docs/after-the-run.md's data section, saved beside a data/digits/mnist.npz of this run's shape."""
+    import re
+
+    block = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "after-the-run.md").read_text(), re.S)[0]
+    (tmp_path / "data" / "digits").mkdir(parents=True)
+    shutil.copy(digits_npz, tmp_path / "data" / "digits" / "mnist.npz")
+    (tmp_path / "new.yaml").write_text(block)
+    result = invoke("predict", finished_run, tmp_path / "new.yaml", "--output", tmp_path / "p.csv")
+    assert result.exit_code == 0, result.output
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 1 + 1797
+
+
+def test_a_model_taking_strings_exports_as_a_saved_model_only():
+    import keras
+
+    from adaptkit import SpecError
+    from adaptkit._export import _check_inputs
+
+    text = keras.Input(shape=(), dtype="string")
+    model = keras.Model(text, keras.layers.StringLookup(vocabulary=["a", "b"])(text))
+    _check_inputs(model, "saved_model")
+    for fmt in ("tflite", "onnx"):
+        with pytest.raises(SpecError, match="takes strings"):
+            _check_inputs(model, fmt)
