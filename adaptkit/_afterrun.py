@@ -142,6 +142,15 @@ def _yaml_section(path: Path, host: PluginHost) -> Any:
         raise SpecErrors([SpecError(f"{where}.{e.where}".rstrip("."), e.message) for e in spec_errors(exc, data, host)]) from None
 
 
+def _with_run_classes(run: FinishedRun, section: Any) -> Any:
+    """A one-label section that would read its class names from the data reads the run's instead,
+    so that class indices mean the run's classes (a new file may lack a class)."""
+    names = None if run.multitask else run.tasks[None].class_names
+    if names is None or getattr(section, "class_names", "absent") is not None or getattr(section, "labels", None) is not None:
+        return section
+    return section.with_fields(class_names=list(names))
+
+
 def read_new_data(run: FinishedRun, given: str, labeled: bool, where: str) -> DataSource:
     """New data for ``run``: ``given`` is a file or folder read with ``data.train``'s kind, or a YAML
     file holding a data section; ``labeled`` False drops the labels. ``where``: the argument's
@@ -157,12 +166,10 @@ def read_new_data(run: FinishedRun, given: str, labeled: bool, where: str) -> Da
         except ValueError as exc:
             raise SpecError(where, f"cannot read {given} as the run's data ({run.spec.data.train.kind}): {exc}") from None
         spec_dir = Path.cwd()
-    if not labeled:
-        section = section.unlabeled()
-    elif not run.multitask:
-        names = run.tasks[None].class_names
-        if names is not None and getattr(section, "class_names", "absent") is None:
-            section = section.with_fields(class_names=list(names))  # class index = the run's
+    try:
+        section = section.unlabeled() if not labeled else _with_run_classes(run, section)
+    except ValueError as exc:
+        raise SpecError(where, f"cannot read {given} {'without' if not labeled else 'with'} labels ({section.kind}): {exc}") from None
     ctx = RunContext(seed=run.spec.seed, spec_dir=spec_dir, where=where)
     source = run.host.call_first("adaptkit_load_data", where, section, context=ctx)
     if source.size < 1:

@@ -260,3 +260,31 @@ def test_a_model_taking_strings_exports_as_a_saved_model_only():
     for fmt in ("tflite", "onnx"):
         with pytest.raises(SpecError, match="takes strings"):
             _check_inputs(model, fmt)
+
+
+def test_a_multi_task_run_predicts_and_scores_each_task(tmp_path, digits_npz, new_digits):
+    """Two tasks on one file (the digit, and its value as a regression): columns and metrics per task."""
+    from adaptkit import load_model, load_spec
+    from adaptkit._runner import run_pipeline
+
+    spec = load_spec({
+        "name": "mt", "seed": 1, "output_dir": str(tmp_path / "runs"),
+        "data": {"train": {"kind": "arrays", "path": str(digits_npz), "scale": 0.0625, "labels": [
+            {"key": "y", "name": "digit"}, {"key": "y", "name": "value", "task": "regression"}]}, "batch_size": 128},
+        "source": {"kind": "mlp", "units": [16]},
+        "tasks": [{"name": "digit", "head": {"kind": "classifier"}}, {"name": "value", "head": {"kind": "regression"}}],
+        "training": {"verbose": 0, "stages": [{"epochs": 1}]},
+        "evaluation": {"baseline": False, "plots": False},
+    })
+    run = run_pipeline(spec, tmp_path / "mt.yaml").run_dir
+    result = invoke("predict", run, new_digits / "unlabeled.npz")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["id", "digit/prediction", *[f"digit/prob_{k}" for k in range(10)], "value/prediction"]
+    with np.load(new_digits / "unlabeled.npz") as npz:
+        expected = load_model(run / "model.keras")(npz["x"])
+    np.testing.assert_allclose([float(r["value/prediction"]) for r in rows], np.asarray(expected["value"]).reshape(-1), atol=1e-5)
+    scored = invoke("evaluate", run, new_digits / "labeled.npz", "--output", "-")
+    assert scored.exit_code == 0, scored.output
+    metrics = json.loads(scored.stdout)["metrics"]
+    assert {"digit/accuracy", "value/mae"} <= set(metrics)
