@@ -288,3 +288,14 @@ def test_a_multi_task_run_predicts_and_scores_each_task(tmp_path, digits_npz, ne
     assert scored.exit_code == 0, scored.output
     metrics = json.loads(scored.stdout)["metrics"]
     assert {"digit/accuracy", "value/mae"} <= set(metrics)
+
+
+def test_a_run_written_before_tasks_were_kept_takes_its_class_names_from_the_test_predictions(finished_run, new_digits, tmp_path):
+    old = tmp_path / "old-run"
+    shutil.copytree(finished_run, old)
+    metrics = json.loads((old / "metrics.json").read_text())
+    names = metrics.pop("tasks")[0]["class_names"]
+    (old / "metrics.json").write_text(json.dumps(metrics))
+    result = invoke("predict", old, new_digits / "unlabeled.npz")
+    assert result.exit_code == 0, result.output
+    assert next(csv.reader(io.StringIO(result.stdout))) == ["id", "prediction", *[f"prob_{n}" for n in names]]
