@@ -37,6 +37,8 @@ def data_source(answer: Any) -> Problem:
         return f"a DataSource whose size is {answer.size!r}, not an int >= 0"
     if not isinstance(answer.input_shape, tuple):
         return f"a DataSource whose input_shape is {_a(answer.input_shape)} {answer.input_shape!r}, not a tuple"
+    if answer.ids is not None and len(answer.ids) != answer.size:
+        return f"a DataSource with {len(answer.ids)} ids for {answer.size} examples"
     return None
 
 

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Optional
 from ._errors import AdaptkitError, DataError, SpecError
 from ._rundata import RunFiles, read_run
 
-__all__ = ["compare_runs", "CompareErrors", "value_text", "verdict_text"]
+__all__ = ["compare_runs", "compare_table", "CompareErrors", "value_text", "verdict_text"]
 
 TESTED_SPLITS = ("test", "target_test")
 
@@ -136,3 +136,31 @@ def verdict_text(verdict: Any) -> str:
         if verdict.get("ci_low") is not None and verdict.get("ci_high") is not None:
             text += f" [{verdict['ci_low']:+.4f}, {verdict['ci_high']:+.4f}]"
     return text
+
+
+def compare_table(rows: list[dict]) -> None:
+    """The rows of ``compare`` as a table: run, seeds, headline, the metrics, baseline, verdict, time."""
+    from rich.console import Console
+    from rich.table import Table
+
+    headlines = list(dict.fromkeys(r["headline"]["metric"] for r in rows))
+    same = len(headlines) == 1
+    keys = [k for k in (rows[0]["metrics"] if rows else []) if not (same and k == headlines[0])]  # no column twice
+    table = Table(show_header=True)
+    table.add_column("run", no_wrap=True)
+    table.add_column("seeds", justify="right")
+    table.add_column(f"headline {headlines[0]}" if same else "headline", justify="right" if same else "left", no_wrap=True)
+    for key in keys:
+        table.add_column(key, justify="right", no_wrap=True)
+    table.add_column("from scratch", justify="right", no_wrap=True)
+    table.add_column("verdict (difference, 95% interval)", overflow="fold", min_width=28)
+    table.add_column("seconds", justify="right")
+    for r in rows:
+        head = value_text(r["headline"]) if same else f"{r['headline']['metric']} {value_text(r['headline'])}"
+        seconds = "" if r["wall_time_s"] is None else f"{r['wall_time_s']:.1f}"
+        cells = [value_text(r["metrics"].get(k)) for k in keys]
+        table.add_row(r["run"], str(r["seeds"]), head, *cells, value_text(r["baseline"]), verdict_text(r["verdict"]), seconds)
+    console = Console()
+    if not console.is_terminal:  # a file or a pipe: the whole table, however wide
+        console = Console(width=Console(width=10_000).measure(table).maximum)
+    console.print(table)

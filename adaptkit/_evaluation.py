@@ -14,10 +14,11 @@ from typing import Any, Optional
 
 from ._errors import AdaptkitError
 from ._readfaults import is_read_error, read_fault
+from ._plugins import PluginHost
 from ._state import RunState
-from ._types import ModelParts
+from ._types import ModelParts, RunContext
 
-__all__ = ["evaluation_sets", "evaluate"]
+__all__ = ["evaluation_sets", "evaluate", "plugin_metrics"]
 
 log = logging.getLogger("adaptkit")
 
@@ -28,15 +29,24 @@ def evaluation_sets(run: RunState) -> dict[str, Any]:
     return {name: run.splits.batched(name, bs) for name, size in run.splits.sizes.items() if size}
 
 
-def evaluate(run: RunState, parts: ModelParts, sets: dict, before: Optional[ModelParts] = None) -> dict[str, Any]:
-    """The metrics of ``parts`` from every ``adaptkit_evaluate`` implementation that answers;
-    the errors of those that fail are added to ``run.errors``."""
+def plugin_metrics(
+    host: PluginHost, spec: Any, parts: ModelParts, sets: dict, ctx: RunContext, before: Optional[ModelParts] = None
+) -> tuple[dict[str, Any], list[AdaptkitError]]:
+    """Every ``adaptkit_evaluate`` implementation's metrics of ``parts`` on ``sets``, merged, and the
+    errors of those that failed (each plugin on its own)."""
     metrics: dict[str, Any] = {}
-    answers, errors = run.host.call_each_isolated(
-        "adaptkit_evaluate", "evaluation", spec=run.spec, parts=parts, data=sets, context=run.ctx.at("evaluation"), before=before
+    answers, errors = host.call_each_isolated(
+        "adaptkit_evaluate", "evaluation", spec=spec, parts=parts, data=sets, context=ctx.at("evaluation"), before=before
     )
     for _, answer in answers:  # each answer already checked: a dict of numbers, no key of another plugin's
         metrics.update(answer)
+    return metrics, errors
+
+
+def evaluate(run: RunState, parts: ModelParts, sets: dict, before: Optional[ModelParts] = None) -> dict[str, Any]:
+    """The metrics of ``parts`` from every ``adaptkit_evaluate`` implementation that answers;
+    the errors of those that fail are added to ``run.errors``."""
+    metrics, errors = plugin_metrics(run.host, run.spec, parts, sets, run.ctx, before)
     for error in errors:
         _keep(run, _located(run, error))
     return metrics

@@ -13,7 +13,7 @@ from ._rawinput import raw_input_model
 from ._state import RunState
 from ._training import count_params
 
-__all__ = ["headline_key", "summary", "save_model", "plot_curves"]
+__all__ = ["headline_key", "summary", "task_outputs", "save_model", "plot_curves"]
 
 
 def headline_key(run: RunState) -> str:
@@ -33,6 +33,7 @@ def summary(run: RunState, metrics: dict[str, Any]) -> dict[str, Any]:
         "headline": {"metric": key, "value": metrics.get(key)},
         "metrics": metrics,
         "parameters": {"total": total, "trainable_last_stage": trainable},
+        "tasks": task_outputs(run),
         "data": run.splits.sizes,
         "epochs": len(run.history),
         "last_epoch": run.history[-1] if run.history else {},
@@ -40,6 +41,18 @@ def summary(run: RunState, metrics: dict[str, Any]) -> dict[str, Any]:
         **({"early_stopping": dict(run.early_stopping)} if run.early_stopping else {}),
         **({"selection": dict(run.selection)} if run.selection else {}),
     }
+
+
+def task_outputs(run: RunState) -> list[dict[str, Any]]:
+    """What each output of ``model.keras`` predicts, in order: the task's name (``None`` for a
+    one-task run, whose output is not a dict), its class names (``None``: a regression) and
+    target shape. ``adaptkit predict`` and ``evaluate`` read it back."""
+    multitask = run.parts.tasks is not None
+    tasks = run.parts.tasks if multitask else {None: run.parts.task}
+    return [
+        {"name": name, "class_names": None if t.class_names is None else list(t.class_names), "target_shape": list(t.target_shape)}
+        for name, t in tasks.items()
+    ]
 
 
 def save_model(rundir: RunDir, run: RunState, result: dict[str, Any]) -> None:

@@ -72,7 +72,39 @@ class Section(SpecModel):
 
 
 class DataSourceSection(Section):
-    """A dataset. ``adaptkit_load_data`` turns it into a :class:`adaptkit.DataSource`."""
+    """A dataset. ``adaptkit_load_data`` turns it into a :class:`adaptkit.DataSource`.
+
+    After a run, ``adaptkit predict`` and ``adaptkit evaluate`` read new data with the kind of
+    the run's ``data.train``: :meth:`reading` points the section at the user's file or folder,
+    :meth:`unlabeled` drops its labels. A kind whose fields differ overrides them.
+    """
+
+    keeps_all: ClassVar[dict] = {}
+    """The fields that make the kind read only part of its data (``limit``, ``skip``), each with
+    the value that reads it all: :meth:`reading` sets them, so new data is read whole."""
+
+    def with_fields(self, **changes: object) -> "DataSourceSection":
+        """A copy with ``changes`` applied to the fields this kind has (others are ignored),
+        validated again."""
+        fields = type(self).model_fields
+        return type(self).model_validate({**self.model_dump(by_alias=True), **{k: v for k, v in changes.items() if k in fields}})
+
+    def reading(self, path: str) -> "DataSourceSection":
+        """This section reading every example of ``path`` (a file or folder, as an absolute path)
+        instead of its own. Default: the ``path`` field replaced and :attr:`keeps_all` applied,
+        the section validated again. Raise ``ValueError`` (with a message) when the kind cannot
+        read another path."""
+        if "path" not in type(self).model_fields:
+            raise ValueError(f"a {self.kind} section has no path field to point at {path}")
+        return self.with_fields(**self.keeps_all, path=path)
+
+    def unlabeled(self) -> "DataSourceSection":
+        """This section reading examples alone, without labels (``adaptkit predict``). Default:
+        ``labeled: false`` (and no ``labels``) where the kind has those fields; else the section
+        itself (the host drops the labels it reads)."""
+        if "labeled" not in type(self).model_fields:
+            return self
+        return self.with_fields(labeled=False, labels=None)
 
 
 class AugmentSection(Section):

@@ -94,6 +94,11 @@ class DataSource:
     ``tf.data`` (whose error does not say which element), and it raises a
     ``DataError`` naming the file (and line), or returns when it finds none.
     ``None``: the source has nothing to look for."""
+    ids: Optional[Sequence[str]] = None
+    """Each example's id, in the order ``dataset`` yields them: the file for an image or a text
+    file, ``file:line`` for a table's row, the row index in the file for arrays. ``adaptkit
+    predict`` writes them in its ``id`` column, sorted in their natural order (numbers within
+    them compared as numbers: the files' order). ``None``: the position in ``dataset``."""
 
     def label_infos(self) -> dict[str, "TaskInfo"]:
         """The named labels; a single-label source has one, named ``label``."""

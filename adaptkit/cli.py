@@ -1,7 +1,8 @@
-"""The ``adaptkit`` command line: run, validate, render, schema, plugins, compare, lr-find, new-plugin.
+"""The ``adaptkit`` command line: run, validate, render, schema, plugins, compare, lr-find, new-plugin
+(and, from _cli_after, predict, evaluate, export, runs).
 
-Only ``run`` (and ``lr-find``) import TensorFlow (through the runner); the other
-verbs answer from the specs, the plugins' section models or the run directories' files.
+Only ``run``, ``lr-find``, ``predict``, ``evaluate`` and ``export`` import TensorFlow;
+the other verbs answer from the specs, the plugins' section models or the run directories' files.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def _console_log() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def compare(runs: tuple[Path, ...], metrics: tuple[str, ...], per_seed: bool, as_json: bool) -> None:
     """One table across run directories RUN... (repeated seeds: mean ± sd); reads their files only."""
-    from ._compare import compare_runs
+    from ._compare import compare_runs, compare_table
 
     try:
         rows = compare_runs(runs, list(metrics) or None, per_seed)
@@ -169,37 +170,7 @@ def compare(runs: tuple[Path, ...], metrics: tuple[str, ...], per_seed: bool, as
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    _compare_table(rows)
-
-
-def _compare_table(rows: list[dict]) -> None:
-    """The rows of ``compare`` as a table: run, seeds, headline, the metrics, baseline, verdict, time."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from ._compare import value_text, verdict_text
-
-    headlines = list(dict.fromkeys(r["headline"]["metric"] for r in rows))
-    same = len(headlines) == 1
-    keys = [k for k in (rows[0]["metrics"] if rows else []) if not (same and k == headlines[0])]  # no column twice
-    table = Table(show_header=True)
-    table.add_column("run", no_wrap=True)
-    table.add_column("seeds", justify="right")
-    table.add_column(f"headline {headlines[0]}" if same else "headline", justify="right" if same else "left", no_wrap=True)
-    for key in keys:
-        table.add_column(key, justify="right", no_wrap=True)
-    table.add_column("from scratch", justify="right", no_wrap=True)
-    table.add_column("verdict (difference, 95% interval)", overflow="fold", min_width=28)
-    table.add_column("seconds", justify="right")
-    for r in rows:
-        head = value_text(r["headline"]) if same else f"{r['headline']['metric']} {value_text(r['headline'])}"
-        seconds = "" if r["wall_time_s"] is None else f"{r['wall_time_s']:.1f}"
-        cells = [value_text(r["metrics"].get(k)) for k in keys]
-        table.add_row(r["run"], str(r["seeds"]), head, *cells, value_text(r["baseline"]), verdict_text(r["verdict"]), seconds)
-    console = Console()
-    if not console.is_terminal:  # a file or a pipe: the whole table, however wide
-        console = Console(width=Console(width=10_000).measure(table).maximum)
-    console.print(table)
+    compare_table(rows)
 
 
 @main.command("lr-find")
@@ -325,6 +296,10 @@ def new_plugin(name: str, kinds: str, output: Path) -> None:
         _fail(exc)
     click.echo(f"wrote {folder}: pip install -e {folder}, then adaptkit plugins lists it; its tests: pytest {folder}")
 
+
+from ._cli_after import register  # noqa: E402  (the verbs for after a run)
+
+register(main, _fail, trust_option)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

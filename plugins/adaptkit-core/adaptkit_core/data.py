@@ -63,18 +63,19 @@ def load_arrays(section: ArraysData, context: RunContext) -> DataSource:
     keys = [section.x_key] + ([section.y_key] if section.labeled else [])
     arrays = read_npz(path, keys, context.where + ".path")
     x, order = _features(arrays, section, context, path)
+    ids = [str(i) for i in order]  # the row in the file
     if not section.labeled:
-        return DataSource(tf.data.Dataset.from_tensor_slices(x), len(x), tuple(x.shape[1:]), labeled=False)
+        return DataSource(tf.data.Dataset.from_tensor_slices(x), len(x), tuple(x.shape[1:]), labeled=False, ids=ids)
     y = arrays[section.y_key]
     if len(y) != len(x):
         raise DataError(context.where + ".path", f"{path}: {len(x)} examples in {section.x_key!r} but {len(y)} labels in {section.y_key!r}")
     y = y[order]
     if section.task == "regression":
         y = _targets(y, path, section.y_key, context.where + ".path")
-        return DataSource(tf.data.Dataset.from_tensor_slices((x, y)), len(x), tuple(x.shape[1:]), None, True, tuple(y.shape[1:]))
+        return DataSource(tf.data.Dataset.from_tensor_slices((x, y)), len(x), tuple(x.shape[1:]), None, True, tuple(y.shape[1:]), ids=ids)
     where = context.where
     y, names = _classes(y, section.class_names, path, where + ".path", where + ".class_names", context)
-    return DataSource(tf.data.Dataset.from_tensor_slices((x, y)), len(x), tuple(x.shape[1:]), names)
+    return DataSource(tf.data.Dataset.from_tensor_slices((x, y)), len(x), tuple(x.shape[1:]), names, ids=ids)
 
 
 def input_preprocessing(section: ArraysData, input_shape: tuple):
@@ -122,8 +123,9 @@ def _load_labels(section: ArraysData, context: RunContext, path) -> DataSource:
         else:
             y, names = _classes(y, entry.class_names, path, at[i] + ".key", at[i] + ".class_names", context)
             values[entry.label_name], infos[entry.label_name] = y, TaskInfo(names)
+    ids = [str(i) for i in order]
     if len(values) == 1:
         (y,), (info,) = values.values(), infos.values()
-        return DataSource(tf.data.Dataset.from_tensor_slices((x, y)), len(x), tuple(x.shape[1:]), info.class_names, True, info.target_shape)
+        return DataSource(tf.data.Dataset.from_tensor_slices((x, y)), len(x), tuple(x.shape[1:]), info.class_names, True, info.target_shape, ids=ids)
     dataset = tf.data.Dataset.from_tensor_slices((x, values))
-    return DataSource(dataset, len(x), tuple(x.shape[1:]), None, True, (), labels=infos)
+    return DataSource(dataset, len(x), tuple(x.shape[1:]), None, True, (), labels=infos, ids=ids)

@@ -221,6 +221,7 @@ def _source(
         labeled=section.labeled,
         target_shape=(),
         labels=infos if named and len(infos) > 1 else None,
+        ids=[rows[i][2] for i in order],  # file:line (a table), the file (a directory)
     )
 
 

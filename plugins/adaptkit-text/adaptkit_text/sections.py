@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 import importlib.util
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, ClassVar, Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
@@ -200,6 +200,8 @@ class _TextData(DataSourceSection):
     shuffle: bool = Field(True, description="Shuffle the examples with the run's seed (the host splits by position).")
     skip: int = Field(0, ge=0, description="Drop this many examples (after shuffling) first: lets train and test read disjoint parts of one file.")
     limit: Optional[int] = Field(None, ge=1, description="Keep at most this many examples (after skip).")
+
+    keeps_all: ClassVar[dict] = {"skip": 0, "limit": None}
 
     @model_validator(mode="after")
     def _classes(self):

@@ -109,8 +109,31 @@ def input_preprocessing(input_shape: tuple) -> "keras.Model":
     return keras.Model(raw, resized)
 
 
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def _unlabeled_directory(section: ImageDirectoryData, context: RunContext, root: Path) -> DataSource:
+    """Every image under ``root`` (``labeled: false``), alone, shuffled by the seed."""
+    import tensorflow as tf
+
+    files = _images_in(root)
+    if not files:
+        raise DataError(str(root), f"no images ({', '.join(IMAGE_EXTENSIONS)})")
+    if section.verify:
+        for f in files:
+            verify_image(f)
+    paths_arr = np.array([str(f) for f in files])[np.random.default_rng(context.seed).permutation(len(files))]
+    decode, shape = image_decoder(section.color_mode, section.image_size)
+    dataset = tf.data.Dataset.from_tensor_slices(paths_arr).map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return DataSource(
+        dataset, len(paths_arr), shape, labeled=False, diagnose=lambda: find_undecodable(paths_arr, decode), ids=list(paths_arr)
+    )
+
+
 def load_image_directory(section: ImageDirectoryData, context: RunContext) -> DataSource:
-    """``(image, class_index)`` pairs from one sub-folder per class, shuffled by the seed."""
+    """``(image, class_index)`` pairs from one sub-folder per class (images alone with ``labeled:
+    false``), shuffled by the seed."""
     import tensorflow as tf
 
     where = context.where or "data"
@@ -118,6 +141,8 @@ def load_image_directory(section: ImageDirectoryData, context: RunContext) -> Da
     if not root.is_dir():
         what = "is not a directory" if root.exists() else "does not exist"
         raise DataError(where + ".path", f"image directory {root} {what}")
+    if not section.labeled:
+        return _unlabeled_directory(section, context, root)
     class_names = _list_classes(root, section, where)
     if len(class_names) < 2 and section.class_names is None:
         raise DataError(
@@ -129,9 +154,7 @@ def load_image_directory(section: ImageDirectoryData, context: RunContext) -> Da
     labels: list[int] = []
     for index, name in enumerate(class_names):
         folder = root / name
-        files = sorted(
-            p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-        )
+        files = _images_in(folder)
         if not files:
             raise DataError(str(folder), f"class folder {name!r} has no images ({', '.join(IMAGE_EXTENSIONS)})")
         if section.limit_per_class is not None and len(files) > section.limit_per_class:
@@ -156,6 +179,7 @@ def load_image_directory(section: ImageDirectoryData, context: RunContext) -> Da
         input_shape=shape,
         class_names=class_names,
         diagnose=lambda: find_undecodable(paths_arr, decode),
+        ids=[str(p) for p in paths_arr],
     )
 
 
@@ -239,4 +263,5 @@ def load_image_arrays(section: ImageArraysData, context: RunContext) -> DataSour
         class_names=class_names,
         labeled=y is not None,
         target_shape=() if y is None or y.ndim == 1 else tuple(y.shape[1:]),
+        ids=[str(i) for i in order],  # the row in the file
     )

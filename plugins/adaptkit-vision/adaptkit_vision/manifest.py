@@ -146,4 +146,5 @@ def load_image_manifest(section: ImageManifestData, context: RunContext) -> Data
         target_shape=target_shape,
         labels=infos if len(infos) > 1 else None,
         diagnose=lambda: find_undecodable(files, decode, [rows[k][2] for k in order]),
+        ids=[str(f) for f in files],
     )

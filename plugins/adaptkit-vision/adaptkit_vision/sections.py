@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, ClassVar, Literal, Optional
 
 from pydantic import Field, StrictInt, model_validator
 
@@ -146,7 +146,13 @@ class ImageDirectoryData(DataSourceSection):
     verify: bool = Field(
         True, description="Open every image before training to find corrupt files early (fast; PIL verify)."
     )
+    labeled: bool = Field(
+        True,
+        description="False: every image under path, in sub-folders or not, without labels (unlabeled "
+        "target data, or new images for adaptkit predict); class_names and limit_per_class then do not apply.",
+    )
 
+    keeps_all: ClassVar[dict] = {"limit_per_class": None}
 
 
 class ImageArraysData(DataSourceSection):
@@ -175,6 +181,7 @@ class ImageArraysData(DataSourceSection):
     )
     limit: Optional[int] = Field(None, ge=1, description="Use at most this many examples (after shuffling).")
 
+    keeps_all: ClassVar[dict] = {"limit": None}
 
     @model_validator(mode="after")
     def _names_only_for_classes(self) -> "ImageArraysData":
@@ -222,6 +229,7 @@ class ImageManifestData(DataSourceSection):
     limit: Optional[int] = Field(
         None, ge=1, description="Use at most this many rows (after the seeded shuffle); classes come from all rows."
     )
+    keeps_all: ClassVar[dict] = {"limit": None}
     verify: bool = Field(
         True, description="Open every image used before training to find corrupt files early (fast; PIL verify)."
     )
