@@ -1,7 +1,11 @@
-"""Evaluation: every split batched once, every evaluation plugin's metrics gathered into one dict.
+"""Evaluation: every split batched once, the spec's metrics and every evaluation plugin's gathered into one dict.
 
-Evaluation runs after training, so one plugin's failure must not throw the
-trained model away: each plugin is called on its own
+The ``evaluation.metrics`` (:mod:`adaptkit._metrics`) read the predictions of
+the run's :class:`Predictions`, computed once per split and model; the
+``adaptkit_evaluate`` plugins then add what predictions alone do not give
+(core: the proxy A-distance between features). Evaluation runs after
+training, so one failure must not throw the trained model away: each metric
+and each plugin is called on its own
 (:meth:`PluginHost.call_each_isolated`), a failing one's metrics are left
 out, and its error is kept in ``run.errors``: the run completes, and the CLI
 reports the error and exits with status 2.
@@ -12,7 +16,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Optional
 
-from ._errors import AdaptkitError
+from ._errors import AdaptkitError, PluginError
+from ._metrics import metric_values
+from ._predictions import Predictions
 from ._readfaults import is_read_error, read_fault
 from ._state import RunState
 from ._types import ModelParts
@@ -28,16 +34,22 @@ def evaluation_sets(run: RunState) -> dict[str, Any]:
     return {name: run.splits.batched(name, bs) for name, size in run.splits.sizes.items() if size}
 
 
-def evaluate(run: RunState, parts: ModelParts, sets: dict, before: Optional[ModelParts] = None) -> dict[str, Any]:
-    """The metrics of ``parts`` from every ``adaptkit_evaluate`` implementation that answers;
-    the errors of those that fail are added to ``run.errors``."""
-    metrics: dict[str, Any] = {}
+def evaluate(
+    run: RunState, parts: ModelParts, sets: dict, before: Optional[ModelParts] = None, predictions: Optional[Predictions] = None
+) -> dict[str, Any]:
+    """The metrics of ``parts``: the spec's ``evaluation.metrics`` on ``predictions`` (of ``sets``),
+    then every ``adaptkit_evaluate`` implementation that answers; what fails is added to ``run.errors``."""
+    metrics, failed = metric_values(run.metrics, parts, predictions if predictions is not None else Predictions(sets))
     answers, errors = run.host.call_each_isolated(
         "adaptkit_evaluate", "evaluation", spec=run.spec, parts=parts, data=sets, context=run.ctx.at("evaluation"), before=before
     )
-    for _, answer in answers:  # each answer already checked: a dict of numbers, no key of another plugin's
+    for plugin, answer in answers:  # each answer already checked: a dict of numbers, no key of another plugin's
+        taken = sorted(set(answer) & set(metrics))
+        if taken:
+            errors.append(PluginError("evaluation", f"plugin {plugin!r} answered adaptkit_evaluate with the key {taken[0]!r}, which evaluation.metrics reports"))
+            continue
         metrics.update(answer)
-    for error in errors:
+    for error in failed + errors:
         _keep(run, _located(run, error))
     return metrics
 

@@ -75,6 +75,10 @@ class RunState:
     ``metrics.json`` and reported when the run ends, with a non-zero exit status."""
     selection: dict[str, dict] = field(default_factory=dict)
     """Per stage name with ``select_by``: the epoch whose weights were kept and its score."""
+    metrics: list = field(default_factory=list)
+    """The built ``evaluation.metrics`` (:class:`adaptkit._metrics.BuiltMetric`), fed after training."""
+    role: str = "main"
+    """Which run this is, for trackers: ``main``, or a side run (``source_only``, ``single_task_<task>``)."""
 
     @property
     def parts(self) -> ModelParts:
