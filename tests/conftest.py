@@ -107,6 +107,12 @@ def docs_plugin(doc: str, name: str):
     return module
 
 
+@pytest.fixture(scope="session")
+def docs_tracker():
+    """The JSONL tracker plugin of docs/tracking.md, as a module."""
+    return docs_plugin("tracking.md", "adaptkit_jsonl")
+
+
 class BrokenMetricPlugin:
     """A third party's metric kind, ``broken``, that fails on every split (its numbers must be all
     that is lost)."""

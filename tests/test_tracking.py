@@ -81,3 +81,25 @@ def test_an_answer_that_is_not_a_list_of_callbacks_is_a_plugin_error():
         check_answer("adaptkit_stage_callbacks", "tracking.0", "x", ["not a callback"])
     with pytest.raises(PluginError, match=r"with dict, not a list of keras\.callbacks\.Callback"):
         check_answer("adaptkit_stage_callbacks", "tracking.0", "x", {})
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/tracking.md", "docs/plugins/core.md"])
+def test_the_docs_tracking_and_metrics_snippets_validate_in_a_spec(doc, docs_tracker):
+    """The YAML fragments these pages show for tracking and evaluation.metrics, put into a small spec."""
+    import re
+
+    import yaml
+
+    from adaptkit import PluginHost, PluginInfo
+
+    host = PluginHost()
+    host.load_entry_points()
+    host.register(docs_tracker, PluginInfo("jsonl", "docs/tracking.md", None, None))
+    text = (Path(__file__).resolve().parents[1] / doc).read_text()
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if re.search(r"^tracking:|^  metrics:", b, re.M)]
+    assert blocks
+    for block in blocks:
+        fragment = yaml.safe_load(block)
+        spec = {"name": "t", "data": {"train": {"kind": "arrays", "path": "d.npz"}}, "source": {"kind": "mlp"},
+                "head": {"kind": "classifier"}, "training": {"stages": [{"epochs": 1}]}, **fragment}
+        load_spec(spec, host)
