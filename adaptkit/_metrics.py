@@ -59,8 +59,11 @@ def build_metrics(spec: Any, host: Any, ctx: Any, tasks: dict[str, TaskInfo]) ->
         if not any(fits(section, t) for t in tasks.values()):
             if where == "evaluation.metrics":
                 continue  # a default for the other kind of task
-            need = "a classification head (class probabilities)" if type(section).task == "classification" else "a regression head"
-            raise SpecError(where, f"{section.kind!r} needs {need}; the run's {'tasks are' if len(tasks) > 1 else 'task is'} not")
+            classes = type(section).task == "classification"
+            need = "a classification head (class probabilities)" if classes else "a regression head"
+            other = "a regression" if classes else "a classification"
+            found = f"the run's task is {other}" if len(tasks) == 1 else "none of the run's tasks is one"
+            raise SpecError(where, f"{section.kind!r} needs {need}; {found}")
         metric = host.call_first("adaptkit_build_metric", where, section, context=ctx.at(where))
         built.append(BuiltMetric(where, section, metric))
     for name, task in tasks.items():

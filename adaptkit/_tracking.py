@@ -38,7 +38,7 @@ class StageInfo:
     seed: int
     run_dir: Optional[Path]
     """The run directory being written (the ``.partial`` folder, renamed when the run completes):
-    files written under it stay with the run. ``None`` when there is none (``lr-find``)."""
+    files written under it stay with the run. ``None`` when the run writes none."""
     spec: Any = None
     """The resolved spec (``spec.model_dump(mode="json")`` gives its parameters)."""
 

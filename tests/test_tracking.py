@@ -103,3 +103,44 @@ def test_the_docs_tracking_and_metrics_snippets_validate_in_a_spec(doc, docs_tra
         spec = {"name": "t", "data": {"train": {"kind": "arrays", "path": "d.npz"}}, "source": {"kind": "mlp"},
                 "head": {"kind": "classifier"}, "training": {"stages": [{"epochs": 1}]}, **fragment}
         load_spec(spec, host)
+
+
+def test_a_resumed_run_keeps_its_trackers_epochs_counted_over_the_run(spec_file, docs_tracker, monkeypatch):
+    """Interrupted in stage 2's first epoch (after the backup and the history, before the trackers):
+    the resumed run's tracker goes on at the run's epoch 3, with history.csv's loss."""
+    from adaptkit import PluginHost, PluginInfo
+    from adaptkit._history import EpochLog
+    from adaptkit._runner import run_pipeline
+
+    host = PluginHost()
+    host.load_entry_points()
+    host.register(docs_tracker, PluginInfo("jsonl", "docs/tracking.md", None, None))
+    path = spec_file("""
+    tracking: [{kind: jsonl}]
+    evaluation: {plots: false}
+    training:
+      verbose: 0
+      stages:
+        - {name: a, epochs: 1, optimizer: {learning_rate: 0.01}}
+        - {name: b, epochs: 2, optimizer: {learning_rate: 0.001}}
+    """)
+    import yaml
+
+    spec = load_spec(yaml.safe_load(path.read_text()), host)
+    original = EpochLog.on_epoch_end
+
+    def interrupted(self, e, logs=None):
+        original(self, e, logs)
+        if self.stage_index == 2 and e == 0:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(EpochLog, "on_epoch_end", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            run_pipeline(spec, path, host=host)
+    result = run_pipeline(spec, path, host=host, resume=True)
+    lines = [json.loads(line) for line in (result.run_dir / "epochs.jsonl").read_text().splitlines()]
+    rows = _history(result.run_dir / "history.csv")
+    assert [(r["stage_name"], r["stage_epoch"]) for r in rows] == [("a", "1"), ("b", "1"), ("b", "2")]
+    assert [(r["stage"], r["epoch"]) for r in lines] == [("a", 1), ("b", 3)]
+    assert lines[1]["loss"] == pytest.approx(float(rows[2]["loss"]), rel=1e-6)
