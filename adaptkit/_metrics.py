@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 from ._errors import AdaptkitError, PluginError, SpecError
 from ._types import Metric, TaskInfo
@@ -51,9 +51,12 @@ def metric_sections(spec: Any, host: Any) -> list[tuple[str, Any]]:
     return [("evaluation.metrics", cls.model_validate({"kind": kind})) for kind, cls in defaults]
 
 
-def build_metrics(spec: Any, host: Any, ctx: Any, tasks: dict[str, TaskInfo]) -> list[BuiltMetric]:
-    """Every metric of the spec, built by its plugin; a metric for no task of the run, or a name
-    reported twice for one task, is a ``SpecError`` (raised before training)."""
+def build_metrics(
+    spec: Any, host: Any, ctx: Any, tasks: dict[str, TaskInfo], headlines: Optional[dict[str, str]] = None
+) -> list[BuiltMetric]:
+    """Every metric of the spec, built by its plugin; a metric for no task of the run, a name
+    reported twice for one task, or a listed set without a task's headline (``headlines``: the
+    heads' ``monitor`` by task) is a ``SpecError`` (raised before training)."""
     built = []
     for where, section in metric_sections(spec, host):
         if not any(fits(section, t) for t in tasks.values()):
@@ -73,7 +76,19 @@ def build_metrics(spec: Any, host: Any, ctx: Any, tasks: dict[str, TaskInfo]) ->
                 other = owner.setdefault(key, m.where)
                 if other != m.where:
                     raise SpecError(m.where, f"{m.section.kind!r} reports {key!r}, as {other} does" + (f" (task {name})" if name else ""))
+    if spec.evaluation.metrics is not None:
+        _check_headlines(built, tasks, headlines or {})
     return built
+
+
+def _check_headlines(built: list[BuiltMetric], tasks: dict[str, TaskInfo], headlines: dict[str, str]) -> None:
+    for name, monitor in headlines.items():
+        task = tasks.get(name) or (next(iter(tasks.values())) if len(tasks) == 1 else None)
+        if task is None or monitor == "loss" and task.num_classes is None:
+            continue  # a regression's loss is no metric kind: the history has it
+        if not any(monitor in m.metric.names for m in built if m.fits(task)):
+            of = f" of task {name}" if len(tasks) > 1 else ""
+            raise SpecError("evaluation.metrics", f"no metric reports {monitor!r}, the headline{of} (the head's monitor): list it, e.g. {{kind: {monitor}}}")
 
 
 def _labeled(dataset: Any) -> bool:

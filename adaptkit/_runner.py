@@ -74,7 +74,8 @@ def start_run(
     assembly = build_model(spec, host, ctx, splits.source, splits.tasks)
     run = RunState(spec, host, ctx, splits, assembly, Streams.of(spec, splits), checkpoints=checkpoints, digest=digest, role=role)
     run.weighting = build_weighting(run)
-    run.metrics = build_metrics(spec, host, ctx, run.parts.tasks or {"": run.parts.task})
+    headlines = {name: head.monitor for name, head in assembly.heads.items()}
+    run.metrics = build_metrics(spec, host, ctx, run.parts.tasks or {"": run.parts.task}, headlines)
     return run
 
 

@@ -131,3 +131,42 @@ def test_a_metric_answer_without_names_is_a_plugin_error_naming_the_plugin(tmp_p
     spec = load_spec(_spec(metrics=[{"kind": "odd"}]), host)
     with pytest.raises(PluginError, match="plugin 'odd' answered adaptkit_build_metric with a Metric whose names are 'odd'"):
         build_metrics(spec, host, RunContext(seed=0, spec_dir=tmp_path), {"": CLASSES})
+
+
+def test_listed_metrics_are_reported_per_task_each_for_the_tasks_it_reads(tmp_path):
+    """A two-output Keras model (a classifier task, a regression task): each metric is fed its tasks'
+    predictions of the split, keyed split/task/name."""
+    import keras
+    import tensorflow as tf
+    from sklearn.metrics import f1_score, r2_score
+
+    from adaptkit import ModelParts
+    from adaptkit._metrics import metric_values
+    from adaptkit._predictions import Predictions
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, {"kind": keras.layers.Dense(3, activation="softmax")(inputs), "size": keras.layers.Dense(1)(inputs)})
+    rng = np.random.default_rng(0)
+    x, kind, size = rng.normal(size=(20, 4)).astype("float32"), rng.integers(0, 3, 20), rng.normal(size=20).astype("float32")
+    data = _spec(metrics=[{"kind": "f1", "average": "micro"}, {"kind": "r2"}])
+    del data["head"]
+    data["tasks"] = [{"name": "kind", "head": {"kind": "classifier"}}, {"name": "size", "head": {"kind": "regression"}}]
+    tasks = {"kind": CLASSES, "size": VALUES}
+    built = build_metrics(load_spec(data), get_host(), RunContext(seed=0, spec_dir=tmp_path), tasks)
+    sets = {"test": tf.data.Dataset.from_tensor_slices((x, {"kind": kind, "size": size})).batch(8), "target": None}
+    values, errors = metric_values(built, ModelParts(model, model, model, CLASSES, tasks), Predictions(sets))
+    p = model.predict(x, verbose=0)
+    assert not errors and sorted(values) == ["test/examples", "test/kind/f1_micro", "test/size/r2"]
+    assert values["test/examples"] == 20
+    assert values["test/kind/f1_micro"] == pytest.approx(f1_score(kind, p["kind"].argmax(1), average="micro"), abs=1e-6)
+    assert values["test/size/r2"] == pytest.approx(r2_score(size, p["size"].reshape(-1)), abs=1e-5)
+
+
+def test_a_listed_set_without_the_heads_headline_metric_is_refused_before_training(spec_file, tmp_path):
+    from adaptkit import load_spec_file
+    from adaptkit._runner import run_pipeline
+
+    path = spec_file("evaluation: {metrics: [{kind: f1}]}")
+    with pytest.raises(SpecError, match=r"^evaluation\.metrics: no metric reports 'accuracy', the headline \(the head's monitor\): list it, e.g. \{kind: accuracy\}$"):
+        run_pipeline(load_spec_file(path), path)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())  # nothing left behind
