@@ -15,7 +15,7 @@ import numbers
 from typing import Any, Callable, Optional
 
 from ._errors import PluginError
-from ._types import DataSource, Head, LossComposition, LossTerm, Player, Validator
+from ._types import DataSource, Head, LossComposition, LossTerm, Metric, Player, Validator
 
 __all__ = ["CHECKS", "TOGETHER", "check_answer", "check_answers"]
 
@@ -157,6 +157,26 @@ def validator(answer: Any) -> Problem:
     return None
 
 
+def metric(answer: Any) -> Problem:
+    if not isinstance(answer, Metric):
+        return f"{_a(answer)}, not an adaptkit.Metric"
+    names = answer.names
+    if isinstance(names, str) or not names or not all(isinstance(n, str) and n and "/" not in n for n in names):
+        return f"a Metric whose names are {names!r}, not a list of names without '/'"
+    if not callable(answer.compute):
+        return f"a Metric whose compute is {_a(answer.compute)}, not a function of (y_true, y_pred, task)"
+    return None
+
+
+def callbacks(answer: Any) -> Problem:
+    import keras
+
+    if not isinstance(answer, (list, tuple)):
+        return f"{_a(answer)}, not a list of keras.callbacks.Callback"
+    bad = next((c for c in answer if not isinstance(c, keras.callbacks.Callback)), None)
+    return None if bad is None else f"a list holding {_a(bad)}, not a keras.callbacks.Callback"
+
+
 CHECKS: dict[str, Callable[[Any], Problem]] = {
     "adaptkit_load_data": data_source,
     "adaptkit_build_augmentation": keras_layer,
@@ -169,6 +189,8 @@ CHECKS: dict[str, Callable[[Any], Problem]] = {
     "adaptkit_keras_objects": keras_objects,
     "adaptkit_build_weighting": task_weighting,
     "adaptkit_build_validator": validator,
+    "adaptkit_build_metric": metric,
+    "adaptkit_stage_callbacks": callbacks,
 }
 """Hook name -> what is wrong with one plugin's answer (``None``: it is right)."""
 

@@ -18,6 +18,7 @@ from ._layers import set_trainable
 from ._state import RunState, Streams
 from ._streams import TaskValidation, task_streams
 from ._streams import fit_data as streams_fit_data
+from ._tracking import stage_info, tracker_callbacks
 from ._training import Trainer, build_optimizer, count_params, steps_per_epoch
 from ._types import ModelParts, TaskWeighting
 
@@ -56,6 +57,8 @@ def train_baseline(run: RunState, rows: list) -> ModelParts:
         steps_per_execution=spec.training.steps_per_execution,
         jit_compile=spec.training.jit_compile,
     )
+    own = len(callbacks)  # the trackers' go after the history's
+    callbacks += tracker_callbacks(run, stage_info(run, 0, "baseline", epochs, 0, role="baseline"))
     trainable, total = count_params(model)
     log.info("baseline (from scratch): %s of %s parameters trainable, %d epochs", f"{trainable:,}", f"{total:,}", epochs)
     try:
@@ -64,7 +67,7 @@ def train_baseline(run: RunState, rows: list) -> ModelParts:
             validation_data=streams.validation,
             epochs=epochs,
             steps_per_epoch=steps,
-            callbacks=[StopOnDivergence()] + callbacks + [EpochLog(rows, 1, "baseline", learning_rate_reader(optimizer))],
+            callbacks=[StopOnDivergence()] + callbacks[:own] + [EpochLog(rows, 1, "baseline", learning_rate_reader(optimizer))] + callbacks[own:],
             verbose=spec.training.verbose,
             shuffle=False,
         )

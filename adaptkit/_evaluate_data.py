@@ -4,7 +4,7 @@ The data is read by the run's own data plugin (``data.train``'s kind with the
 user's path, or a YAML data section), its labels given to the run's tasks as in
 training (``_splits``), checked against the classes the run learnt, and fed as
 the ``test`` split to every ``adaptkit_evaluate`` implementation
-(:func:`adaptkit._evaluation.plugin_metrics`). The result names the metrics as
+(:func:`adaptkit._evaluation.all_metrics`: the spec's ``evaluation.metrics`` and the plugins'). The result names the metrics as
 ``metrics.json`` does without the split (``accuracy``, ``<task>/accuracy``),
 next to the run's own test value.
 """
@@ -45,7 +45,8 @@ def _labeled_for_run(run: FinishedRun, source: Any, given: str) -> Any:
 def evaluate_run(run_dir: Path, given: str, trust_code: bool = False) -> tuple[dict[str, Any], list[AdaptkitError]]:
     """What ``adaptkit evaluate RUN DATA`` reports and writes (the metrics, the run's own test
     values), and the errors of the evaluation plugins that failed (their metrics are missing)."""
-    from ._evaluation import plugin_metrics
+    from ._evaluation import all_metrics
+    from ._metrics import build_metrics
     from ._splits import batched
 
     run = open_run(run_dir)
@@ -55,7 +56,8 @@ def evaluate_run(run_dir: Path, given: str, trust_code: bool = False) -> tuple[d
     shaped = _labeled_for_run(run, source, given)
     sets = {SPLIT: batched(shaped.dataset, run.spec.data.batch_size, cache=False)}
     ctx = RunContext(seed=run.spec.seed, spec_dir=Path.cwd())
-    metrics, errors = plugin_metrics(run.host, run.spec, model.parts, sets, ctx)
+    built = build_metrics(run.spec, run.host, ctx, model.parts.tasks or {"": model.parts.task})
+    metrics, errors = all_metrics(run.host, run.spec, built, model.parts, sets, ctx)
     own = run.files.results.get("metrics") or {}
     prefix = SPLIT + "/"
     rows = {k[len(prefix):]: v for k, v in metrics.items() if k.startswith(prefix)}

@@ -1,7 +1,11 @@
-"""Evaluation: every split batched once, every evaluation plugin's metrics gathered into one dict.
+"""Evaluation: every split batched once, the spec's metrics and every evaluation plugin's gathered into one dict.
 
-Evaluation runs after training, so one plugin's failure must not throw the
-trained model away: each plugin is called on its own
+The ``evaluation.metrics`` (:mod:`adaptkit._metrics`) read the predictions of
+the run's :class:`Predictions`, computed once per split and model; the
+``adaptkit_evaluate`` plugins then add what predictions alone do not give
+(core: the proxy A-distance between features). Evaluation runs after
+training, so one failure must not throw the trained model away: each metric
+and each plugin is called on its own
 (:meth:`PluginHost.call_each_isolated`), a failing one's metrics are left
 out, and its error is kept in ``run.errors``: the run completes, and the CLI
 reports the error and exits with status 2.
@@ -12,13 +16,15 @@ from __future__ import annotations
 import logging
 from typing import Any, Optional
 
-from ._errors import AdaptkitError
+from ._errors import AdaptkitError, PluginError
+from ._metrics import metric_values
+from ._predictions import Predictions
 from ._readfaults import is_read_error, read_fault
 from ._plugins import PluginHost
 from ._state import RunState
 from ._types import ModelParts, RunContext
 
-__all__ = ["evaluation_sets", "evaluate", "plugin_metrics"]
+__all__ = ["evaluation_sets", "evaluate", "all_metrics"]
 
 log = logging.getLogger("adaptkit")
 
@@ -29,24 +35,36 @@ def evaluation_sets(run: RunState) -> dict[str, Any]:
     return {name: run.splits.batched(name, bs) for name, size in run.splits.sizes.items() if size}
 
 
-def plugin_metrics(
-    host: PluginHost, spec: Any, parts: ModelParts, sets: dict, ctx: RunContext, before: Optional[ModelParts] = None
+def all_metrics(
+    host: PluginHost,
+    spec: Any,
+    built: list,
+    parts: ModelParts,
+    sets: dict,
+    ctx: RunContext,
+    before: Optional[ModelParts] = None,
+    predictions: Optional[Predictions] = None,
 ) -> tuple[dict[str, Any], list[AdaptkitError]]:
-    """Every ``adaptkit_evaluate`` implementation's metrics of ``parts`` on ``sets``, merged, and the
-    errors of those that failed (each plugin on its own)."""
-    metrics: dict[str, Any] = {}
+    """The metrics of ``parts`` on ``sets``: the built ``evaluation.metrics`` on ``predictions``, then every
+    ``adaptkit_evaluate`` implementation's, merged; and the errors of those that failed (each on its own)."""
+    metrics, failed = metric_values(built, parts, predictions if predictions is not None else Predictions(sets))
     answers, errors = host.call_each_isolated(
         "adaptkit_evaluate", "evaluation", spec=spec, parts=parts, data=sets, context=ctx.at("evaluation"), before=before
     )
-    for _, answer in answers:  # each answer already checked: a dict of numbers, no key of another plugin's
+    for plugin, answer in answers:  # each answer already checked: a dict of numbers, no key of another plugin's
+        taken = sorted(set(answer) & set(metrics))
+        if taken:
+            errors.append(PluginError("evaluation", f"plugin {plugin!r} answered adaptkit_evaluate with the key {taken[0]!r}, which evaluation.metrics reports"))
+            continue
         metrics.update(answer)
-    return metrics, errors
+    return metrics, failed + errors
 
 
-def evaluate(run: RunState, parts: ModelParts, sets: dict, before: Optional[ModelParts] = None) -> dict[str, Any]:
-    """The metrics of ``parts`` from every ``adaptkit_evaluate`` implementation that answers;
-    the errors of those that fail are added to ``run.errors``."""
-    metrics, errors = plugin_metrics(run.host, run.spec, parts, sets, run.ctx, before)
+def evaluate(
+    run: RunState, parts: ModelParts, sets: dict, before: Optional[ModelParts] = None, predictions: Optional[Predictions] = None
+) -> dict[str, Any]:
+    """The metrics of ``parts`` (:func:`all_metrics`); what fails is added to ``run.errors``."""
+    metrics, errors = all_metrics(run.host, run.spec, run.metrics, parts, sets, run.ctx, before, predictions)
     for error in errors:
         _keep(run, _located(run, error))
     return metrics

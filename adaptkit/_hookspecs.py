@@ -30,15 +30,18 @@ from ._sections import (
     DataSourceSection,
     HeadSection,
     LossSection,
+    MetricSection,
     OptimizerSection,
     ScheduleSection,
     Section,
     SourceSection,
     SurgerySection,
+    TrackerSection,
     ValidatorSection,
     WeightingSection,
 )
-from ._types import DataSource, Head, LossComposition, ModelParts, RunContext, TaskInfo, TaskWeighting, Validator
+from ._tracking import StageInfo
+from ._types import DataSource, Head, LossComposition, Metric, ModelParts, RunContext, TaskInfo, TaskWeighting, Validator
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -200,6 +203,34 @@ def adaptkit_build_validator(section: ValidatorSection, context: RunContext) -> 
     model the stage would save) and returns one number; ``higher_is_better``
     its direction. The host logs it every epoch as ``score_<kind>`` and a
     stage's ``select_by`` keeps the epoch it prefers. Never reads target labels.
+    """
+
+
+@hookspec(firstresult=True)
+def adaptkit_build_metric(section: MetricSection, context: RunContext) -> Optional[Metric]:
+    """Build one metric (``evaluation.metrics[i]``, or a default kind when the spec lists none).
+
+    Return an :class:`adaptkit.Metric`: the ``names`` it reports and
+    ``compute(y_true, y_pred, task)``, which the host calls on numpy arrays of
+    one task on each labeled split (class indices and class probabilities for
+    a classifier, targets and values for a regression), predicted once per
+    split and model, the baseline's too. The host writes ``<split>/<name>``
+    (``<split>/<task>/<name>`` per task) into ``metrics.json``. A metric that
+    fails costs only its own numbers: the run completes and reports it.
+    """
+
+
+@hookspec(firstresult=True)
+def adaptkit_stage_callbacks(section: TrackerSection, stage: StageInfo, context: RunContext) -> Optional[list]:
+    """The Keras callbacks one tracker (``tracking[i]``) adds to one fit: a stage, or the baseline.
+
+    ``stage`` is a :class:`adaptkit.StageInfo`: the run, the stage's index and
+    name, the seed, the run directory (write logs under it, e.g.
+    ``stage.run_dir / "tensorboard" / stage.folder``; ``None`` without one),
+    the resolved spec. Return a list of ``keras.callbacks.Callback`` (empty to
+    add nothing to this fit). They run after the host's own callbacks
+    (divergence stopping, the backup for ``--resume``, the history), so their
+    ``on_epoch_end`` sees every logged value of the epoch.
     """
 
 

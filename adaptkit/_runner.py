@@ -28,6 +28,7 @@ from ._diagnostics import summarize_predictions
 from ._errors import AdaptkitError, SpecError
 from ._evaluation import evaluate, evaluation_sets
 from ._feature_cache import close_cache
+from ._metrics import build_metrics
 from ._html import write_report
 from ._multitask import build_weighting, compare_single_task, task_headlines
 from ._plugins import PluginHost, get_host
@@ -67,8 +68,10 @@ def configure_determinism(seed: int) -> None:
         pass
 
 
-def start_run(spec: Any, host: PluginHost, ctx: RunContext, checkpoints: Optional[Checkpoints] = None, digest: str = "") -> RunState:
-    """Load the data and assemble the model: the state every later step works on."""
+def start_run(
+    spec: Any, host: PluginHost, ctx: RunContext, checkpoints: Optional[Checkpoints] = None, digest: str = "", role: str = "main"
+) -> RunState:
+    """Load the data and assemble the model, build the metrics: the state every later step works on."""
     for plugin in host.plugins.values():
         for warning in plugin.warnings:
             log.warning("plugin %r: %s", plugin.name, warning)
@@ -76,8 +79,10 @@ def start_run(spec: Any, host: PluginHost, ctx: RunContext, checkpoints: Optiona
     log.info("data: " + ", ".join(f"{k} {v}" for k, v in splits.sizes.items()))
     assembly = build_model(spec, host, ctx, splits.source, splits.tasks)
     check_serializable(raw_input_model(assembly.parts.model, assembly.preprocessing), "model.keras", host)  # before training, not after
-    run = RunState(spec, host, ctx, splits, assembly, Streams.of(spec, splits), checkpoints=checkpoints, digest=digest)
+    run = RunState(spec, host, ctx, splits, assembly, Streams.of(spec, splits), checkpoints=checkpoints, digest=digest, role=role)
     run.weighting = build_weighting(run)
+    headlines = {name: head.monitor for name, head in assembly.heads.items()}
+    run.metrics = build_metrics(spec, host, ctx, run.parts.tasks or {"": run.parts.task}, headlines)
     return run
 
 
@@ -126,7 +131,7 @@ def _judge(
         result["transfer"] = {"no_verdict": f"{exc}"}
         rundir.write_csv("baseline_history.csv", rows)
         return rows, None
-    base_metrics = evaluate(run, base_parts, sets)
+    base_metrics = evaluate(run, base_parts, sets, predictions=predictions)
     result["baseline"] = {"metrics": base_metrics, "epochs": len(rows)}
     warnings = source_warnings(run.spec)
     verdicts = {}
@@ -145,13 +150,14 @@ def _judge(
     return rows, base_parts.model
 
 
-def _train_alone(host: PluginHost, ctx: RunContext, errors: list, with_parts: bool = False) -> Any:
-    """``spec -> test metrics`` (and the trained parts) of a run without a run directory
-    (the single-task baselines, the source-only model); its evaluation errors join ``errors``."""
+def _train_alone(host: PluginHost, ctx: RunContext, errors: list, role: str, with_parts: bool = False) -> Any:
+    """``spec -> test metrics`` (and the trained parts) of a run without a run directory of its own
+    (the single-task baselines, the source-only model: ``role`` for trackers); its evaluation errors join ``errors``."""
 
     def train(spec: Any) -> Any:
         configure_determinism(spec.seed)
-        run = start_run(spec, host, ctx)
+        task = spec.tasks[0].name if role == "single_task" and spec.tasks else ""
+        run = start_run(spec, host, ctx, role=f"{role}_{task}" if task else role)
         train_stages(run)
         metrics = evaluate(run, run.parts, evaluation_sets(run))
         errors.extend(e for e in run.errors if str(e) not in {str(k) for k in errors})
@@ -235,7 +241,7 @@ def run_pipeline(
         train_stages(run)
         sets = evaluation_sets(run)
         predictions = Predictions(sets)  # each split predicted once per model: verdict and report share them
-        metrics = evaluate(run, run.parts, sets, run.before)
+        metrics = evaluate(run, run.parts, sets, run.before, predictions)
         result = summary(run, metrics)
         baseline_rows, baseline_model = _judge(run, rundir, metrics, result, sets, predictions) if spec.evaluation.baseline else ([], None)
         try:
@@ -244,9 +250,9 @@ def run_pipeline(
             # a split that cannot be read was already reported by the evaluation: the run goes on
             log.warning("test predictions not summarised: reading the data failed (%s)", exc.message.splitlines()[0])
         if spec.evaluation.source_only:
-            result["adaptation"] = compare_source_only(run, metrics, sets, _train_alone(host, ctx, run.errors, with_parts=True))
+            result["adaptation"] = compare_source_only(run, metrics, sets, _train_alone(host, ctx, run.errors, "source_only", with_parts=True))
         if spec.evaluation.single_task_baselines:
-            result["single_task"] = compare_single_task(run, metrics, _train_alone(host, ctx, run.errors, with_parts=True), sets)
+            result["single_task"] = compare_single_task(run, metrics, _train_alone(host, ctx, run.errors, "single_task", with_parts=True), sets)
             result["headline"] = {"metric": "delta_m_percent", "value": result["single_task"]["delta_m_percent"]}
         save_model(rundir, run, result)
         rundir.write_csv("history.csv", run.history)

@@ -18,7 +18,9 @@ exported as a JSON Schema without importing TensorFlow.
         ├── WeightingSection    how task losses combine (multi-task)  -> adaptkit_build_weighting
         ├── ScheduleSection     a stage's learning-rate schedule      -> adaptkit_build_schedule
         ├── OptimizerSection    an optimizer (stage, baseline, player) -> adaptkit_build_optimizer
-        └── ValidatorSection    a label-free score of the target fit  -> adaptkit_build_validator
+        ├── ValidatorSection    a label-free score of the target fit  -> adaptkit_build_validator
+        ├── MetricSection       a test metric from the predictions    -> adaptkit_build_metric
+        └── TrackerSection      a tracker's callbacks in every stage  -> adaptkit_stage_callbacks
 
 A family whose base sets ``default_kind`` lets a spec leave the kind out
 (``schedule: {}`` is ``constant``, ``optimizer: {learning_rate: 0.01}`` is
@@ -46,6 +48,8 @@ __all__ = [
     "ScheduleSection",
     "OptimizerSection",
     "ValidatorSection",
+    "MetricSection",
+    "TrackerSection",
     "SECTION_BASES",
     "FAMILY_HOOKS",
 ]
@@ -133,6 +137,10 @@ class SurgerySection(Section):
 
 class HeadSection(Section):
     """The task head attached on top of the source model's features."""
+
+    predicts: ClassVar[Optional[Literal["classification", "regression"]]] = None
+    """What the head predicts, when its kind decides it (None: the data decides). A spec whose
+    ``evaluation.metrics`` lists a metric for the other kind of task is refused when it validates."""
 
 
 class LossSection(Section):
@@ -222,6 +230,23 @@ class ValidatorSection(Section):
     """True when the score also reads the labeled source validation split (DEV's weighted risk)."""
 
 
+class MetricSection(Section):
+    """A metric computed from a split's labels and the model's predictions (``evaluation.metrics[i]``).
+    ``adaptkit_build_metric`` builds it; the host feeds it each split's predictions, computed once."""
+
+    task: ClassVar[Optional[Literal["classification", "regression"]]] = None
+    """The tasks the metric reads: classification (class probabilities), regression (values), or
+    None for both. A metric listed for a task of the other kind is refused before training."""
+
+    default: ClassVar[bool] = False
+    """On when a spec leaves ``evaluation.metrics`` out (with its default fields), for the tasks it reads."""
+
+
+class TrackerSection(Section):
+    """An experiment tracker (``tracking[i]``): ``adaptkit_stage_callbacks`` gives the Keras callbacks
+    it adds to every training stage and the baseline (TensorBoard, MLflow, Weights & Biases, ...)."""
+
+
 SECTION_BASES: dict[str, type[Section]] = {
     "data": DataSourceSection,
     "augment": AugmentSection,
@@ -233,6 +258,8 @@ SECTION_BASES: dict[str, type[Section]] = {
     "schedule": ScheduleSection,
     "optimizer": OptimizerSection,
     "validator": ValidatorSection,
+    "metric": MetricSection,
+    "tracker": TrackerSection,
 }
 """The section families, by the name the host uses for them in messages."""
 

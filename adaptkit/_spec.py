@@ -19,7 +19,8 @@ from ._errors import SpecError
 from ._families import family_union
 from ._plugins import PluginHost, get_host
 from ._sections import SECTION_BASES, Section, SpecModel
-from ._spec_checks import MAX_SEED, check_spec
+from ._spec_checks import MAX_EPOCHS, MAX_SEED, check_spec
+from ._spec_evaluation import evaluation_model
 
 __all__ = [
     "StrictModel",
@@ -30,11 +31,8 @@ __all__ = [
     "build_spec_model",
 ]
 
-
-"""numpy's (and so keras.utils.set_random_seed's) largest seed."""
 MAX_BATCH_SIZE = 2**20
 MAX_STEPS_PER_EXECUTION = 10_000
-MAX_EPOCHS = 1_000_000
 MAX_FACTOR = 100.0
 
 
@@ -111,70 +109,7 @@ def build_spec_model(host: Optional[PluginHost] = None) -> type[BaseModel]:
 def _build_spec_model(host: PluginHost) -> type[BaseModel]:
     U = {family: family_union(host, family) for family in SECTION_BASES}
 
-    EvaluationSpec = create_model(
-        "EvaluationSpec",
-        __base__=StrictModel,
-        __doc__="How the run is judged.",
-        baseline=(
-            bool,
-            Field(
-                False,
-                description=(
-                    "Also train the same architecture from random initialisation (every layer trainable, "
-                    "same data and seed) and report whether transfer gave a higher start, a steeper slope, "
-                    "a higher asymptote, or negative transfer."
-                ),
-            ),
-        ),
-        baseline_epochs=(Optional[int], Field(None, ge=1, le=MAX_EPOCHS, description="Epochs for the baseline; default: the stages' total.")),
-        baseline_optimizer=(
-            Optional[U["optimizer"]],
-            Field(None, description="Optimizer for the baseline; default: the first stage's."),
-        ),
-        plots=(bool, Field(True, description="Write learning-curve plots (PNG) into the run directory.")),
-        source_only=(
-            bool,
-            Field(
-                False,
-                description=(
-                    "Domain adaptation with a labeled data.target: also train the same pipeline without its "
-                    "alignment losses (source-only) and report adapted vs source-only on the same target test "
-                    "examples, with a paired 95% interval."
-                ),
-            ),
-        ),
-        validators=(
-            list[U["validator"]],
-            Field(
-                default_factory=list,
-                description=(
-                    "Label-free validation scores (entropy, im, snd, dev, ...) computed every epoch of every stage "
-                    "on a fixed sample of the unlabeled data.target stream and logged as score_<kind>; a stage's "
-                    "select_by keeps the epoch one of them prefers."
-                ),
-            ),
-        ),
-        validator_sample=(
-            int,
-            Field(
-                2000,
-                ge=10,
-                le=100_000,
-                description="Examples in each fixed, seeded sample the validators read (target stream, source train, source validation).",
-            ),
-        ),
-        single_task_baselines=(
-            bool,
-            Field(
-                False,
-                description=(
-                    "Multi-task specs: also train each task alone on the same trunk (same source, stages and seed) "
-                    "and report, per task, multi-task vs single-task and the mean relative improvement over "
-                    "single-task learning (delta_m_percent, as LibMTL reports it) as the headline."
-                ),
-            ),
-        ),
-    )
+    EvaluationSpec = evaluation_model(U, StrictModel)
 
     DataSpec = create_model(
         "DataSpec",
@@ -415,6 +350,13 @@ def _build_spec_model(host: PluginHost) -> type[BaseModel]:
             ),
         ),
         training=(TrainingSpec, Field(..., description="Training stages.")),
+        tracking=(
+            list[U["tracker"]],
+            Field(
+                default_factory=list,
+                description="Experiment trackers (tensorboard, or a plugin's: mlflow, wandb, ...): each adds its Keras callbacks to every stage and the baseline.",
+            ),
+        ),
         evaluation=(EvaluationSpec, Field({}, validate_default=True, description="Evaluation and the from-scratch baseline.")),
     )
     return PipelineSpec

@@ -12,9 +12,11 @@ from typing import Any
 from ._errors import SpecError
 from ._tasks import check_task_data
 
-__all__ = ["MAX_SEED", "check_spec", "check_validators"]
+__all__ = ["MAX_SEED", "MAX_EPOCHS", "check_spec", "check_validators"]
 
 MAX_SEED = 2**32 - 1
+"""numpy's (and so keras.utils.set_random_seed's) largest seed."""
+MAX_EPOCHS = 1_000_000
 
 
 def _check_test_data(spec: Any) -> None:
@@ -57,6 +59,22 @@ def check_validators(spec: Any) -> None:
             raise SpecError(where, "early_stopping.restore_best_weights also chooses the weights to keep: set it to false, or drop select_by")
 
 
+def check_metrics(spec: Any) -> None:
+    """A metric of ``evaluation.metrics`` needs a head of its kind of task (when the heads' kinds
+    say what they predict; otherwise the data decides, before training); a tracker is listed once."""
+    heads = [spec.head] if spec.tasks is None else [t.head for t in spec.tasks]
+    predicts = {type(h).predicts for h in heads}
+    for i, metric in enumerate(spec.evaluation.metrics or []):
+        need = type(metric).task
+        if need is not None and None not in predicts and need not in predicts:
+            shown = ", ".join(sorted(repr(h.kind) for h in heads))
+            raise SpecError(f"evaluation.metrics.{i}", f"{metric.kind!r} needs a {need} head; the spec's head{'s are' if len(heads) > 1 else ' is'} {shown}")
+    kinds = [t.kind for t in spec.tracking]
+    for i, kind in enumerate(kinds):
+        if kind in kinds[:i]:
+            raise SpecError(f"tracking.{i}", f"{kind!r} is listed twice")
+
+
 def check_spec(spec: Any) -> Any:
     """The checks that read several sections at once (run after each section validated)."""
     if spec.seed + spec.repeats.seeds - 1 > MAX_SEED:
@@ -85,6 +103,7 @@ def check_spec(spec: Any) -> Any:
     if spec.evaluation.source_only and spec.data.target is None:
         raise SpecError("evaluation.source_only", "needs a labeled data.target (its target_test split is compared)")
     check_validators(spec)
+    check_metrics(spec)
     for i, stage in enumerate(spec.training.stages):
         for j, op in enumerate(stage.surgery):
             if type(op).structural:

@@ -3,7 +3,7 @@
 :func:`prepare_stage` applies a stage's surgery (every stage, replayed ones
 too); :func:`plan_stage` builds what the stage trains with, for ``run`` and
 ``lr-find`` alike; :func:`fit_stage` runs it inside ``keras.Model.fit`` with the
-run's callbacks (backup for ``--resume``, history, early stopping).
+run's callbacks (backup for ``--resume``, history, early stopping) and the trackers'.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from ._state import RunState
 from ._target import TARGET_SPLIT, TargetMetrics, has_target_test
 from ._streams import TaskValidation, task_streams
 from ._streams import fit_data as streams_fit_data
+from ._tracking import stage_info, tracker_callbacks
 from ._training import GradualUnfreezing, Trainer, build_optimizer, build_schedule, count_params, steps_per_epoch
 
 __all__ = ["StagePlan", "stage_name", "prepare_stage", "compose_losses", "plan_stage", "fit_stage", "gradual_unfreezing"]
@@ -165,6 +166,8 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
         callbacks.append(stopper)
     if selector is not None:  # keeps the best-scored epoch's weights; never stops the stage
         callbacks.append(selector)
+    first = sum(1 for row in run.history if row["stage"] <= s)  # rows of the stages before (history counts from 1)
+    callbacks += tracker_callbacks(run, stage_info(run, s, plan.name, plan.epochs, first))  # last: they see every log
     plan.model._initial_epoch = None  # a restored epoch belongs to its own stage only (Keras keeps it)
     try:
         plan.model.fit(

@@ -77,6 +77,10 @@ class RunState:
     """Per stage name with ``select_by``: the epoch whose weights were kept and its score."""
     feature_cache: Any = None
     """The frozen features of the current stage's cut (:mod:`adaptkit._feature_cache`), while training."""
+    metrics: list = field(default_factory=list)
+    """The built ``evaluation.metrics`` (:class:`adaptkit._metrics.BuiltMetric`), fed after training."""
+    role: str = "main"
+    """Which run this is, for trackers: ``main``, or a side run (``source_only``, ``single_task_<task>``)."""
 
     @property
     def parts(self) -> ModelParts:

@@ -31,6 +31,7 @@ __all__ = [
     "TaskWeighting",
     "ValidationData",
     "Validator",
+    "Metric",
 ]
 
 
@@ -339,3 +340,18 @@ class Validator:
 
     score: Callable[[ValidationData], float]
     higher_is_better: bool
+
+
+@dataclass
+class Metric:
+    """What ``adaptkit_build_metric`` returns: numbers from one split's labels and predictions.
+
+    ``compute(y_true, y_pred, task)`` gets numpy arrays of one task on one split — class indices
+    and class probabilities ``(N, C)`` for a classifier, targets and values for a regression —
+    and the task's :class:`TaskInfo`; it returns ``{name: number}`` for names in ``names`` (the
+    host writes ``<split>/<name>``, ``<split>/<task>/<name>`` per task).
+    """
+
+    names: Sequence[str]
+    compute: Callable[[Any, Any, TaskInfo], dict]
+

@@ -103,3 +103,84 @@ def finished_run(tmp_path_factory, digits_npz) -> Path:
     path = folder / "finished.yaml"
     path.write_text(json.dumps(spec))  # JSON is YAML
     return run_pipeline(load_spec_file(path), path).run_dir
+
+
+def docs_plugin(doc: str, name: str):
+    """The first ``python`` block of ``docs/<doc>`` as a plugin module (the docs' example code, run as is)."""
+    import re
+    import types
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / doc).read_text()
+    module = types.ModuleType(name)
+    exec(compile(re.findall(r"```python\n(.*?)```", text, re.S)[0], f"docs/{doc}", "exec", dont_inherit=True), module.__dict__)
+    return module
+
+
+@pytest.fixture(scope="session")
+def docs_tracker():
+    """The JSONL tracker plugin of docs/tracking.md, as a module."""
+    return docs_plugin("tracking.md", "adaptkit_jsonl")
+
+
+class BrokenMetricPlugin:
+    """A third party's metric kind, ``broken``, that fails on every split (its numbers must be all
+    that is lost)."""
+
+    def __init__(self) -> None:
+        from typing import Literal
+
+        import adaptkit
+
+        class Broken(adaptkit.MetricSection):
+            """Fails: for the tests."""
+
+            kind: Literal["broken"]
+
+        self.adaptkit_sections = adaptkit.hookimpl(lambda: [Broken])
+        self.adaptkit_build_metric = adaptkit.hookimpl(
+            lambda section, context: adaptkit.Metric(["broken"], lambda y, p, task: {"broken": 1 / 0})
+        )
+
+
+@pytest.fixture(scope="session")
+def tracked_run(tmp_path_factory):
+    """One real run with trackers (core's TensorBoard when installed, the JSONL tracker of
+    docs/tracking.md), listed metrics (one of them failing) and a baseline, on digits with a
+    test file of their last 397 images: ``(run result, test x, test y)``."""
+    import importlib.util
+    import json
+
+    from sklearn.datasets import load_digits
+
+    from adaptkit import PluginHost, PluginInfo, load_spec
+    from adaptkit._runner import run_pipeline
+
+    folder = tmp_path_factory.mktemp("tracked")
+    d = load_digits()
+    x, y = d.images[..., None].astype("float32"), d.target.astype("int64")
+    np.savez(folder / "train.npz", x=x[:1400], y=y[:1400])
+    np.savez(folder / "test.npz", x=x[1400:], y=y[1400:])
+    host = PluginHost()
+    host.load_entry_points()
+    host.register(docs_plugin("tracking.md", "adaptkit_jsonl"), PluginInfo("jsonl", "docs/tracking.md", None, None))
+    host.register(BrokenMetricPlugin(), PluginInfo("broken", "tests", None, None))
+    arrays = {"kind": "arrays", "scale": 0.0625}
+    trackers = ([{"kind": "tensorboard"}] if importlib.util.find_spec("tensorboard") else []) + [{"kind": "jsonl"}]
+    spec = {
+        "name": "tracked", "seed": 4, "output_dir": str(folder / "runs"),
+        "data": {"train": {**arrays, "path": str(folder / "train.npz")}, "test": {**arrays, "path": str(folder / "test.npz")},
+                 "batch_size": 64},
+        "source": {"kind": "mlp", "units": [32, 16]}, "head": {"kind": "classifier"},
+        "tracking": trackers,
+        "training": {"verbose": 0, "stages": [
+            {"name": "head", "epochs": 1, "optimizer": {"learning_rate": 0.01}, "surgery": [{"kind": "freeze"}]},
+            {"name": "all layers", "epochs": 2, "optimizer": {"learning_rate": 0.003}, "surgery": [{"kind": "unfreeze"}]},
+        ]},
+        "evaluation": {"baseline": True, "baseline_epochs": 2, "plots": False, "metrics": [
+            {"kind": "accuracy"}, {"kind": "loss"}, {"kind": "balanced_accuracy"}, {"kind": "f1", "average": "macro"},
+            {"kind": "auc"}, {"kind": "top_k_accuracy", "k": 3}, {"kind": "broken"},
+        ]},
+    }
+    path = folder / "tracked.yaml"
+    path.write_text(json.dumps(spec))
+    return run_pipeline(load_spec(spec, host), path, host=host), x[1400:], y[1400:]

@@ -1,7 +1,8 @@
 """adaptkit's built-in plugin: array data, generic source models (dense, conv, a saved
 ``.keras`` file), layer surgery (freeze, unfreeze, truncate, LoRA), classifier and
 regression heads, learning-rate schedules and optimizers, label-free validators (entropy,
-IM, SND, DEV), and test-set evaluation.
+IM, SND, DEV), test metrics (accuracy, loss, F1, AUC, MAE, ...), the proxy A-distance, and
+TensorBoard logs.
 
 It registers through the ``adaptkit`` entry-point group like any third-party
 plugin. TensorFlow is imported only inside the hooks that build things. The host
@@ -67,11 +68,23 @@ def adaptkit_attach_head(section, features, task, context):
 
 @hookimpl
 def adaptkit_evaluate(spec, parts, data, context, before):
-    from .evaluate import evaluate_splits, proxy_a_distances
+    from .evaluate import proxy_a_distances
 
-    metrics = evaluate_splits(parts, data)
-    metrics.update(proxy_a_distances(parts, data, before, seed=spec.seed))
-    return metrics
+    return proxy_a_distances(parts, data, before, seed=spec.seed) or None
+
+
+@hookimpl
+def adaptkit_build_metric(section, context):
+    from .metrics import build_metric
+
+    return build_metric(section)
+
+
+@hookimpl
+def adaptkit_stage_callbacks(section, stage, context):
+    from .tensorboard import tensorboard_callbacks
+
+    return tensorboard_callbacks(section, stage, context.where)
 
 
 @hookimpl

@@ -1,85 +1,13 @@
-"""Test-set metrics computed from the model's predictions (no compiled state needed)."""
+"""The proxy A-distance between source and target features, after (and before) adaptation (numpy only).
+
+The per-split metrics are ``evaluation.metrics`` kinds (``metrics.py``), fed by the host.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from adaptkit import ModelParts
-
-LABELED_SPLITS = ("validation", "test", "target_test")
-
-
-def _predict(model, dataset):
-    """Labels and predictions of a whole split; dicts of arrays (by task) for a multi-task model."""
-    ys, ps = [], []
-    for x, y in dataset:
-        ps.append(_numpy(model(x, training=False)))
-        ys.append(_numpy(y))
-    return _joined(ys), _joined(ps)
-
-
-def _joined(parts):
-    if parts and isinstance(parts[0], dict):
-        return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
-    return np.concatenate(parts)
-
-
-def _numpy(value):
-    if isinstance(value, dict):
-        return {k: np.asarray(v) for k, v in value.items()}
-    return np.asarray(value)
-
-
-def _task_metrics(prefix: str, y: np.ndarray, p: np.ndarray, task) -> dict[str, float]:
-    """Accuracy, loss and balanced accuracy for classes; MAE and MSE for regression."""
-    out: dict[str, float] = {}
-    if task.num_classes is not None:
-        y = y.astype(int).reshape(-1)
-        out[f"{prefix}accuracy"] = float(np.mean(p.argmax(-1) == y))
-        out[f"{prefix}loss"] = float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-7, 1.0))))
-        recalls = [float(np.mean(p[y == k].argmax(-1) == k)) for k in range(task.num_classes) if np.any(y == k)]
-        out[f"{prefix}balanced_accuracy"] = float(np.mean(recalls))
-    else:
-        p = p.reshape(y.shape)
-        out[f"{prefix}mae"] = float(np.mean(np.abs(p - y)))
-        out[f"{prefix}mse"] = float(np.mean((p - y) ** 2))
-    return out
-
-
-def evaluate_splits(parts: ModelParts, data: dict) -> dict[str, float]:
-    """Every labeled split's metrics: ``<split>/<metric>``, or ``<split>/<task>/<metric>`` per task.
-
-    A split named ``<split>@<task>`` (a task's own data) yields that task's label alone; the
-    task's output is evaluated on it as ``<split>/<task>/<metric>`` (and ``<split>/<task>/examples``).
-    """
-    out: dict[str, float] = {}
-    for name, ds in data.items():
-        split, _, task = name.partition("@")
-        if split not in LABELED_SPLITS or ds is None or not isinstance(ds.element_spec, tuple):
-            continue
-        if task:
-            if task not in (parts.tasks or {}):
-                continue
-            y, p = _predict(parts.model, ds)
-            if len(y):
-                out[f"{split}/{task}/examples"] = int(len(y))
-                out.update(_task_metrics(f"{split}/{task}/", y, p[task], parts.tasks[task]))
-            continue
-        y, p = _predict(parts.model, ds)
-        if isinstance(y, dict):
-            n = len(next(iter(y.values()))) if y else 0
-            if n == 0:
-                continue
-            out[f"{split}/examples"] = int(n)
-            for task_name, info in (parts.tasks or {}).items():
-                if task_name in y:
-                    out.update(_task_metrics(f"{split}/{task_name}/", y[task_name], p[task_name], info))
-            continue
-        if len(y) == 0:
-            continue
-        out[f"{split}/examples"] = int(len(y))
-        out.update(_task_metrics(f"{split}/", y, p, parts.task))
-    return out
 
 
 def _features(encoder, dataset, limit: int) -> np.ndarray:

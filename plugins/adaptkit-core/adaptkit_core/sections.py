@@ -185,11 +185,15 @@ class _Trunk(HeadSection):
 class ClassifierHead(_Trunk):
     """Pooling, optional hidden layers with dropout, and a softmax over the classes."""
 
+    predicts: ClassVar[Literal["classification"]] = "classification"
+
     kind: Literal["classifier"]
 
 
 class RegressionHead(_Trunk):
     """Pooling, optional hidden layers with dropout, and a linear output."""
+
+    predicts: ClassVar[Literal["regression"]] = "regression"
 
     kind: Literal["regression"]
     loss: Literal["mse", "mae", "huber"] = Field("mse", description="Regression loss.")
@@ -197,6 +201,8 @@ class RegressionHead(_Trunk):
 
 from .optim_sections import OPTIMIZERS, SCHEDULES  # noqa: E402  (their own module: kept small)
 from .validator_sections import VALIDATORS  # noqa: E402
+from .metric_sections import METRICS  # noqa: E402
+from .tracker_sections import TRACKERS  # noqa: E402
 
 SECTIONS = [
     ArraysData,
@@ -212,4 +218,6 @@ SECTIONS = [
     *SCHEDULES,
     *OPTIMIZERS,
     *VALIDATORS,
+    *METRICS,
+    *TRACKERS,
 ]
