@@ -88,8 +88,7 @@ def print_verdicts(console: Any, transfer: Optional[dict]) -> None:
                 f"higher asymptote: {verdict.get('higher_asymptote')}",
                 highlight=False,
             )
-        for warning in verdict.get("warnings", []):
-            console.print(f"  warning: {warning}", highlight=False)
+        _print_warnings(console, verdict)
 
 
 def print_adaptation(console: Any, adaptation: Optional[dict]) -> None:
@@ -111,6 +110,10 @@ def print_adaptation(console: Any, adaptation: Optional[dict]) -> None:
         f"{value(adaptation.get('source_only'))}: {adaptation['verdict']}; {shown_test}",
         highlight=False,
     )
-    for warning in adaptation.get("warnings", []):
+    _print_warnings(console, adaptation)
+
+
+def _print_warnings(console: Any, judged: dict) -> None:
+    for warning in judged.get("warnings", []):
         console.print(f"  warning: {warning}", highlight=False)
 
