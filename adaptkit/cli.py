@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import click
 
+from ._cligroup import EXIT_INTERRUPTED, Group
 from ._errors import AdaptkitError
 from ._plugins import get_host
 
@@ -27,21 +28,7 @@ def _fail(exc: AdaptkitError, prefix: str = "") -> "NoReturn":  # type: ignore[n
     sys.exit(getattr(exc, "exit_code", EXIT_INVALID))  # 2: bad input; 3: training diverged
 
 
-EXIT_INTERRUPTED = 130
-
-
-class _Group(click.Group):
-    """Ctrl-C anywhere (TensorFlow's start-up included) ends with one line and exit 130, not click's ``Aborted!``."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
-            sys.exit(EXIT_INTERRUPTED)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="adaptkit")
 def main() -> None:
     """adaptkit: adapt pre-trained models to new tasks and data from pipeline specs.
