@@ -28,12 +28,15 @@ def evaluation_sets(run: RunState) -> dict[str, Any]:
     return {name: run.splits.batched(name, bs) for name, size in run.splits.sizes.items() if size}
 
 
-def evaluate(run: RunState, parts: ModelParts, sets: dict, before: Optional[ModelParts] = None) -> dict[str, Any]:
+def evaluate(run: RunState, parts: ModelParts, sets: dict, before: Optional[ModelParts] = None, predictions: Any = None) -> dict[str, Any]:
     """The metrics of ``parts`` from every ``adaptkit_evaluate`` implementation that answers;
-    the errors of those that fail are added to ``run.errors``."""
+    the errors of those that fail are added to ``run.errors``. ``predictions`` (a
+    :class:`~adaptkit._predictions.Predictions` over ``sets``) lets every plugin share one
+    prediction per split, and the verdict and report after them."""
     metrics: dict[str, Any] = {}
     answers, errors = run.host.call_each_isolated(
-        "adaptkit_evaluate", "evaluation", spec=run.spec, parts=parts, data=sets, context=run.ctx.at("evaluation"), before=before
+        "adaptkit_evaluate", "evaluation", spec=run.spec, parts=parts, data=sets, context=run.ctx.at("evaluation"),
+        before=before, predictions=predictions,
     )
     for _, answer in answers:  # each answer already checked: a dict of numbers, no key of another plugin's
         metrics.update(answer)

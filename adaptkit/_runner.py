@@ -116,7 +116,7 @@ def _judge(
         result["transfer"] = {"no_verdict": f"{exc}"}
         rundir.write_csv("baseline_history.csv", rows)
         return rows, None
-    base_metrics = evaluate(run, base_parts, sets)
+    base_metrics = evaluate(run, base_parts, sets, predictions=predictions)
     result["baseline"] = {"metrics": base_metrics, "epochs": len(rows)}
     warnings = source_warnings(run.spec)
     verdicts = {}
@@ -225,7 +225,7 @@ def run_pipeline(
         train_stages(run)
         sets = evaluation_sets(run)
         predictions = Predictions(sets)  # each split predicted once per model: verdict and report share them
-        metrics = evaluate(run, run.parts, sets, run.before)
+        metrics = evaluate(run, run.parts, sets, run.before, predictions)
         result = summary(run, metrics)
         baseline_rows, baseline_model = _judge(run, rundir, metrics, result, sets, predictions) if spec.evaluation.baseline else ([], None)
         try:

@@ -16,7 +16,6 @@ import click
 
 from ._cligroup import EXIT_INTERRUPTED, Group
 from ._errors import AdaptkitError
-from ._plugins import get_host
 
 EXIT_INVALID = 2
 
@@ -364,6 +363,8 @@ def schema(indent: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def plugins(as_json: bool) -> None:
     """List the discovered plugins: distribution, version, hooks, sections, status."""
+    from ._plugins import get_host
+
     host = get_host()
     infos = [p.as_dict() for p in host.plugins.values()]
     if as_json:

@@ -66,10 +66,10 @@ def adaptkit_attach_head(section, features, task, context):
 
 
 @hookimpl
-def adaptkit_evaluate(spec, parts, data, context, before):
+def adaptkit_evaluate(spec, parts, data, context, before, predictions):
     from .evaluate import evaluate_splits, proxy_a_distances
 
-    metrics = evaluate_splits(parts, data)
+    metrics = evaluate_splits(parts, data, predictions)
     metrics.update(proxy_a_distances(parts, data, before, seed=spec.seed))
     return metrics
 

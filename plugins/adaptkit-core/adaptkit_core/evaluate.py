@@ -18,6 +18,12 @@ def _predict(model, dataset):
     return _joined(ys), _joined(ps)
 
 
+def _predicted(model, dataset, split: str, predictions):
+    if predictions is not None and predictions.has(split):
+        return predictions.of(model, split)
+    return _predict(model, dataset)
+
+
 def _joined(parts):
     if parts and isinstance(parts[0], dict):
         return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
@@ -46,8 +52,11 @@ def _task_metrics(prefix: str, y: np.ndarray, p: np.ndarray, task) -> dict[str, 
     return out
 
 
-def evaluate_splits(parts: ModelParts, data: dict) -> dict[str, float]:
+def evaluate_splits(parts: ModelParts, data: dict, predictions=None) -> dict[str, float]:
     """Every labeled split's metrics: ``<split>/<metric>``, or ``<split>/<task>/<metric>`` per task.
+
+    ``predictions`` (the host's, shared by every plugin) predicts each split once; without it the
+    splits are predicted here.
 
     A split named ``<split>@<task>`` (a task's own data) yields that task's label alone; the
     task's output is evaluated on it as ``<split>/<task>/<metric>`` (and ``<split>/<task>/examples``).
@@ -60,12 +69,12 @@ def evaluate_splits(parts: ModelParts, data: dict) -> dict[str, float]:
         if task:
             if task not in (parts.tasks or {}):
                 continue
-            y, p = _predict(parts.model, ds)
+            y, p = _predicted(parts.model, ds, name, predictions)
             if len(y):
                 out[f"{split}/{task}/examples"] = int(len(y))
                 out.update(_task_metrics(f"{split}/{task}/", y, p[task], parts.tasks[task]))
             continue
-        y, p = _predict(parts.model, ds)
+        y, p = _predicted(parts.model, ds, name, predictions)
         if isinstance(y, dict):
             n = len(next(iter(y.values()))) if y else 0
             if n == 0:
