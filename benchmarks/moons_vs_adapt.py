@@ -70,6 +70,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--adapt-path", type=Path, default=None, help="folder holding adapt (added to B's PYTHONPATH)")
+    parser.add_argument("--adaptkit", type=Path, default=HERE, help="the checkout whose adaptkit is A (default: this one)")
     parser.add_argument("--against", type=Path, default=None, help="B is this other checkout's adaptkit instead of ADAPT")
     args = parser.parse_args(argv)
     rows, acc_a, acc_b = [], [], []
@@ -82,7 +83,7 @@ def main(argv=None) -> int:
             np.savez(folder / "target.npz", x=xt)
             np.savez(folder / "target_labeled.npz", x=xt, y=yt)
             (folder / "spec.yaml").write_text(SPEC.format(seed=seed, epochs=args.epochs))
-            a, env_a = adaptkit_side(HERE, folder, folder / "a")
+            a, env_a = adaptkit_side(args.adaptkit.resolve(), folder, folder / "a")
             if args.against is not None:
                 b, env_b = adaptkit_side(args.against.resolve(), folder, folder / "b")
             else:
@@ -98,7 +99,8 @@ def main(argv=None) -> int:
                          else json.loads((folder / "adapt.json").read_text())["target_accuracy"])
             print(f"seed {seed}: target accuracy {acc_a[-1]:.3f} vs {acc_b[-1]:.3f}", file=sys.stderr, flush=True)
     name_b = f"adaptkit at {args.against.resolve()}" if args.against else "ADAPT 0.4.5 DANN"
-    print(f"\nRotated two-moons, {args.seeds} seeds, {args.epochs} epochs. A: adaptkit DANN (spec defaults); B: {name_b}\n")
+    print(f"\nRotated two-moons, {args.seeds} seeds, {args.epochs} epochs. A: adaptkit DANN (spec defaults) at "
+          f"{args.adaptkit.resolve()}; B: {name_b}\n")
     print(HEADER)
     print(ratio_line("DANN, whole process", rows))
     sd = lambda v: statistics.stdev(v) if len(v) > 1 else 0.0  # noqa: E731

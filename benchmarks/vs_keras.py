@@ -7,7 +7,8 @@ alternate which side runs first; the table gives medians and the median of the p
 
     make data
     .venv/bin/python benchmarks/vs_keras.py --pairs 5 --data data/digits/mnist.npz
-    .venv/bin/python benchmarks/vs_keras.py --pairs 5 --against ../adaptkit-main   # this checkout vs another
+    .venv/bin/python benchmarks/vs_keras.py --pairs 5 --adaptkit ../adaptkit-main   # another checkout vs Keras
+    .venv/bin/python benchmarks/vs_keras.py --pairs 5 --against ../adaptkit-main    # this checkout vs another
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--data", type=Path, default=HERE / "data/digits/mnist.npz", help="mnist.npz of `make data`")
+    parser.add_argument("--adaptkit", type=Path, default=HERE, help="the checkout whose adaptkit is A (default: this one)")
     parser.add_argument("--against", type=Path, default=None,
                         help="B is this other checkout's adaptkit instead of the hand-written script")
     args = parser.parse_args(argv)
@@ -41,15 +43,16 @@ def main(argv=None) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="vs_keras-") as tmp:
         out = Path(tmp)
-        a = adaptkit_cmd(HERE, data, out / "a")
-        env_a = {"PYTHONPATH": plugin_path(HERE)}
+        root = args.adaptkit.resolve()
+        a = adaptkit_cmd(root, data, out / "a")
+        env_a = {"PYTHONPATH": plugin_path(root)}
         if args.against is None:
             b, env_b, name_b = [sys.executable, str(HERE / "benchmarks/handwritten/digits_source.py"), str(data), str(out / "b")], {}, "hand-written Keras"
         else:
             other = args.against.resolve()
             b, env_b, name_b = adaptkit_cmd(other, data, out / "b"), {"PYTHONPATH": plugin_path(other)}, f"adaptkit at {other}"
         rows = paired(a, b, args.pairs, env_a, env_b, out, "digits_source")
-    print(f"\nA: adaptkit ({HERE}); B: {name_b}; {args.pairs} pairs, whole process\n\n{HEADER}")
+    print(f"\nA: adaptkit ({args.adaptkit.resolve()}); B: {name_b}; {args.pairs} pairs, whole process\n\n{HEADER}")
     print(ratio_line("digits_source.yaml (MNIST convnet, 4 epochs)", rows))
     return 0
 
