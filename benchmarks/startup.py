@@ -38,13 +38,15 @@ def verbs(spec: Path) -> dict[str, list[str]]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--adaptkit", type=Path, default=HERE, help="the checkout to time (default: this one)")
     parser.add_argument("--against", type=Path, default=None, help="another checkout to compare with (paired)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="startup-") as tmp:
         spec = Path(tmp) / "spec.yaml"
         spec.write_text(SPEC)
         cmd = [sys.executable, "-m", "adaptkit.cli"]
-        env = {"PYTHONPATH": plugin_path(HERE)}
+        root = args.adaptkit.resolve()
+        env = {"PYTHONPATH": plugin_path(root)}
         print(f"\n{args.runs} whole-process runs per verb, {sys.executable}\n")
         if args.against is None:
             print("| verb | median s | min s | peak RSS (MB) |\n|---|---|---|---|")
@@ -54,7 +56,7 @@ def main(argv=None) -> int:
                 print(f"| `{verb}` | {statistics.median(secs):.3f} | {min(secs):.3f} | {max(r.peak_mb for r in runs):.0f} |")
             return 0
         other = {"PYTHONPATH": plugin_path(args.against.resolve())}
-        print(f"A: {HERE}\nB: {args.against.resolve()}\n\n{HEADER}")
+        print(f"A: {root}\nB: {args.against.resolve()}\n\n{HEADER}")
         for verb, rest in verbs(spec).items():
             rows = paired(cmd + rest, cmd + rest, args.runs, env, other, Path(tmp), verb)
             print(ratio_line(f"`{verb}`", rows))
