@@ -7,7 +7,7 @@ imported from its module on first use (PEP 562), so the light CLI verbs start fa
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 _WHERE = {
     "load_arrays": "_arrays",
@@ -91,60 +91,7 @@ _WHERE = {
     "ValidationData": "_types",
     "Validator": "_types",
 }
-
-if TYPE_CHECKING:  # for type checkers and editors: the names as plain imports
-    from ._arrays import load_arrays, read_arrays, variable_arrays, write_arrays
-    from ._alignment import FeatureAlignmentLoss, ganin_lambda, progress_weight
-    from ._datachecks import check_finite, class_indices, warn_rare_classes
-    from ._features import (
-        dense_network,
-        feature_dim,
-        feature_extractor,
-        flatten,
-        layer_names,
-        model_feature_extractor,
-        stream_features,
-    )
-    from ._errors import AdaptkitError, DataError, ModelError, PluginError, SpecError, TrainingError, shown
-    from ._hookspecs import hookimpl, hookspec
-    from ._layers import all_trainable, block_of, layer_groups, leaf_layers, make_trainable, set_trainable
-    from ._families import section_of
-    from ._models import keras_objects, load_model, register_keras_classes, safe_deserialization
-    from ._optim import build_optimizer, build_schedule
-    from ._paths import ExistingDir, ExistingFile, ExistingPath, existing_path
-    from ._plugins import PluginHost, PluginInfo, get_host, reset_host
-    from ._sections import (
-        AugmentSection,
-        DataSourceSection,
-        HeadSection,
-        LossSection,
-        OptimizerSection,
-        ScheduleSection,
-        Section,
-        SourceSection,
-        SpecModel,
-        SurgerySection,
-        ValidatorSection,
-        WeightingSection,
-        LabelEntry,
-    )
-    from ._spec import build_spec_model
-    from ._specfile import load_spec, load_spec_file
-    from ._trust import TRUST_FLAG, Finding, check_saved_model, inspect_saved_model, untrusted_code
-    from ._types import (
-        DataSource,
-        Head,
-        LossComposition,
-        LossTerm,
-        ModelParts,
-        Player,
-        RunContext,
-        StepBatch,
-        TaskInfo,
-        TaskWeighting,
-        ValidationData,
-        Validator,
-    )
+"""Public name -> the private module that defines it."""
 
 
 def __getattr__(name: str) -> Any:

@@ -288,11 +288,7 @@ def _build_spec_model(host: PluginHost) -> type[BaseModel]:
             Union[Literal["auto"], Annotated[int, Field(ge=1, le=MAX_STEPS_PER_EXECUTION)]],
             Field(
                 "auto",
-                description=(
-                    "Training steps run inside one compiled call (Keras steps_per_execution): much faster for small "
-                    "models; callbacks then see every N-th step. 'auto': up to 32 for models of at most 2M "
-                    "parameters (the largest divisor of the steps per epoch), else 1."
-                ),
+                description="Training steps run inside one compiled call (Keras steps_per_execution); callbacks then see every N-th step. 'auto': up to 32 (a divisor of the steps per epoch) for models of at most 2M parameters, else 1.",
             ),
         ),
         jit_compile=(
