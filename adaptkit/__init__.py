@@ -6,8 +6,8 @@ imported from its module on first use (PEP 562), so the light CLI verbs start fa
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+import importlib as _importlib
+from typing import Any as _Any
 
 _WHERE = {
     "load_arrays": "_arrays",
@@ -94,11 +94,11 @@ _WHERE = {
 """Public name -> the private module that defines it."""
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 

@@ -75,9 +75,10 @@ def test_three_tasks_report_per_task_metrics_history_and_a_model_with_one_output
     import adaptkit._predictions as predictions
 
     calls, real = [], predictions.predict
-    monkeypatch.setattr(predictions, "predict", lambda model, dataset: calls.append(model.name) or real(model, dataset))
+    monkeypatch.setattr(predictions, "predict", lambda model, dataset: calls.append((id(model), id(dataset))) or real(model, dataset))
     result = run(mt_spec(tmp_path, digits_labels, "evaluation: {baseline: true}"))
-    assert len(calls) == 2  # the test split, once for the adapted model and once for the baseline: three verdicts and the report share them
+    # each split once per model (adapted, baseline): the metrics, three verdicts and the report share them
+    assert len(calls) == len(set(calls)) and len({m for m, _ in calls}) == 2 and len(calls) >= 4
     m = json.loads((result.run_dir / "metrics.json").read_text())
     assert m["headline"]["metric"] == "test/digit/accuracy"
     assert m["metrics"]["test/digit/accuracy"] > 0.3  # 10 classes: chance 0.1
