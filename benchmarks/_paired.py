@@ -47,10 +47,10 @@ def run_once(cmd: Sequence[str], env: Optional[dict] = None, cwd: Optional[Path]
 
 
 def paired(a: Sequence[str], b: Sequence[str], pairs: int, env_a: Optional[dict] = None, env_b: Optional[dict] = None,
-           cwd: Optional[Path] = None, label: str = "") -> list[tuple[Timing, Timing]]:
-    """``pairs`` runs of each command, alternating which goes first."""
+           cwd: Optional[Path] = None, label: str = "", first: int = 0) -> list[tuple[Timing, Timing]]:
+    """``pairs`` runs of each command, alternating which goes first (``a`` in pair 0, unless ``first`` is odd)."""
     out = []
-    for i in range(pairs):
+    for i in range(first, first + pairs):
         if i % 2 == 0:
             ta = run_once(a, env_a, cwd)
             tb = run_once(b, env_b, cwd)
@@ -58,7 +58,8 @@ def paired(a: Sequence[str], b: Sequence[str], pairs: int, env_a: Optional[dict]
             tb = run_once(b, env_b, cwd)
             ta = run_once(a, env_a, cwd)
         out.append((ta, tb))
-        print(f"{label} pair {i + 1}: {ta.seconds:.2f} s vs {tb.seconds:.2f} s (ratio {ta.seconds / tb.seconds:.2f})",
+        print(f"{label} pair {i + 1 - first} ({'A' if i % 2 == 0 else 'B'} first): A {ta.seconds:.2f} s, B {tb.seconds:.2f} s "
+              f"(ratio {ta.seconds / tb.seconds:.2f})",
               file=sys.stderr, flush=True)
     return out
 

@@ -91,8 +91,7 @@ def main(argv=None) -> int:
                      str(args.epochs), str(folder / "adapt.json")]
                 env_b = {"PYTHONPATH": os.pathsep.join(filter(None, [str(args.adapt_path.resolve()) if args.adapt_path else "",
                                                                       os.environ.get("PYTHONPATH", "")]))}
-            (pair,) = paired(a, b, 1, env_a, env_b, folder, f"seed {seed}") if seed % 2 == 0 else \
-                [p[::-1] for p in paired(b, a, 1, env_b, env_a, folder, f"seed {seed} (B first)")]
+            (pair,) = paired(a, b, 1, env_a, env_b, folder, f"seed {seed}", first=seed)
             rows.append(pair)
             acc_a.append(target_accuracy(folder / "a", xt, yt))
             acc_b.append(target_accuracy(folder / "b", xt, yt) if args.against is not None
