@@ -39,5 +39,12 @@ data: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# The paired whole-process benchmarks of docs/performance.md (minutes; ADAPT goes beside the venv, not into it).
+bench: $(STAMP)   # after `make data`
+	test -d .venv-bench-lib || $(PY) -m pip install -q --no-deps --target .venv-bench-lib adapt==0.4.5 scikeras cvxopt
+	$(PY) benchmarks/startup.py --runs 11
+	$(PY) benchmarks/vs_keras.py --pairs 5 --data data/digits/mnist.npz
+	$(PY) benchmarks/moons_vs_adapt.py --seeds 5 --adapt-path .venv-bench-lib
+
 clean:
 	rm -rf $(VENV) runs build *.egg-info

@@ -15,6 +15,7 @@ import keras
 from ._divergence import Diverged, StopOnDivergence
 from ._history import EpochLog, learning_rate_reader
 from ._layers import set_trainable
+from ._pace import resolve_steps_per_execution
 from ._state import RunState, Streams
 from ._streams import TaskValidation, task_streams
 from ._streams import fit_data as streams_fit_data
@@ -54,7 +55,7 @@ def train_baseline(run: RunState, rows: list) -> ModelParts:
     fitted.compile(
         optimizer=optimizer,
         **(run.assembly.compile_arguments() if fitted is model else {}),
-        steps_per_execution=spec.training.steps_per_execution,
+        steps_per_execution=resolve_steps_per_execution(spec.training.steps_per_execution, steps, count_params(model)[1]),
         jit_compile=spec.training.jit_compile,
     )
     own = len(callbacks)  # the trackers' go after the history's

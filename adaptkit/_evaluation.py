@@ -47,9 +47,11 @@ def all_metrics(
 ) -> tuple[dict[str, Any], list[AdaptkitError]]:
     """The metrics of ``parts`` on ``sets``: the built ``evaluation.metrics`` on ``predictions``, then every
     ``adaptkit_evaluate`` implementation's, merged; and the errors of those that failed (each on its own)."""
-    metrics, failed = metric_values(built, parts, predictions if predictions is not None else Predictions(sets))
+    predictions = predictions if predictions is not None else Predictions(sets)
+    metrics, failed = metric_values(built, parts, predictions)
     answers, errors = host.call_each_isolated(
-        "adaptkit_evaluate", "evaluation", spec=spec, parts=parts, data=sets, context=ctx.at("evaluation"), before=before
+        "adaptkit_evaluate", "evaluation", spec=spec, parts=parts, data=sets, context=ctx.at("evaluation"),
+        before=before, predictions=predictions,
     )
     for plugin, answer in answers:  # each answer already checked: a dict of numbers, no key of another plugin's
         taken = sorted(set(answer) & set(metrics))

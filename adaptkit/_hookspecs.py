@@ -283,7 +283,12 @@ def adaptkit_keras_objects() -> Optional[dict[str, Any]]:
 
 @hookspec
 def adaptkit_evaluate(
-    spec: Any, parts: ModelParts, data: dict[str, Any], context: RunContext, before: Optional[ModelParts]
+    spec: Any,
+    parts: ModelParts,
+    data: dict[str, Any],
+    context: RunContext,
+    before: Optional[ModelParts],
+    predictions: Any = None,
 ) -> Optional[dict[str, float]]:
     """Add metrics to ``metrics.json`` after training.
 
@@ -295,7 +300,12 @@ def adaptkit_evaluate(
     ``<task>`` output (report them as ``<split>/<task>/<metric>``); the plain
     splits then carry the labels of the tasks on ``data.train`` only. ``before`` is the model as it was just before the
     first stage with domain-adaptation losses (``None`` without such a
-    stage), to compare features before and after adaptation. Every plugin
+    stage), to compare features before and after adaptation. ``predictions``
+    (when given) computes each split's labels and predictions once per model
+    for every plugin: ``predictions.of(parts.model, split)`` returns
+    ``(labels, predictions)`` as NumPy arrays (dicts by task for a
+    multi-task model); use it rather than running the model over a split
+    yourself. Every plugin
     may contribute (an implementation may leave out arguments it does not
     need); return ``None`` to
     contribute nothing. Keys should be prefixed by the split they use

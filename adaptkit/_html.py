@@ -220,8 +220,13 @@ def _curves_section(files: RunFiles) -> str:
         return section("curves", "Learning curves", '<p class="note">no history.csv</p>')
     alt = "learning curves per stage, transfer vs from scratch"
     drawn = files.path / "curves.png"  # the run drew this figure already (evaluation.plots)
-    out = png_image(drawn.read_bytes(), alt) if drawn.is_file() else figure(learning_curves(files.history, files.baseline_history), alt)
-    out += '<p class="note">dashed: train, solid: validation; dotted lines: stage boundaries</p>'
+    note = '<p class="note">dashed: train, solid: validation; dotted lines: stage boundaries</p>'
+    if drawn.is_file():
+        out = png_image(drawn.read_bytes(), alt) + note
+    elif (files.spec.get("evaluation") or {}).get("plots", True) is False:  # no plots asked for: no matplotlib
+        out = '<p class="note">no figure (evaluation.plots: false)</p>'
+    else:
+        out = figure(learning_curves(files.history, files.baseline_history), alt) + note
     out += _stages_table(files.history)
     stopping = files.results.get("early_stopping") or {}
     if stopping:

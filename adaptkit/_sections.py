@@ -63,7 +63,7 @@ class SpecModel(BaseModel):
     Plugins subclass it for the nested parts of their sections (a discriminator's layers).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=(), strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=(), strict=True, allow_inf_nan=False, defer_build=True)
 
 
 class Section(SpecModel):

@@ -208,24 +208,23 @@ def _build_spec_model(host: PluginHost) -> type[BaseModel]:
         verbose=(int, Field(1, ge=0, le=2, description="Keras fit verbosity (0 silent, 1 progress bar, 2 one line per epoch).")),
         backup=(
             Annotated[
-                Union[Literal["epoch", "off"], Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]],
+                Union[Literal["auto", "epoch", "off"], Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]],
                 BeforeValidator(_yaml_switch),
             ],
             Field(
-                "epoch",
+                "auto",
                 description=(
                     "How often the stage in progress is backed up for `run --resume` (Keras BackupAndRestore): "
-                    "'epoch', every N steps (a number), or 'off' (completed stages are still checkpointed)."
+                    "'auto' (at an epoch's end, at most once a minute, and when the run is interrupted between "
+                    "epochs), 'epoch', every N steps (a number), or 'off' (completed stages are still checkpointed)."
                 ),
             ),
         ),
         steps_per_execution=(
-            int,
+            Union[Literal["auto"], Annotated[int, Field(ge=1, le=MAX_STEPS_PER_EXECUTION)]],
             Field(
-                1,
-                ge=1,
-                le=MAX_STEPS_PER_EXECUTION,
-                description="Training steps run inside one compiled call (Keras steps_per_execution): much faster for small models; callbacks then see every N-th step.",
+                "auto",
+                description="Training steps run inside one compiled call (Keras steps_per_execution); callbacks then see every N-th step. 'auto': up to 32 (a divisor of the steps per epoch) for models of at most 2M parameters, else 1.",
             ),
         ),
         cache=(FeatureCacheSpec, Field({}, validate_default=True, description="Frozen features computed once per split (mode auto or off, memory limit).")),

@@ -20,6 +20,7 @@ from ._feature_cache import cache_features
 from ._divergence import Diverged, StopOnDivergence, early_stopping_report
 from ._readfaults import read_fault
 from ._history import EpochLog, learning_rate_reader
+from ._pace import backup_callback, history_persistence, resolve_steps_per_execution, save_on_interrupt
 from ._layers import all_trainable, layer_groups, set_trainable
 from ._selection import selection_report, validator_callbacks
 from ._state import RunState
@@ -130,7 +131,7 @@ def plan_stage(run: RunState, s: int, learning_rate: Optional[float] = None) -> 
         optimizer=optimizer,
         loss=compiled.get("loss"),
         metrics=compiled["metrics"],
-        steps_per_execution=1 if sweep else spec.training.steps_per_execution,
+        steps_per_execution=1 if sweep else resolve_steps_per_execution(spec.training.steps_per_execution, steps, total),
         jit_compile=spec.training.jit_compile,
     )
     return StagePlan(s, name, model, fit_data, optimizer, steps, stage.epochs, compositions, callbacks, validation)
@@ -141,12 +142,15 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
     spec, s = run.spec, plan.index
     stage = spec.training.stages[s]
     checkpoints = run.checkpoints
-    persist = None
+    persist = backup = None
     terms = [t.name for c in plan.compositions for t in c.terms]
     callbacks: list = [StopOnDivergence(terms)] + list(plan.callbacks)  # first: before any backup saves
-    if checkpoints is not None and spec.training.backup != "off":
-        persist = lambda: checkpoints.save_state(run.digest, s, run.history)  # noqa: E731
-        callbacks.append(keras.callbacks.BackupAndRestore(str(checkpoints.backup(s)), save_freq=spec.training.backup))
+    save = lambda: checkpoints.save_state(run.digest, s, run.history)  # noqa: E731
+    if checkpoints is not None:
+        backup = backup_callback(spec.training.backup, str(checkpoints.backup(s)))
+    if backup is not None:
+        persist = history_persistence(backup, save)
+        callbacks.append(backup)
     callbacks += [
         EpochLog(run.history, s + 1, plan.name, learning_rate_reader(plan.optimizer), persist),
     ]
@@ -187,6 +191,9 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
         ) from None
     except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.NotFoundError) as exc:
         raise read_fault(run.splits.loaded, exc) from exc
+    except BaseException:  # interrupted (Ctrl-C, a callback failing): keep the last finished epoch
+        save_on_interrupt(backup, s + 1, run.history, save)
+        raise
     selected = selection_report(selector, stage.select_by, run.history, s + 1)
     if selected is not None:
         run.selection[plan.name] = selected

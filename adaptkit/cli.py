@@ -15,8 +15,8 @@ from typing import Any, Optional
 
 import click
 
+from ._cligroup import EXIT_INTERRUPTED, Group
 from ._errors import AdaptkitError
-from ._plugins import get_host
 
 EXIT_INVALID = 2
 
@@ -28,21 +28,7 @@ def _fail(exc: AdaptkitError, prefix: str = "") -> "NoReturn":  # type: ignore[n
     sys.exit(getattr(exc, "exit_code", EXIT_INVALID))  # 2: bad input; 3: training diverged
 
 
-EXIT_INTERRUPTED = 130
-
-
-class _Group(click.Group):
-    """Ctrl-C anywhere (TensorFlow's start-up included) ends with one line and exit 130, not click's ``Aborted!``."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
-            sys.exit(EXIT_INTERRUPTED)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="adaptkit")
 def main() -> None:
     """adaptkit: adapt pre-trained models to new tasks and data from pipeline specs.
@@ -261,6 +247,8 @@ def schema(indent: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def plugins(as_json: bool) -> None:
     """List the discovered plugins: distribution, version, hooks, sections, status."""
+    from ._plugins import get_host
+
     host = get_host()
     infos = [p.as_dict() for p in host.plugins.values()]
     if as_json:

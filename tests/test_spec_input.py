@@ -175,7 +175,7 @@ def test_an_unknown_key_gets_the_close_one_of_that_place():
 
 def test_the_members_of_a_union_make_one_line_without_their_labels():
     assert errors_with(training={"stages": [{"epochs": 1}], "backup": 0}) == [
-        "training.backup: Input should be 'epoch' or 'off'; or: input should be greater than or equal to 1"
+        "training.backup: Input should be 'auto', 'epoch' or 'off'; or: input should be greater than or equal to 1"
     ]
 
 
