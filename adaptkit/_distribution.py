@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from typing import Any, Literal, Optional
 
@@ -39,14 +40,16 @@ __all__ = [
     "distribution_scope",
     "worker_parent",
     "describe",
-    "build_in_step",
+    "split_cpu",
     "per_replica",
     "replica_mean",
     "unscaled",
     "replicas",
+    "distributed",
 ]
 
 LOGICAL_CPUS = "ADAPTKIT_LOGICAL_CPUS"
+log = logging.getLogger("adaptkit")
 
 
 class DistributionSpec(SpecModel):
@@ -104,8 +107,8 @@ _STRATEGIES: dict[tuple, Any] = {}
 WHERE = "training.distribution"
 
 
-def _split_cpu() -> None:
-    """Honour ``ADAPTKIT_LOGICAL_CPUS`` (before TensorFlow has set its devices up)."""
+def split_cpu() -> None:
+    """Honour ``ADAPTKIT_LOGICAL_CPUS`` (it takes effect only before TensorFlow has set its devices up)."""
     count = os.environ.get(LOGICAL_CPUS)
     if not count:
         return
@@ -114,8 +117,20 @@ def _split_cpu() -> None:
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * int(count))
-    except RuntimeError:  # devices already initialised in this process: keep what there is
+    except RuntimeError:  # devices already set up in this process (an earlier run): keep them
         pass
+    found = len(tf.config.list_logical_devices("CPU"))
+    if found != int(count):
+        log.warning("%s=%s: TensorFlow had set its devices up already; %d CPU device(s)", LOGICAL_CPUS, count, found)
+
+
+def _local_devices() -> Optional[list[str]]:
+    """mirrored's default: every GPU, else every (logical) CPU device."""
+    import tensorflow as tf
+
+    if tf.config.list_logical_devices("GPU"):
+        return None  # MirroredStrategy's own default
+    return [d.name for d in tf.config.list_logical_devices("CPU")]
 
 
 def _cluster() -> dict:
@@ -141,7 +156,7 @@ def strategy_for(section: DistributionSpec) -> Optional[Any]:
         return _STRATEGIES[key]
     if section.kind == "multi_worker":
         _cluster()
-    _split_cpu()
+    split_cpu()
     import tensorflow as tf
 
     if section.kind == "mirrored":
@@ -150,7 +165,7 @@ def strategy_for(section: DistributionSpec) -> Optional[Any]:
             name = tf.DeviceSpec.from_string(device).to_string().lower()
             if not any(k.endswith(name.lstrip("/")) or k == name for k in known):
                 raise SpecError(f"{WHERE}.devices", f"{device!r} is not a device of this machine ({', '.join(sorted(known))})")
-        strategy = tf.distribute.MirroredStrategy(devices=section.devices)
+        strategy = tf.distribute.MirroredStrategy(devices=section.devices or _local_devices())
     else:
         impl = tf.distribute.experimental.CommunicationImplementation
         options = tf.distribute.experimental.CommunicationOptions(implementation=getattr(impl, section.communication.upper()))
@@ -188,18 +203,14 @@ def worker_parent(section: DistributionSpec) -> Optional[str]:
     return f".worker-{task['index']}"
 
 
-def build_in_step(model: Any) -> None:
-    """Let ``model`` build its metrics in its traced step, as it does without a strategy.
-
-    Under a strategy Keras first builds the model on one batch read as ``(x, y)``; the multi-player
-    trainer's batches are not (two streams, tasks' own data). ``fit`` still distributes the data: it
-    takes the strategy of the scope it runs in. (The one private Keras attribute this module touches.)
-    """
-    if getattr(model, "_distribute_strategy", None) is not None:
-        model._distribute_strategy = None
-
-
 # -- inside a train step -------------------------------------------------------
+
+
+def distributed() -> bool:
+    """Whether a strategy's scope is open (what is built now is built under it)."""
+    import tensorflow as tf
+
+    return bool(tf.distribute.has_strategy())
 
 
 def replicas() -> int:

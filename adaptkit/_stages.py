@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from ._assembly import freeze_batch_norm, snapshot
+from ._distribution import distributed
 from ._divergence import Diverged, StopOnDivergence, early_stopping_report
 from ._readfaults import read_fault
 from ._history import EpochLog, learning_rate_reader
@@ -125,6 +126,9 @@ def plan_stage(run: RunState, s: int, learning_rate: Optional[float] = None) -> 
         steps_per_execution=1 if sweep else spec.training.steps_per_execution,
         jit_compile=spec.training.jit_compile,
     )
+    if model is not parts.model and distributed() and not optimizer.built:
+        # under a strategy optimizers are built before the replicas step (not inside it)
+        prebuild_optimizer(optimizer, parts.model, groups, model.weighting_variables + model.main_variables())
     return StagePlan(s, name, model, fit_data, optimizer, steps, stage.epochs, compositions, callbacks)
 
 
@@ -218,7 +222,9 @@ def prebuild_optimizer(optimizer: Any, model: Any, groups: Optional[list], extra
     (and ``extra`` ones trained with the model, e.g. a task weighting's log-variances)."""
     grouped = {id(v) for _, vs in groups or [] for v in vs}
     with all_trainable(model):
-        optimizer.build([v for v in model.trainable_variables if id(v) not in grouped] + list(extra or []))
+        variables = list(model.trainable_variables) + list(extra or [])
+    seen: set[int] = set()
+    optimizer.build([v for v in variables if not (id(v) in grouped or id(v) in seen or seen.add(id(v)))])
 
 
 def gradual_unfreezing(run: RunState, s: int) -> GradualUnfreezing:

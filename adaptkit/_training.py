@@ -17,8 +17,8 @@ from typing import Any, Callable, Optional
 import keras
 import tensorflow as tf
 
-from ._distribution import build_in_step, per_replica, replica_mean, unscaled
-from ._layers import make_trainable
+from ._distribution import per_replica, replica_mean, unscaled
+from ._layers import all_trainable, make_trainable
 from ._optim import build_optimizer, build_schedule  # noqa: F401  (re-exported: callers import them from here)
 from ._streams import StreamsMixin, TaskStreams
 from ._types import LossComposition, ModelParts, Player, StepBatch, TaskWeighting
@@ -99,10 +99,20 @@ class Trainer(StreamsMixin, keras.Model):
             if variables and not player.optimizer.built:
                 player.optimizer.build(variables)
         self.built = True  # the wrapped model is built; BackupAndRestore needs a built model
-        build_in_step(self)
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         return self.net(inputs, training=training)
+
+    def _symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> None:
+        # Under a strategy Keras builds the model, its compiled metrics and loss from the first batch
+        # before fit (not inside the replicas' step, where variables cannot be made), reading it as
+        # (x, y): a training batch of the trainer (two streams, tasks' own data) is handed on as the
+        # source's (x, y). Evaluation batches are (x, y) already. (Overrides a private Keras method:
+        # tests/test_distribution.py runs it.)
+        if data_batch is not None and isinstance(data_batch[0], (tuple, list)):
+            xs, ys, _, _ = self._unpack(data_batch)
+            data_batch = (xs, ys)
+        super()._symbolic_build(iterator=iterator, data_batch=data_batch)
 
     @property
     def metrics(self) -> list:
@@ -119,6 +129,11 @@ class Trainer(StreamsMixin, keras.Model):
         seen: set[int] = set()
         claimed["main"] = [v for v in main if not (id(v) in seen or seen.add(id(v)))]
         return claimed
+
+    def main_variables(self) -> list:
+        """Every variable the stage's own optimizer may train (frozen ones too: gradual unfreezing)."""
+        with all_trainable(self.net):
+            return self._player_variables()["main"]
 
     # -- the step ----------------------------------------------------------
     def _unpack(self, data: Any) -> tuple:

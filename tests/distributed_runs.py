@@ -71,6 +71,9 @@ def run(path: Path, overrides: list[str]) -> dict:
 
 
 def main(out: str, data: str, target: str, labels: str, kind: str, *names: str) -> None:
+    from adaptkit._distribution import split_cpu
+
+    split_cpu()  # before the first run sets TensorFlow's devices up
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     results = {}
