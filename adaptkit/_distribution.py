@@ -40,12 +40,15 @@ __all__ = [
     "distribution_scope",
     "worker_parent",
     "describe",
+    "build_for_fit",
     "split_cpu",
     "per_replica",
     "replica_mean",
     "unscaled",
     "replicas",
     "distributed",
+    "multi_worker",
+    "for_workers",
 ]
 
 LOGICAL_CPUS = "ADAPTKIT_LOGICAL_CPUS"
@@ -203,6 +206,22 @@ def worker_parent(section: DistributionSpec) -> Optional[str]:
     return f".worker-{task['index']}"
 
 
+def build_for_fit(model: Any, data: Any) -> None:
+    """Under a strategy, build ``model`` (its metrics, compiled loss, optimizer) from ``data``'s
+    element spec, before ``fit``; nothing happens without one.
+
+    Keras would build it from the first batch of the distributed dataset, which (Keras 3.15) fails
+    under MultiWorkerMirroredStrategy (it all-reduces that batch) and, by opening one extra
+    iterator, shifts every epoch's reshuffle by one. Building from the spec reads no data, so a
+    distributed run sees the examples in the order a single device does; ``fit`` still distributes
+    the data: it takes the strategy of the scope it runs in. (The private Keras names live here alone.)
+    """
+    if not distributed():
+        return
+    model._symbolic_build(data_batch=data.element_spec)
+    model._distribute_strategy = None
+
+
 # -- inside a train step -------------------------------------------------------
 
 
@@ -231,6 +250,24 @@ def unscaled(loss: Any) -> Any:
     """A Keras-computed loss (already divided by the replicas) back to the replica's own mean."""
     n = replicas()
     return loss if n == 1 else loss * float(n)
+
+
+def multi_worker() -> bool:
+    """Whether the open scope is a multi-worker strategy's (Keras 3.15's ``fit`` cannot reduce a
+    scalar log over workers: tensorflow/tensorflow#72388; the trainer hands its logs over as [1])."""
+    import tensorflow as tf
+
+    return tf.distribute.has_strategy() and isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def for_workers(logs: dict) -> dict:
+    """A train or test step's logs as Keras can reduce them over workers (each a [1] tensor: the
+    metrics are synchronised already, so the mean over workers is the value itself)."""
+    if not multi_worker():
+        return logs
+    import tensorflow as tf
+
+    return {k: tf.reshape(v, [1]) for k, v in logs.items()}
 
 
 def replica_mean(values: Any) -> Any:

@@ -17,7 +17,7 @@ from typing import Any, Optional
 import keras
 import numpy as np
 
-from ._distribution import distribution_scope
+from ._distribution import build_for_fit, distribution_scope
 from ._errors import SpecError
 from ._plugins import PluginHost, get_host
 from ._runner import configure_determinism, start_run
@@ -148,6 +148,7 @@ def _sweep(spec: Any, spec_path: Path, stage: int, min_lr: float, max_lr: float,
     before = [np.array(w) for w in model.get_weights()]
     plan = plan_stage(run, stage, learning_rate=min_lr)
     sweep = LRSweep(min_lr, max_lr, steps)
+    build_for_fit(plan.model, plan.fit_data)
     plan.model.fit(plan.fit_data.repeat(), epochs=1, steps_per_epoch=steps, callbacks=[sweep], verbose=0, shuffle=False)
     model.set_weights(before)
     suggested = suggest(sweep.rates, sweep.losses)

@@ -16,7 +16,7 @@ import keras
 import tensorflow as tf
 
 from ._assembly import freeze_batch_norm, snapshot
-from ._distribution import distributed
+from ._distribution import build_for_fit, distributed, multi_worker
 from ._divergence import Diverged, StopOnDivergence, early_stopping_report
 from ._readfaults import read_fault
 from ._history import EpochLog, learning_rate_reader
@@ -99,7 +99,7 @@ def plan_stage(run: RunState, s: int, learning_rate: Optional[float] = None) -> 
     groups = discriminative_groups(stage, run.source, total_steps, host=run.host) if stage.discriminative and not sweep else None
     multitask = run.assembly.multitask
     compiled = run.assembly.compile_arguments()
-    if compositions or groups or callbacks or multitask:
+    if compositions or groups or callbacks or multitask or multi_worker():  # (multi_worker: see for_workers)
         two_stream = run.streams.target is not None and bool(compositions)
         task_losses = compiled.pop("loss") if multitask else None
         compiled.pop("loss_weights", None)
@@ -163,6 +163,7 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
     if selector is not None:  # keeps the best-scored epoch's weights; never stops the stage
         callbacks.append(selector)
     plan.model._initial_epoch = None  # a restored epoch belongs to its own stage only (Keras keeps it)
+    build_for_fit(plan.model, plan.fit_data)
     try:
         plan.model.fit(
             plan.fit_data,

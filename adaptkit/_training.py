@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 import keras
 import tensorflow as tf
 
-from ._distribution import per_replica, replica_mean, unscaled
+from ._distribution import for_workers, per_replica, replica_mean, unscaled
 from ._layers import all_trainable, make_trainable
 from ._optim import build_optimizer, build_schedule  # noqa: F401  (re-exported: callers import them from here)
 from ._streams import StreamsMixin, TaskStreams
@@ -214,7 +214,7 @@ class Trainer(StreamsMixin, keras.Model):
             logs = self.compute_metrics(x, y, outputs, sample_weight=None)
         else:
             logs = super().test_step(data)
-        return {k: v for k, v in logs.items() if k not in self.trackers and k not in self._stream_keys}
+        return for_workers({k: v for k, v in logs.items() if k not in self.trackers and k not in self._stream_keys})
 
     def _shared_update(self, tape: Any, main_share: Any, values: dict, main_vars: list) -> tuple[list, list]:
         """Gradient-based task weighting: the shared (encoder) variables get the strategy's
@@ -293,7 +293,7 @@ class Trainer(StreamsMixin, keras.Model):
                 tracker.update_state(values[name])
         self.step_counter.assign_add(1.0)
         self._update_own_metrics(ys_all, os_all)
-        return self.compute_metrics(xs, ys, os_, sample_weight=None)
+        return for_workers(self.compute_metrics(xs, ys, os_, sample_weight=None))
 
 
 class GradualUnfreezing(keras.callbacks.Callback):
