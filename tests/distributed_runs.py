@@ -83,7 +83,34 @@ def main(out: str, data: str, target: str, labels: str, kind: str, *names: str) 
         path = folder / f"{name}.yaml"
         path.write_text(yaml.safe_dump({"name": name, **spec}))
         results[name] = {k: run(path, [f"training.distribution={k}"]) for k in ("default", kind)}
+    if "finetune" in results:  # interrupted in stage 2 under the strategy, then `--resume`d
+        results["finetune"]["resumed"] = interrupted_and_resumed(folder / "finetune.yaml", [f"training.distribution={kind}"])
     print("RESULTS " + json.dumps(results))
+
+
+def interrupted_and_resumed(path: Path, overrides: list[str]) -> dict:
+    from adaptkit import load_spec_file
+    from adaptkit._history import EpochLog
+    from adaptkit._runner import run_pipeline
+
+    original = EpochLog.on_epoch_end
+
+    def on_epoch_end(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if self.stage_index == 2 and epoch + 1 == 2:
+            raise KeyboardInterrupt
+
+    EpochLog.on_epoch_end = on_epoch_end
+    try:
+        run_pipeline(load_spec_file(path, overrides), path)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        EpochLog.on_epoch_end = original
+    result = run_pipeline(load_spec_file(path, overrides), path, resume=True)
+    rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
+    return {"metrics": result.metrics["metrics"], "last": rows[-1], "epochs": [(r["stage"], r["stage_epoch"]) for r in rows],
+            "log": (result.run_dir / "run.log").read_text()}
 
 
 if __name__ == "__main__":
