@@ -189,7 +189,10 @@ def describe(section: DistributionSpec) -> Optional[dict]:
     strategy = strategy_for(section)
     if strategy is None:
         return None
-    workers = len(_cluster()["cluster"].get("worker", [])) + len(_cluster()["cluster"].get("chief", [])) if section.kind == "multi_worker" else 1
+    workers = 1
+    if section.kind == "multi_worker":
+        cluster = _cluster()["cluster"]
+        workers = len(cluster.get("worker", [])) + len(cluster.get("chief", []))
     return {"kind": section.kind, "replicas": int(strategy.num_replicas_in_sync), "workers": workers}
 
 

@@ -138,6 +138,8 @@ def test_distribution_spec_short_form_and_one_line_errors(spec_file):
     assert load_spec_file(spec_file()).training.distribution.kind == "default"
     with pytest.raises(SpecError, match=r"^training.distribution: .*devices are for kind 'mirrored' only"):
         load_spec_file(spec_file(), ["training.distribution={kind: multi_worker, devices: ['/gpu:0']}"])
+    with pytest.raises(SpecError, match=r"^evaluation.baseline: not under training.distribution multi_worker"):
+        load_spec_file(spec_file(), ["training.distribution=multi_worker", "evaluation.baseline=true"])
     with pytest.raises(SpecError, match=r"^training.distribution: Input should be 'default', 'mirrored' or 'multi_worker'"):
         load_spec_file(spec_file(), ["training.distribution=tpu"])
 
@@ -151,6 +153,8 @@ def test_multi_worker_without_a_cluster_and_lr_find_across_workers_are_refused(s
     spec = load_spec_file(path, ["training.distribution=multi_worker"])
     with pytest.raises(SpecError, match=r"^training.distribution: multi_worker needs the cluster in the TF_CONFIG"):
         run_pipeline(spec, path)
+    with pytest.raises(SpecError, match=r"^training.distribution.devices: '/gpu:7' is not a device of this machine \("):
+        run_pipeline(load_spec_file(path, ["training.distribution={kind: mirrored, devices: ['/gpu:7']}"]), path)
     assert not (tmp_path / "runs").exists()
     with pytest.raises(SpecError, match=r"^training.distribution: lr-find sweeps on one machine"):
         lr_find(spec, path)
