@@ -18,9 +18,10 @@ import yaml
 
 
 def specs(out: Path, data: str, target: str, labels: str) -> dict[str, dict]:
-    """Full-batch specs: one step per epoch on the whole split, so the order in which a shuffle hands
-    the examples over (Keras peeks at a distributed dataset once, which shifts the reshuffles) cannot
-    change the gradient, and one device and several replicas must agree to float precision."""
+    """Full-batch specs: one step per epoch on the whole split, so the gradient cannot depend on the
+    order a shuffle hands the examples over in (the runs see the same order anyway: adaptkit builds
+    the model from the data's spec, not from a peeked batch), and one device and several replicas
+    must agree to float precision: what is compared is the scaling of losses and gradients."""
     base = {
         "seed": 3,
         "output_dir": str(out),
