@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 import keras
 
+from ._distribution import build_for_fit
 from ._divergence import Diverged, StopOnDivergence
 from ._history import EpochLog, learning_rate_reader
 from ._layers import set_trainable
@@ -62,6 +63,7 @@ def train_baseline(run: RunState, rows: list) -> ModelParts:
     callbacks += tracker_callbacks(run, stage_info(run, 0, "baseline", epochs, 0, role="baseline"))
     trainable, total = count_params(model)
     log.info("baseline (from scratch): %s of %s parameters trainable, %d epochs", f"{trainable:,}", f"{total:,}", epochs)
+    build_for_fit(fitted, fit_data)
     try:
         fitted.fit(
             fit_data,

@@ -17,6 +17,7 @@ from typing import Any, Optional
 import keras
 import numpy as np
 
+from ._distribution import build_for_fit, distribution_scope
 from ._errors import SpecError
 from ._plugins import PluginHost, get_host
 from ._runner import configure_determinism, start_run
@@ -124,12 +125,16 @@ def lr_find(
         raise SpecError("--stage", f"the spec has {len(spec.training.stages)} stages (0..{len(spec.training.stages) - 1})")
     if not 0 < min_lr < max_lr:
         raise SpecError("--min-lr", "needs 0 < min-lr < max-lr")
+    if spec.training.distribution.kind == "multi_worker":
+        raise SpecError("training.distribution", "lr-find sweeps on one machine: run it with --set training.distribution=default (or mirrored)")
     ctx = RunContext(seed=spec.seed, spec_dir=Path(spec_path).resolve().parent, trust_code=trust_code)
+    scope = distribution_scope(spec.training.distribution)  # built before any other TensorFlow op
     configure_determinism(spec.seed)
     previous_policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if spec.training.mixed_precision else "float32")
     try:
-        return _sweep(spec, spec_path, stage, min_lr, max_lr, steps, output, host, ctx)
+        with scope:
+            return _sweep(spec, spec_path, stage, min_lr, max_lr, steps, output, host, ctx)
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
 
@@ -143,6 +148,7 @@ def _sweep(spec: Any, spec_path: Path, stage: int, min_lr: float, max_lr: float,
     before = [np.array(w) for w in model.get_weights()]
     plan = plan_stage(run, stage, learning_rate=min_lr)
     sweep = LRSweep(min_lr, max_lr, steps)
+    build_for_fit(plan.model, plan.fit_data)
     plan.model.fit(plan.fit_data.repeat(), epochs=1, steps_per_epoch=steps, callbacks=[sweep], verbose=0, shuffle=False)
     model.set_weights(before)
     suggested = suggest(sweep.rates, sweep.losses)

@@ -25,6 +25,7 @@ import yaml
 from ._assembly import build_model
 from ._baseline import BaselineDiverged, compare_transfer, train_baseline
 from ._diagnostics import summarize_predictions
+from ._distribution import describe, distribution_scope, worker_parent
 from ._errors import AdaptkitError, SpecError
 from ._evaluation import evaluate, evaluation_sets
 from ._feature_cache import close_cache
@@ -205,11 +206,23 @@ def run_pipeline(
     """Run a validated spec; ``resume`` goes on with the newest interrupted run of the same spec;
     ``trust_code`` (``--trust-code``) lets model files run their code (docs/security.md)."""
     host = host or get_host()
+    section = spec.training.distribution
+    with distribution_scope(section):  # model, optimizers and metrics are built under the strategy
+        return _run_pipeline(spec, spec_path, output_dir, host, resume, run_name, trust_code, worker_parent(section))
+
+
+def _run_pipeline(
+    spec: Any, spec_path: Path, output_dir: Optional[Path], host: PluginHost, resume: bool, run_name: Optional[str],
+    trust_code: bool, worker: Optional[str],
+) -> RunResult:
+    """:func:`run_pipeline` inside the strategy's scope; ``worker``: a multi-worker non-chief's
+    folder name under the output directory (its own copy of the run, for ``--resume``)."""
     started = time.perf_counter()
     ctx = RunContext(seed=spec.seed, spec_dir=Path(spec_path).resolve().parent, trust_code=trust_code)
     resolved = _resolved_yaml(spec)
     digest = spec_digest(resolved)
     parent = Path(output_dir or spec.output_dir)
+    parent = parent / worker if worker else parent
     rundir: Optional[RunDir] = _interrupted(spec, parent, digest, run_name) if resume else None
     early = _early_log()
     handler: Optional[logging.Handler] = None
@@ -243,6 +256,8 @@ def run_pipeline(
         predictions = Predictions(sets)  # each split predicted once per model: verdict and report share them
         metrics = evaluate(run, run.parts, sets, run.before, predictions)
         result = summary(run, metrics)
+        if describe(spec.training.distribution) is not None:
+            result["distribution"] = describe(spec.training.distribution)
         baseline_rows, baseline_model = _judge(run, rundir, metrics, result, sets, predictions) if spec.evaluation.baseline else ([], None)
         try:
             result["test_predictions"] = summarize_predictions(run, predictions, baseline_model)

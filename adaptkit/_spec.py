@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, BeforeValidator, Field, StrictInt, create_model, model_validator
 
 from ._cache_spec import FeatureCacheSpec
+from ._distribution import distribution_field
 from ._errors import SpecError
 from ._families import family_union
 from ._plugins import PluginHost, get_host
@@ -243,6 +244,7 @@ def _build_spec_model(host: PluginHost) -> type[BaseModel]:
                 ),
             ),
         ),
+        distribution=distribution_field(),
         mixed_precision=(
             bool,
             Field(

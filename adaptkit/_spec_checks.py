@@ -104,6 +104,8 @@ def check_spec(spec: Any) -> Any:
         raise SpecError("evaluation.source_only", "needs a labeled data.target (its target_test split is compared)")
     check_validators(spec)
     check_metrics(spec)
+    if spec.evaluation.baseline and spec.training.distribution.kind == "multi_worker":
+        raise SpecError("evaluation.baseline", "not under training.distribution multi_worker (Keras' plain fit cannot run across workers): judge transfer on one machine, or with mirrored")
     for i, stage in enumerate(spec.training.stages):
         for j, op in enumerate(stage.surgery):
             if type(op).structural:

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from ._assembly import freeze_batch_norm, snapshot
 from ._feature_cache import cache_features
+from ._distribution import build_for_fit, distributed, multi_worker
 from ._divergence import Diverged, StopOnDivergence, early_stopping_report
 from ._readfaults import read_fault
 from ._history import EpochLog, learning_rate_reader
@@ -104,10 +105,11 @@ def plan_stage(run: RunState, s: int, learning_rate: Optional[float] = None) -> 
     multitask = run.assembly.multitask
     compiled = run.assembly.compile_arguments()
     validation = run.streams.validation
-    cached = None if sweep else cache_features(run, s)
+    # the cached suffix trains with plain fit: not under a distribution strategy (not tried there yet)
+    cached = None if sweep or distributed() else cache_features(run, s)
     if cached is not None:  # frozen features computed once: the suffix trains on them
         model, fit_data, validation = cached
-    elif compositions or groups or callbacks or multitask:
+    elif compositions or groups or callbacks or multitask or multi_worker():  # (multi_worker: see for_workers)
         two_stream = run.streams.target is not None and bool(compositions)
         task_losses = compiled.pop("loss") if multitask else None
         compiled.pop("loss_weights", None)
@@ -134,6 +136,9 @@ def plan_stage(run: RunState, s: int, learning_rate: Optional[float] = None) -> 
         steps_per_execution=1 if sweep else resolve_steps_per_execution(spec.training.steps_per_execution, steps, total),
         jit_compile=spec.training.jit_compile,
     )
+    if cached is None and model is not parts.model and distributed() and not optimizer.built:
+        # under a strategy optimizers are built before the replicas step (not inside it)
+        prebuild_optimizer(optimizer, parts.model, groups, model.weighting_variables + model.main_variables())
     return StagePlan(s, name, model, fit_data, optimizer, steps, stage.epochs, compositions, callbacks, validation)
 
 
@@ -173,6 +178,7 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
     first = sum(1 for row in run.history if row["stage"] <= s)  # rows of the stages before (history counts from 1)
     callbacks += tracker_callbacks(run, stage_info(run, s, plan.name, plan.epochs, first))  # last: they see every log
     plan.model._initial_epoch = None  # a restored epoch belongs to its own stage only (Keras keeps it)
+    build_for_fit(plan.model, plan.fit_data)
     try:
         plan.model.fit(
             plan.fit_data,
@@ -235,7 +241,9 @@ def prebuild_optimizer(optimizer: Any, model: Any, groups: Optional[list], extra
     (and ``extra`` ones trained with the model, e.g. a task weighting's log-variances)."""
     grouped = {id(v) for _, vs in groups or [] for v in vs}
     with all_trainable(model):
-        optimizer.build([v for v in model.trainable_variables if id(v) not in grouped] + list(extra or []))
+        variables = list(model.trainable_variables) + list(extra or [])
+    seen: set[int] = set()
+    optimizer.build([v for v in variables if not (id(v) in grouped or id(v) in seen or seen.add(id(v)))])
 
 
 def gradual_unfreezing(run: RunState, s: int) -> GradualUnfreezing:

@@ -17,7 +17,8 @@ from typing import Any, Callable, Optional
 import keras
 import tensorflow as tf
 
-from ._layers import make_trainable
+from ._distribution import for_workers, per_replica, replica_mean, unscaled
+from ._layers import all_trainable, make_trainable
 from ._optim import build_optimizer, build_schedule  # noqa: F401  (re-exported: callers import them from here)
 from ._streams import StreamsMixin, TaskStreams
 from ._types import LossComposition, ModelParts, Player, StepBatch, TaskWeighting
@@ -28,10 +29,11 @@ def _ids(variables: Any) -> set[int]:
 
 
 def _as_loss(loss: Any) -> Callable[[Any, Any], Any]:
-    """A head's loss (a Keras Loss, or a name) as a function returning the batch's mean."""
+    """A head's loss (a Keras Loss, or a name) as a function returning the batch's mean (on a
+    replica's share of the batch under a strategy: Keras' own division by the replicas undone)."""
     fn = keras.losses.get(loss) if isinstance(loss, str) else loss
     if isinstance(fn, keras.losses.Loss):
-        return fn
+        return lambda y, p: unscaled(fn(y, p))
     return lambda y, p: keras.ops.mean(fn(y, p))
 
 
@@ -83,7 +85,8 @@ class Trainer(StreamsMixin, keras.Model):
         self.freeze_main = any(c.freeze_main for c in compositions)
         self.group_optimizers = [opt for opt, _ in groups or []]
         self._group_of = {id(v): i for i, (_, vs) in enumerate(groups or []) for v in vs}
-        self.step_counter = keras.Variable(0.0, trainable=False, dtype="float32", name="adaptkit_step")
+        # every replica counts the same steps: under a strategy the first replica's update stands
+        self.step_counter = keras.Variable(0.0, trainable=False, dtype="float32", name="adaptkit_step", aggregation="only_first_replica")
         self.extra_metrics = {name: fn for c in compositions for name, fn in c.metrics.items()}
         if self.weighting is not None:
             self.extra_metrics.update(
@@ -100,6 +103,17 @@ class Trainer(StreamsMixin, keras.Model):
     def call(self, inputs: Any, training: bool = False) -> Any:
         return self.net(inputs, training=training)
 
+    def _symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> None:
+        # Under a strategy Keras builds the model, its compiled metrics and loss from the first batch
+        # before fit (not inside the replicas' step, where variables cannot be made), reading it as
+        # (x, y): a training batch of the trainer (two streams, tasks' own data) is handed on as the
+        # source's (x, y). Evaluation batches are (x, y) already. (Overrides a private Keras method:
+        # tests/test_distribution.py runs it.)
+        if data_batch is not None and isinstance(data_batch[0], (tuple, list)):
+            xs, ys, _, _ = self._unpack(data_batch)
+            data_batch = (xs, ys)
+        super()._symbolic_build(iterator=iterator, data_batch=data_batch)
+
     @property
     def metrics(self) -> list:
         own = list(self.own_metrics.values())
@@ -115,6 +129,11 @@ class Trainer(StreamsMixin, keras.Model):
         seen: set[int] = set()
         claimed["main"] = [v for v in main if not (id(v) in seen or seen.add(id(v)))]
         return claimed
+
+    def main_variables(self) -> list:
+        """Every variable the stage's own optimizer may train (frozen ones too: gradual unfreezing)."""
+        with all_trainable(self.net):
+            return self._player_variables()["main"]
 
     # -- the step ----------------------------------------------------------
     def _unpack(self, data: Any) -> tuple:
@@ -149,7 +168,7 @@ class Trainer(StreamsMixin, keras.Model):
                 if self.losses:  # layers' own losses (kernel regularizers), as Keras' compute_loss adds them
                     task = task + keras.ops.sum(self.losses)
             else:
-                task = self._compute_loss(x=batch.x_source, y=ys, y_pred=os_, training=True)
+                task = unscaled(self._compute_loss(x=batch.x_source, y=ys, y_pred=os_, training=True))
             values["__task__"] = task
             total = total + task
         for term in self.terms:
@@ -195,9 +214,9 @@ class Trainer(StreamsMixin, keras.Model):
             logs = self.compute_metrics(x, y, outputs, sample_weight=None)
         else:
             logs = super().test_step(data)
-        return {k: v for k, v in logs.items() if k not in self.trackers and k not in self._stream_keys}
+        return for_workers({k: v for k, v in logs.items() if k not in self.trackers and k not in self._stream_keys})
 
-    def _shared_update(self, tape: Any, main_loss: Any, values: dict, main_vars: list) -> tuple[list, list]:
+    def _shared_update(self, tape: Any, main_share: Any, values: dict, main_vars: list) -> tuple[list, list]:
         """Gradient-based task weighting: the shared (encoder) variables get the strategy's
         combination of the per-task gradients (plus the other terms' gradient), the rest
         the gradient of the main loss."""
@@ -209,12 +228,14 @@ class Trainer(StreamsMixin, keras.Model):
             name: [g if g is not None else tf.zeros_like(v) for g, v in zip(tape.gradient(loss, shared), shared)]
             for name, loss in losses.items()
         }
-        combined = list(self.weighting.gradients(per_task, losses)) if shared else []
+        # under a strategy the weighting sees the replicas' mean gradients and losses (what one device
+        # would see); its combination is then this replica's share of the summed update
+        combined = [per_replica(g) for g in self.weighting.gradients(*replica_mean((per_task, losses)))] if shared else []
         others = [t for t in self.terms if t.player == "main"]
         if others and shared:
-            extra = tape.gradient(main_loss - values["__task__"], shared)
+            extra = tape.gradient(values["__others__"], shared)
             combined = [c if e is None else c + e for c, e in zip(combined, extra)]
-        grads = combined + (list(tape.gradient(main_loss, rest)) if rest else [])
+        grads = combined + (list(tape.gradient(main_share, rest)) if rest else [])
         return grads, shared + rest
 
     def _apply(self, optimizer: Any, grads: Any, variables: list, grouped: bool = False) -> None:
@@ -239,8 +260,12 @@ class Trainer(StreamsMixin, keras.Model):
         with tf.GradientTape(persistent=True) as tape:
             batch, os_ = self._forward(xs, ys, xt, yt, progress)
             ys_all, os_all = self._own_streams(data, ys, os_)
-            losses = {p.name: self._player_loss(batch, ys, os_, p.name, values) for p in self.extra_players}
+            # each loss is this replica's mean; per_replica makes it its share of the summed gradient
+            losses = {p.name: per_replica(self._player_loss(batch, ys, os_, p.name, values)) for p in self.extra_players}
             main_loss = self._player_loss(batch, ys_all, os_all, "main", values)
+            main_share = per_replica(main_loss)
+            if "__task__" in values:  # the other main-player terms, on the tape (gradient-based weighting)
+                values["__others__"] = main_share - per_replica(values["__task__"])
         for player in self.extra_players:
             pvars = variables[player.name]
             if not pvars:
@@ -248,13 +273,13 @@ class Trainer(StreamsMixin, keras.Model):
             self._apply(player.optimizer, tape.gradient(losses[player.name], pvars), pvars)
             for _ in range(player.steps - 1):
                 with tf.GradientTape() as inner:
-                    loss = self._player_loss(batch, ys, os_, player.name, values)
+                    loss = per_replica(self._player_loss(batch, ys, os_, player.name, values))
                 self._apply(player.optimizer, inner.gradient(loss, pvars), pvars)
         if variables["main"]:
             if self.weighting is not None and self.weighting.gradient_based and "__tasks__" in values:
-                grads, main_vars = self._shared_update(tape, main_loss, values, variables["main"])
+                grads, main_vars = self._shared_update(tape, main_share, values, variables["main"])
             else:
-                grads, main_vars = tape.gradient(main_loss, variables["main"]), variables["main"]
+                grads, main_vars = tape.gradient(main_share, variables["main"]), variables["main"]
             self._apply(self.optimizer, grads, main_vars, grouped=True)
         del tape
         if "__tasks__" in values:
@@ -268,7 +293,7 @@ class Trainer(StreamsMixin, keras.Model):
                 tracker.update_state(values[name])
         self.step_counter.assign_add(1.0)
         self._update_own_metrics(ys_all, os_all)
-        return self.compute_metrics(xs, ys, os_, sample_weight=None)
+        return for_workers(self.compute_metrics(xs, ys, os_, sample_weight=None))
 
 
 class GradualUnfreezing(keras.callbacks.Callback):

@@ -80,7 +80,7 @@ def made_data(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.mark.parametrize("doc", ["README.md", "docs/multi-task.md"])
+@pytest.mark.parametrize("doc", ["README.md", "docs/multi-task.md", "docs/distribution.md"])
 def test_the_first_spec_shown_in_a_doc_runs_on_make_datas_files(doc, made_data):
     """The README's minimal spec and the multi-task page's spec, saved in the repository root as
     the text says, run as shown (one epoch, to keep the test short)."""

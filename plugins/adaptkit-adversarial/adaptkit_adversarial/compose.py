@@ -116,17 +116,21 @@ def compose_adversarial(section: DannLoss | CdanLoss, parts: ModelParts, context
         wsplit = (None, None) if weights is None else (weights[:ns], weights[ns:])
         return split, wsplit
 
-    last: dict = {}  # the logits of the latest loss call, reused by the metric on the same batch
+    # the logits of the loss call on each batch, reused by the metric on the same batch; keyed by the
+    # batch because a MirroredStrategy traces the step once per replica, in threads of its own
+    last: dict = {}
 
     def loss(batch: StepBatch):
         (ls, lt), (ws, wt) = logits(batch, reverse=True)
-        last.clear()
-        last.update(batch=batch, logits=(ls, lt))
+        while len(last) >= 8:  # only the latest traces' batches can come back
+            last.pop(next(iter(last)))
+        last[id(batch)] = (batch, (ls, lt))
         return domain_loss(ls, lt, ws, wt)
 
     def accuracy(batch: StepBatch):
-        if last.get("batch") is batch:  # same step, same graph: no second forward pass
-            ls, lt = last["logits"]
+        seen, cached = last.get(id(batch), (None, None))
+        if seen is batch:  # same step, same graph: no second forward pass
+            ls, lt = cached
         else:
             (ls, lt), _ = logits(batch, reverse=False, training=False)
         return domain_accuracy(ops.stop_gradient(ls), ops.stop_gradient(lt))

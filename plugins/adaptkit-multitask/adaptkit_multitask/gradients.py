@@ -92,7 +92,7 @@ class MGDA(TaskWeighting):
     def __init__(self, section, weights, context) -> None:
         super().__init__(weights)
         self.normalization, self.iterations = section.normalization, section.iterations
-        self.alpha = {name: keras.Variable(1.0 / len(self.tasks), dtype="float32", trainable=False, name=f"mgda_alpha_{name}") for name in self.tasks}
+        self.alpha = {name: keras.Variable(1.0 / len(self.tasks), dtype="float32", trainable=False, name=f"mgda_alpha_{name}", aggregation="only_first_replica") for name in self.tasks}
 
     def gradients(self, grads, losses):
         matrix = stack(grads, self.tasks)
@@ -131,8 +131,8 @@ class GradNorm(TaskWeighting):
         super().__init__(weights)
         self.alpha, self.rate = section.alpha, section.learning_rate
         k = len(self.tasks)
-        self.w = keras.Variable(tf.ones([k]), dtype="float32", trainable=False, name="gradnorm_weights")
-        self.initial = keras.Variable(tf.zeros([k]), dtype="float32", trainable=False, name="gradnorm_initial_losses")
+        self.w = keras.Variable(tf.ones([k]), dtype="float32", trainable=False, name="gradnorm_weights", aggregation="only_first_replica")
+        self.initial = keras.Variable(tf.zeros([k]), dtype="float32", trainable=False, name="gradnorm_initial_losses", aggregation="only_first_replica")
 
     def gradients(self, grads, losses):
         k = len(self.tasks)
