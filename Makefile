@@ -37,7 +37,7 @@ data: $(STAMP)
 	$(PY) pipelines/prepare_text_data.py vader data/vader --sdist data/downloads/vaderSentiment-3.3.2.tar.gz --combined
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile   # one worker per core (pytest-xdist), a test file per worker
 
 # The paired whole-process benchmarks of docs/performance.md (minutes; ADAPT goes beside the venv, not into it).
 bench: $(STAMP)   # after `make data`

@@ -175,7 +175,9 @@ def cache_features(run: RunState, s: int) -> Optional[tuple[Any, Any, Any]]:
         if not _deterministic(cut, probe):
             cut = "the frozen part computes differently in training mode (a layer draws random numbers)"
     if isinstance(cut, str):
-        log.info("stage %d: features not cached: %s", s + 1, cut)
+        # a stage that trains from its first layer has nothing to cache: worth a word only in run.log
+        level = logging.DEBUG if cut.startswith("nothing below") else logging.INFO
+        log.log(level, "stage %d: features not cached: %s", s + 1, cut)
         cache.reset()
         return None
     key = cut.key + (_checksum(cut.prefix),)
