@@ -63,6 +63,8 @@ def _example(prefix: str, kinds: list[str]) -> str:
         "training:",
         f"  stages: [{stage}]",
     ]
+    if "metric" in kinds:  # listed metrics replace the defaults: keep the head's headline
+        lines.append(f"evaluation: {{metrics: [{{kind: accuracy}}, {{kind: {prefix}_macro_f1}}]}}")
     return "\n".join(lines) + "\n"
 
 

@@ -76,7 +76,7 @@ HOOK_CALLS = {
     "head": ("adaptkit_attach_head", "section, features, task, context", "dense_head"),
     "data": ("adaptkit_load_data", "section, context", "load_csv"),
     "source": ("adaptkit_load_source", "section, input_shape, context", "dense_source"),
-    "metric": ("adaptkit_evaluate", "parts, data", "macro_f1"),
+    "metric": ("adaptkit_build_metric", "section, context", "macro_f1"),
 }
 """Each kind's hook, its arguments and the builder in build.py it hands them to."""
 
@@ -155,9 +155,17 @@ class DenseSource(adaptkit.SourceSection):
     def has_pretrained_weights(self) -> bool:
         return False  # random initialisation: the transfer verdict warns about it
 ''',
+    "metric": '''
+
+class MacroF1(adaptkit.MetricSection):
+    """Macro-averaged F1 over the classes (an ``evaluation.metrics`` entry), on every labeled split."""
+
+    kind: Literal["${prefix}_macro_f1"]
+    task = "classification"  # refused, before training, for a regression head
+''',
 }
 
-SECTIONS_CLASSES = {"loss": "ConfidencePenalty", "head": "DenseHead", "data": "CsvData", "source": "DenseSource"}
+SECTIONS_CLASSES = {"loss": "ConfidencePenalty", "head": "DenseHead", "data": "CsvData", "source": "DenseSource", "metric": "MacroF1"}
 
 BUILD_HEAD = '''\
 """What adaptkit-$dist builds; TensorFlow and Keras are imported here, inside the functions."""
@@ -253,29 +261,21 @@ def dense_source(section, input_shape, context):
 ''',
     "metric": '''
 
-def macro_f1(parts, data):
-    """``<split>/${prefix}_macro_f1`` on every labeled split of a one-task classification run."""
-    import keras
+def macro_f1(section, context):
+    """Macro-averaged F1 as an ``evaluation.metrics`` kind: the host hands ``compute`` one split's
+    class indices and class probabilities, predicted once per split and model."""
     import numpy as np
 
-    if parts.tasks is not None or parts.task.num_classes is None:
-        return None  # multi-task or regression: nothing to add
-    metrics = {}
-    for split, dataset in data.items():
-        if "@" in split or not isinstance(dataset.element_spec, tuple):
-            continue  # a task's own split, or an unlabeled stream (x alone)
-        truth, guess = [], []
-        for x, y in dataset:  # batches of (x, class index)
-            truth.append(keras.ops.convert_to_numpy(y))
-            guess.append(np.argmax(keras.ops.convert_to_numpy(parts.model(x, training=False)), axis=-1))
-        truth, guess = np.concatenate(truth), np.concatenate(guess)
+    def compute(y_true, y_pred, task):
+        guess = np.argmax(y_pred, axis=-1)
         scores = []
-        for c in range(parts.task.num_classes):
-            tp, fp, fn = [int(np.sum(m)) for m in ((guess == c) & (truth == c), (guess == c) & (truth != c), (guess != c) & (truth == c))]
+        for c in range(task.num_classes):
+            tp, fp, fn = [int(np.sum(m)) for m in ((guess == c) & (y_true == c), (guess == c) & (y_true != c), (guess != c) & (y_true == c))]
             if tp + fp + fn:
                 scores.append(2 * tp / (2 * tp + fp + fn))
-        metrics[f"{split}/${prefix}_macro_f1"] = float(np.mean(scores))
-    return metrics
+        return {"${prefix}_macro_f1": float(np.mean(scores))}
+
+    return adaptkit.Metric(names=["${prefix}_macro_f1"], compute=compute)
 ''',
 }
 

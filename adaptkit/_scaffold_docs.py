@@ -127,6 +127,7 @@ SPEC_LINES = {
     "source": '    spec["source"] = {"kind": "${prefix}_dense", "units": 64}\n',
     "head": '    spec["head"] = {"kind": "${prefix}_head", "hidden": 32}\n',
     "loss": '    spec["training"]["stages"][0]["losses"] = [{"kind": "${prefix}_confidence_penalty", "weight": 0.1}]\n',
+    "metric": '    spec["evaluation"]["metrics"] = [{"kind": "accuracy"}, {"kind": "${prefix}_macro_f1"}]\n',
 }
 
 DOC_HEAD = '''\
@@ -153,7 +154,7 @@ KIND_ROWS = {
     "head": "| `${prefix}_head` | `head` | Dense(`hidden`, relu), class logits, softmax at `temperature` (a registered layer, so `model.keras` reloads) |\n",
     "data": "| `${prefix}_csv` | `data.train` / `data.test` / `data.target` | a CSV table: numeric feature columns and an integer class column `label` |\n",
     "source": "| `${prefix}_dense` | `source` | `depth` Dense layers of `units`, random initialisation |\n",
-    "metric": "| `test/${prefix}_macro_f1` | metric | macro-averaged F1 on every labeled split (`<split>/${prefix}_macro_f1`) |\n",
+    "metric": "| `${prefix}_macro_f1` | `evaluation.metrics` | macro-averaged F1 on every labeled split (`<split>/${prefix}_macro_f1` in `metrics.json`) |\n",
 }
 
 EXAMPLE = {

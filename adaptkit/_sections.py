@@ -274,5 +274,7 @@ FAMILY_HOOKS: dict[str, str] = {
     "schedule": "adaptkit_build_schedule",
     "optimizer": "adaptkit_build_optimizer",
     "validator": "adaptkit_build_validator",
+    "metric": "adaptkit_build_metric",
+    "tracker": "adaptkit_stage_callbacks",
 }
 """The hook that builds each family's sections (the table above, as data)."""

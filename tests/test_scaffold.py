@@ -42,8 +42,11 @@ def test_the_installed_plugin_is_listed_ok(installed):
     done = subprocess.run([sys.executable, "-m", "adaptkit.cli", "plugins", "--json"], env=_env(site), capture_output=True, text=True, check=True)
     info = {p["name"]: p for p in json.loads(done.stdout)}["kitdemo"]
     assert (info["status"], info["distribution"], info["warnings"]) == ("ok", "adaptkit-kitdemo", [])
-    assert info["sections"] == {"loss": ["kitdemo_confidence_penalty"], "head": ["kitdemo_head"], "data": ["kitdemo_csv"], "source": ["kitdemo_dense"]}
-    assert "adaptkit_evaluate" in info["hooks"] and "adaptkit_keras_objects" in info["hooks"]
+    assert info["sections"] == {
+        "loss": ["kitdemo_confidence_penalty"], "head": ["kitdemo_head"], "data": ["kitdemo_csv"], "source": ["kitdemo_dense"],
+        "metric": ["kitdemo_macro_f1"],
+    }
+    assert "adaptkit_build_metric" in info["hooks"] and "adaptkit_keras_objects" in info["hooks"]
 
 
 def test_the_generated_tests_pass_on_first_run(installed):
@@ -73,7 +76,7 @@ def test_kinds_pick_what_is_generated(tmp_path):
     for path in folder.rglob("*.py"):
         compile(path.read_text(), str(path), "exec")  # every file is valid Python
     init = (folder / "adaptkit_only_head/__init__.py").read_text()
-    assert "adaptkit_attach_head" in init and "adaptkit_compose_loss" not in init and "adaptkit_evaluate" not in init
+    assert "adaptkit_attach_head" in init and "adaptkit_compose_loss" not in init and "adaptkit_build_metric" not in init
     assert "only_head = \"adaptkit_only_head\"" in (folder / "pyproject.toml").read_text()
 
 

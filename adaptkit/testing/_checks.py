@@ -88,7 +88,27 @@ def _build(family: str, sec: Any, host: PluginHost) -> Optional[str]:
         host.call_first(hook, where, sec, input_shape=(8, 8, 1), context=context("augment.0"))
     elif family == "data":
         host.call_first(hook, where, sec, context=context("data.train"))
+    elif family == "metric":
+        _metric_on_dummies(host.call_first(hook, where, sec, context=context("evaluation.metrics.0")), sec)
+    elif family == "tracker":
+        return "a tracker's callbacks need a run (test them with run_spec)"
     return None
+
+
+def _metric_on_dummies(metric: Any, sec: Any) -> None:
+    """A built metric computes numbers for the names it declares, on 6 examples of 3 classes (or values)."""
+    import numpy as np
+
+    from .._types import TaskInfo
+
+    if type(sec).task == "regression":
+        y, p, task = np.linspace(0, 1, 6), np.linspace(0.1, 0.9, 6), TaskInfo(None)
+    else:
+        y, p, task = np.array([0, 1, 2, 0, 1, 2]), np.full((6, 3), 1 / 3) + np.eye(3)[[0, 1, 1, 0, 2, 2]], TaskInfo(["a", "b", "c"])
+        p = p / p.sum(axis=1, keepdims=True)
+    values = metric.compute(y, p, task)
+    if not isinstance(values, dict) or not set(values) <= set(metric.names) or not values:
+        raise AssertionError(f"{sec.kind}: compute returned {values!r}, not numbers for its names {list(metric.names)}")
 
 
 def check_plugin(module: Union[str, ModuleType], sections: Optional[dict[str, dict]] = None, import_check: bool = True) -> PluginCheck:
@@ -127,7 +147,7 @@ def check_plugin(module: Union[str, ModuleType], sections: Optional[dict[str, di
                 report.skipped.append(f"{family}: {kind} (needs settings: {', '.join('.'.join(map(str, e['loc'])) for e in exc.errors())})")
                 continue
             try:
-                _build(family, sec, host)
+                why = _build(family, sec, host)
             except (PluginError, AssertionError) as exc:  # a wrong answer, or a failure blamed on the plugin
                 problems.append(f"{family} kind {kind!r}: {type(exc).__name__}: {exc}")
                 continue
@@ -136,6 +156,9 @@ def check_plugin(module: Union[str, ModuleType], sections: Optional[dict[str, di
                 continue
             except Exception as exc:  # every other failure is a problem to report, not a crash of the check
                 problems.append(f"{family} kind {kind!r}: {type(exc).__name__}: {exc}")
+                continue
+            if why is not None:
+                report.skipped.append(f"{family}: {kind} ({why})")
                 continue
             report.built.append(f"{family}: {kind}")
     if problems:
