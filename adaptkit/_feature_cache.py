@@ -31,7 +31,7 @@ import tensorflow as tf
 from ._cache_boundary import Cut, find_cut
 from ._state import RunState
 
-__all__ = ["FeatureCache", "cache_features", "close_cache"]
+__all__ = ["FeatureCache", "cache_features", "close_cache", "keep_in_step", "stepped"]
 
 log = logging.getLogger("adaptkit")
 
@@ -198,3 +198,22 @@ def close_cache(run: RunState) -> None:
     if run.feature_cache is not None:
         run.feature_cache.reset()
         run.feature_cache = None
+
+
+def keep_in_step(run: RunState, plan: Any, iterations_before: int) -> None:
+    """Reshuffle the stream stage ``plan`` draws from as often as the run's training streams were before it.
+
+    Cached stages draw from the cache's index order, uncached ones from the run's train stream:
+    two datasets with the same seed, each reshuffling whenever an iteration starts (every epoch,
+    and once as each ``fit`` starts: Keras peeks at a batch to build the model). A stage on one
+    catches up with the iterations run on the other, so a run that mixes cached and uncached
+    stages trains on the batches of a run that caches nothing."""
+    seen = run.shuffled_epochs.get(plan.cached, 0)
+    for _ in range(max(0, iterations_before - seen)):
+        iter(plan.shuffled)  # starting an iteration draws the next order (the iterator is dropped)
+    run.shuffled_epochs[plan.cached] = max(seen, iterations_before)
+
+
+def stepped(run: RunState, plan: Any, iterations_after: int) -> None:
+    """The stream of ``plan`` has been reshuffled for every iteration the run's training has started."""
+    run.shuffled_epochs[plan.cached] = iterations_after

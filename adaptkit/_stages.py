@@ -16,7 +16,7 @@ import keras
 import tensorflow as tf
 
 from ._assembly import freeze_batch_norm, snapshot
-from ._feature_cache import cache_features
+from ._feature_cache import cache_features, keep_in_step, stepped
 from ._distribution import build_for_fit, distributed, multi_worker
 from ._divergence import Diverged, StopOnDivergence, early_stopping_report
 from ._readfaults import read_fault
@@ -53,6 +53,9 @@ class StagePlan:
     """The technique's own callbacks (gradual unfreezing), before the run's."""
     validation: Any = None
     """What ``fit`` validates on each epoch (cached features, or the validation split)."""
+    shuffled: Any = None
+    """The shuffled training stream ``fit`` draws from: the cache's, or the run's train stream."""
+    cached: bool = False
 
 
 def stage_name(spec: Any, s: int) -> str:
@@ -139,7 +142,8 @@ def plan_stage(run: RunState, s: int, learning_rate: Optional[float] = None) -> 
     if cached is None and model is not parts.model and distributed() and not optimizer.built:
         # under a strategy optimizers are built before the replicas step (not inside it)
         prebuild_optimizer(optimizer, parts.model, groups, model.weighting_variables + model.main_variables())
-    return StagePlan(s, name, model, fit_data, optimizer, steps, stage.epochs, compositions, callbacks, validation)
+    shuffled = fit_data if cached is not None else run.streams.train
+    return StagePlan(s, name, model, fit_data, optimizer, steps, stage.epochs, compositions, callbacks, validation, shuffled, cached is not None)
 
 
 def fit_stage(run: RunState, plan: StagePlan) -> None:
@@ -179,6 +183,8 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
     callbacks += tracker_callbacks(run, stage_info(run, s, plan.name, plan.epochs, first))  # last: they see every log
     plan.model._initial_epoch = None  # a restored epoch belongs to its own stage only (Keras keeps it)
     build_for_fit(plan.model, plan.fit_data)
+    # a stream reshuffles once per epoch and once more as each fit starts (Keras peeks at a batch to build)
+    keep_in_step(run, plan, first + s)  # cached and uncached stages: the batches of a run without the cache
     try:
         plan.model.fit(
             plan.fit_data,
@@ -200,6 +206,7 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
     except BaseException:  # interrupted (Ctrl-C, a callback failing): keep the last finished epoch
         save_on_interrupt(backup, s + 1, run.history, save)
         raise
+    stepped(run, plan, sum(1 for row in run.history if row["stage"] <= s + 1) + s + 1)
     selected = selection_report(selector, stage.select_by, run.history, s + 1)
     if selected is not None:
         run.selection[plan.name] = selected

@@ -77,6 +77,9 @@ class RunState:
     """Per stage name with ``select_by``: the epoch whose weights were kept and its score."""
     feature_cache: Any = None
     """The frozen features of the current stage's cut (:mod:`adaptkit._feature_cache`), while training."""
+    shuffled_epochs: dict = field(default_factory=dict)
+    """Iterations (epochs, and one as each fit starts) each training stream has been reshuffled
+    for: the feature cache's (``True``) and the run's own (``False``)."""
     metrics: list = field(default_factory=list)
     """The built ``evaluation.metrics`` (:class:`adaptkit._metrics.BuiltMetric`), fed after training."""
     role: str = "main"

@@ -41,11 +41,13 @@ def _spec(digits_npz, tmp_path, **over):
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory, digits_npz):
-    """The same two-stage spec (frozen base + head, then the top layer unfrozen), cached and uncached."""
+    """The same spec (frozen base + head, then the top layer unfrozen: both cached; then everything
+    unfrozen: uncached after cached stages), cached and uncached."""
     out = {}
     for mode in ("auto", "off"):
         folder = tmp_path_factory.mktemp(mode)
         spec = _spec(digits_npz, folder)
+        spec["training"]["stages"].append({"epochs": 2, "optimizer": {"learning_rate": 0.001}, "surgery": [{"kind": "unfreeze"}]})
         spec["training"]["cache"] = {"mode": mode}
         path = folder / "spec.yaml"
         path.write_text(yaml.safe_dump(spec))
@@ -64,7 +66,8 @@ def test_cached_run_gives_the_uncached_metrics_epoch_by_epoch(two_runs):
     for key in plain:
         assert cached[key] == pytest.approx(plain[key], rel=1e-4, abs=1e-5), key
     assert plain["test/accuracy"] > 0.5  # it learnt something: the comparison means something
-    rows = zip(_history(two_runs["auto"]), _history(two_runs["off"]))
+    rows = list(zip(_history(two_runs["auto"]), _history(two_runs["off"])))
+    assert [r["stage"] for r, _ in rows] == ["1", "1", "2", "3", "3"]
     for a, b in rows:
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
             assert float(a[key]) == pytest.approx(float(b[key]), rel=1e-4, abs=1e-5), (a["epoch"], key)
