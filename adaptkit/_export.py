@@ -54,10 +54,13 @@ def _check_inputs(model: object, fmt: str) -> None:
         raise SpecError("--format", f"the model takes strings (text): {fmt} has no string tensors; export --format saved_model")
 
 
-def _call_once(model: object) -> None:
-    """Keras' ONNX exporter refuses a model that was never called, as one fresh from a file is."""
+def _call_once(model: object, fmt: str) -> None:
+    """Keras' ONNX exporter refuses a model that was never called, as one fresh from a file is
+    (the other exporters trace it themselves; a model taking strings exports only as a SavedModel)."""
     import numpy as np
 
+    if fmt != "onnx":
+        return
     shaped = [np.zeros((1, *[d or 1 for d in t.shape[1:]]), dtype=t.dtype) for t in model.inputs]
     model(shaped[0] if len(shaped) == 1 else shaped, training=False)
 
@@ -76,8 +79,11 @@ def export_run(run_dir: Path, fmt: str, output: Optional[Path] = None, trust_cod
     _check_packages(fmt)
     model = load_run_model(run, trust_code).raw
     _check_inputs(model, fmt)
-    _call_once(model)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _call_once(model, fmt)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SpecError("--output", f"cannot write {target}: {exc.strerror or exc}") from exc
     tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")  # the suffix kept: LiteRT wants .tflite
     try:
         model.export(str(tmp), format=FORMATS[fmt], verbose=False)

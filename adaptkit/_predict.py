@@ -46,6 +46,11 @@ def _task_columns(prefix: str, info: TaskInfo, p: np.ndarray) -> dict[str, np.nd
         out.update({f"{prefix}prob_{name}": p[:, k] for k, name in enumerate(info.class_names)})
         return out
     flat = p.reshape(len(p), -1)
+    if info.class_names is not None and len(info.class_names) == 2 and flat.shape[1] == 1:  # one sigmoid unit
+        from ._predictions import predicted_classes
+
+        names = np.asarray(info.class_names, dtype=object)
+        return {f"{prefix}prediction": names[predicted_classes(flat)], f"{prefix}score_{info.class_names[1]}": flat[:, 0]}
     if flat.shape[1] == 1:
         return {f"{prefix}prediction": flat[:, 0]}
     return {f"{prefix}prediction_{k}": flat[:, k] for k in range(flat.shape[1])}

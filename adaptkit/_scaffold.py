@@ -101,18 +101,24 @@ def new_plugin(name: str, kinds: str, output: Path) -> Path:
     chosen = parse_kinds(kinds)
     prefix = _prefix(name)
     folder = Path(output) / f"adaptkit-{prefix.replace('_', '-')}"
-    if folder.exists():
+    if folder.exists() or folder.is_symlink():
         raise SpecError(str(folder), "already exists: choose another name or --output folder (nothing was written)")
     files = plugin_files(name, chosen)
-    Path(output).mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=output))
+    partial = None
     try:
+        Path(output).mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=output))
         for rel, text in files.items():
             path = partial / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         os.chmod(partial, 0o755)  # mkdtemp's 0700 would be unusual for a source folder
-        os.replace(partial, folder)
+        if folder.exists() or folder.is_symlink():  # appeared meanwhile: never replaced
+            raise SpecError(str(folder), "already exists: choose another name or --output folder (nothing was written)")
+        os.rename(partial, folder)
+    except OSError as exc:
+        raise SpecError("--output", f"cannot write {folder}: {exc.strerror or exc} (nothing was written)") from exc
     finally:
-        shutil.rmtree(partial, ignore_errors=True)
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)
     return folder

@@ -156,7 +156,9 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
     callbacks: list = [StopOnDivergence(terms)] + list(plan.callbacks)  # first: before any backup saves
     save = lambda: checkpoints.save_state(run.digest, s, run.history)  # noqa: E731
     if checkpoints is not None:
-        backup = backup_callback(spec.training.backup, str(checkpoints.backup(s)))
+        # across workers every worker must back up the same epochs: by epoch, not by each one's clock
+        setting = "epoch" if spec.training.backup == "auto" and multi_worker() else spec.training.backup
+        backup = backup_callback(setting, str(checkpoints.backup(s)))
     if backup is not None:
         persist = history_persistence(backup, save)
         callbacks.append(backup)

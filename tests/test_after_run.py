@@ -248,11 +248,12 @@ def test_the_docs_yaml_data_section_predicts(finished_run, digits_npz, tmp_path)
     assert len((tmp_path / "p.csv").read_text().splitlines()) == 1 + 1797
 
 
-def test_a_model_taking_strings_exports_as_a_saved_model_only():
+def test_a_model_taking_strings_exports_as_a_saved_model_only(tmp_path):
     import keras
+    import tensorflow as tf
 
     from adaptkit import SpecError
-    from adaptkit._export import _check_inputs
+    from adaptkit._export import FORMATS, _call_once, _check_inputs
 
     text = keras.Input(shape=(), dtype="string")
     model = keras.Model(text, keras.layers.StringLookup(vocabulary=["a", "b"])(text))
@@ -260,6 +261,10 @@ def test_a_model_taking_strings_exports_as_a_saved_model_only():
     for fmt in ("tflite", "onnx"):
         with pytest.raises(SpecError, match="takes strings"):
             _check_inputs(model, fmt)
+    _call_once(model, "saved_model")  # what export_run does before exporting: nothing for strings
+    model.export(str(tmp_path / "sm"), format=FORMATS["saved_model"], verbose=False)
+    served = tf.saved_model.load(str(tmp_path / "sm"))
+    assert served.serve(tf.constant(["b", "a", "zzz"])).numpy().tolist() == [2, 1, 0]
 
 
 def test_a_multi_task_run_predicts_and_scores_each_task(tmp_path, digits_npz, new_digits):
@@ -299,3 +304,14 @@ def test_a_run_written_before_tasks_were_kept_takes_its_class_names_from_the_tes
     result = invoke("predict", old, new_digits / "unlabeled.npz")
     assert result.exit_code == 0, result.output
     assert next(csv.reader(io.StringIO(result.stdout))) == ["id", "prediction", *[f"prob_{n}" for n in names]]
+
+
+def test_a_one_unit_sigmoid_classifier_predicts_class_names():
+    import numpy as np
+
+    from adaptkit._predict import _task_columns
+    from adaptkit._types import TaskInfo
+
+    columns = _task_columns("", TaskInfo(["ok", "defect"]), np.array([[0.2], [0.9]]))
+    assert list(columns["prediction"]) == ["ok", "defect"]
+    assert list(columns["score_defect"]) == [0.2, 0.9]

@@ -100,3 +100,11 @@ def test_an_existing_folder_is_never_touched(tmp_path):
     assert outcome.exit_code == 2 and "already exists" in outcome.output
     assert [p.name for p in (tmp_path / "adaptkit-mine").iterdir()] == ["keep.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adaptkit-mine"]  # no partial folder left
+
+
+def test_an_output_that_cannot_be_written_is_one_line(tmp_path):
+    (tmp_path / "afile").write_text("not a folder")
+    outcome = CliRunner().invoke(main, ["new-plugin", "mine", "--output", str(tmp_path / "afile" / "x")])
+    assert outcome.exit_code == 2 and len(outcome.output.splitlines()) == 1
+    assert outcome.output.startswith("error: --output: cannot write ") and "Not a directory" in outcome.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
