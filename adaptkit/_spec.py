@@ -16,10 +16,9 @@ from pydantic import BaseModel, BeforeValidator, Field, StrictInt, create_model,
 
 from ._cache_spec import FeatureCacheSpec
 from ._distribution import distribution_field
-from ._errors import SpecError
 from ._families import family_union
 from ._plugins import PluginHost, get_host
-from ._sections import SECTION_BASES, Section, SpecModel
+from ._sections import SECTION_BASES, SpecModel
 from ._spec_checks import MAX_EPOCHS, MAX_SEED, check_spec
 from ._spec_evaluation import evaluation_model
 
