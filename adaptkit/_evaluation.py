@@ -24,7 +24,7 @@ from ._plugins import PluginHost
 from ._state import RunState
 from ._types import ModelParts, RunContext
 
-__all__ = ["evaluation_sets", "evaluate", "all_metrics"]
+__all__ = ["evaluation_sets", "evaluate", "all_metrics", "aligned_layers"]
 
 log = logging.getLogger("adaptkit")
 
@@ -44,6 +44,7 @@ def all_metrics(
     ctx: RunContext,
     before: Optional[ModelParts] = None,
     predictions: Optional[Predictions] = None,
+    aligned_at: tuple = (),
 ) -> tuple[dict[str, Any], list[AdaptkitError]]:
     """The metrics of ``parts`` on ``sets``: the built ``evaluation.metrics`` on ``predictions``, then every
     ``adaptkit_evaluate`` implementation's, merged; and the errors of those that failed (each on its own)."""
@@ -51,7 +52,7 @@ def all_metrics(
     metrics, failed = metric_values(built, parts, predictions)
     answers, errors = host.call_each_isolated(
         "adaptkit_evaluate", "evaluation", spec=spec, parts=parts, data=sets, context=ctx.at("evaluation"),
-        before=before, predictions=predictions,
+        before=before, predictions=predictions, aligned_at=aligned_at,
     )
     for plugin, answer in answers:  # each answer already checked: a dict of numbers, no key of another plugin's
         taken = sorted(set(answer) & set(metrics))
@@ -62,11 +63,20 @@ def all_metrics(
     return metrics, failed + errors
 
 
+def aligned_layers(compositions: list) -> tuple:
+    """The layers the compositions align, each once, in order (``None``: the encoder's output)."""
+    return tuple(dict.fromkeys(c.aligned_at for c in compositions))
+
+
 def evaluate(
     run: RunState, parts: ModelParts, sets: dict, before: Optional[ModelParts] = None, predictions: Optional[Predictions] = None
 ) -> dict[str, Any]:
-    """The metrics of ``parts`` (:func:`all_metrics`); what fails is added to ``run.errors``."""
-    metrics, errors = all_metrics(run.host, run.spec, run.metrics, parts, sets, run.ctx, before, predictions)
+    """The metrics of ``parts`` (:func:`all_metrics`); what fails is added to ``run.errors``.
+
+    With ``before`` (the model before adaptation), the plugins are told where the run's
+    losses aligned the domains (``aligned_at``), to compare the features there."""
+    aligned = aligned_layers(run.compositions) if before is not None else ()
+    metrics, errors = all_metrics(run.host, run.spec, run.metrics, parts, sets, run.ctx, before, predictions, aligned)
     for error in errors:
         _keep(run, _located(run, error))
     return metrics

@@ -289,6 +289,7 @@ def adaptkit_evaluate(
     context: RunContext,
     before: Optional[ModelParts],
     predictions: Any = None,
+    aligned_at: Sequence[Optional[str]] = (),
 ) -> Optional[dict[str, float]]:
     """Add metrics to ``metrics.json`` after training.
 
@@ -305,8 +306,10 @@ def adaptkit_evaluate(
     for every plugin: ``predictions.of(parts.model, split)`` returns
     ``(labels, predictions)`` as NumPy arrays (dicts by task for a
     multi-task model); use it rather than running the model over a split
-    yourself. Every plugin
-    may contribute (an implementation may leave out arguments it does not
+    yourself. ``aligned_at`` (with ``before``) names the layers where the
+    run's losses align the domains, each once (``LossComposition.aligned_at``;
+    ``None``: the encoder's output); empty without an adaptation stage.
+    Every plugin may contribute (an implementation may leave out arguments it does not
     need); return ``None`` to
     contribute nothing. Keys should be prefixed by the split they use
     (``test/accuracy``). Each plugin is called on its own: one that raises

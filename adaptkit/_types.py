@@ -215,7 +215,10 @@ class LossComposition:
     - ``finalize``: turns the trained main model into the adapted model to
       save (e.g. ADDA: target encoder + source classifier); ``None`` keeps it;
     - ``freeze_main``: the main model's own variables are not trained while
-      this composition is active (ADDA trains only its target encoder).
+      this composition is active (ADDA trains only its target encoder);
+    - ``aligned_at``: the name of the layer whose output the terms align
+      between the domains (a ``feature_layer``); ``None``: the encoder's
+      output, or no alignment. The evaluation measures the proxy A-distance there.
     """
 
     terms: list[LossTerm] = field(default_factory=list)
@@ -224,6 +227,7 @@ class LossComposition:
     metrics: dict[str, Callable[[StepBatch], Any]] = field(default_factory=dict)
     finalize: Optional[Callable[[ModelParts], "keras.Model"]] = None
     freeze_main: bool = False
+    aligned_at: Optional[str] = None
 
 
 class TaskWeighting:

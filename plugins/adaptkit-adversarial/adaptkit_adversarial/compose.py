@@ -142,4 +142,5 @@ def compose_adversarial(section: DannLoss | CdanLoss, parts: ModelParts, context
         terms=[LossTerm(name=f"{tag}_domain_loss", fn=loss, weight=1.0, player="main")],
         modules=modules,
         metrics={f"{tag}_domain_accuracy": accuracy, f"{tag}_lambda": current_lambda},
+        aligned_at=section.feature_layer,
     )

@@ -67,10 +67,10 @@ def adaptkit_attach_head(section, features, task, context):
 
 
 @hookimpl
-def adaptkit_evaluate(spec, parts, data, context, before):
+def adaptkit_evaluate(spec, parts, data, context, before, aligned_at):
     from .evaluate import proxy_a_distances
 
-    return proxy_a_distances(parts, data, before, seed=spec.seed) or None
+    return proxy_a_distances(parts, data, before, seed=spec.seed, aligned_at=aligned_at) or None
 
 
 @hookimpl

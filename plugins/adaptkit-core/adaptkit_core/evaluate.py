@@ -1,13 +1,15 @@
-"""The proxy A-distance between source and target features, after (and before) adaptation (numpy only).
+"""The proxy A-distance between source and target features where the losses align them, after (and before) adaptation.
 
 The per-split metrics are ``evaluation.metrics`` kinds (``metrics.py``), fed by the host.
 """
 
 from __future__ import annotations
 
+from typing import Optional, Sequence
+
 import numpy as np
 
-from adaptkit import ModelParts
+from adaptkit import ModelParts, model_feature_extractor
 
 
 def _features(encoder, dataset, limit: int) -> np.ndarray:
@@ -50,15 +52,29 @@ def proxy_a_distance(source: np.ndarray, target: np.ndarray, seed: int = 0, epoc
     return 2 * (1 - 2 * min(err, 0.5))
 
 
-def proxy_a_distances(parts: ModelParts, data: dict, before, seed: int = 0, limit: int = 1000) -> dict[str, float]:
+def _pad(parts: ModelParts, layer: Optional[str], source, target, seed: int, limit: int) -> float:
+    """The proxy A-distance at ``layer``'s output (``None``: the encoder's), from the model's input."""
+    extract = parts.encoder if layer is None else model_feature_extractor(parts, layer, "evaluation.aligned_at")
+    return proxy_a_distance(_features(extract, source, limit), _features(extract, target, limit), seed)
+
+
+def proxy_a_distances(
+    parts: ModelParts, data: dict, before, seed: int = 0, limit: int = 1000, aligned_at: Sequence[Optional[str]] = ()
+) -> dict[str, float]:
     """Proxy A-distance between the source test features and the target features, after
-    (and, when the run had a domain-adaptation stage, before) adaptation."""
+    (and, when the run had a domain-adaptation stage, before) adaptation.
+
+    Measured where the losses aligned the domains (``aligned_at``): the encoder's output
+    as ``domain/proxy_a_distance[_before]`` (also when nothing names a layer), each named
+    layer as ``domain/proxy_a_distance[_before]@<layer>``."""
     source, target = data.get("test"), data.get("target")
     if source is None or target is None:
         return {}
-    out = {"domain/proxy_a_distance": proxy_a_distance(_features(parts.encoder, source, limit), _features(parts.encoder, target, limit), seed)}
-    if before is not None:
-        out["domain/proxy_a_distance_before"] = proxy_a_distance(
-            _features(before.encoder, source, limit), _features(before.encoder, target, limit), seed
-        )
+    layers = list(dict.fromkeys(aligned_at)) or [None]
+    out: dict[str, float] = {}
+    for layer in layers:
+        at = "" if layer is None else f"@{layer}"
+        out[f"domain/proxy_a_distance{at}"] = _pad(parts, layer, source, target, seed, limit)
+        if before is not None:
+            out[f"domain/proxy_a_distance_before{at}"] = _pad(before, layer, source, target, seed, limit)
     return out

@@ -136,6 +136,7 @@ def compose_adda(section: AddaLoss, parts: ModelParts, context: RunContext) -> L
         metrics={("adda_wasserstein" if wasserstein else "adda_domain_accuracy"): disc_metric},
         finalize=finalize,
         freeze_main=True,
+        aligned_at=section.head_layer,
     )
 
 
@@ -183,6 +184,7 @@ def compose_wdgrl(section: WdgrlLoss, parts: ModelParts, context: RunContext) ->
         players=[player],
         modules=[critic],
         metrics={"wdgrl_wasserstein": wasserstein},
+        aligned_at=section.feature_layer,
     )
 
 
@@ -200,4 +202,6 @@ def compose_discrepancy(section: MmdLoss | CoralLoss, parts: ModelParts, context
     def term(batch: StepBatch):
         return distance(stream_features(extract, batch, "source"), stream_features(extract, batch, "target"))
 
-    return LossComposition(terms=[LossTerm(f"{section.kind}_loss", term, progress_weight(section), player="main")])
+    return LossComposition(
+        terms=[LossTerm(f"{section.kind}_loss", term, progress_weight(section), player="main")], aligned_at=section.feature_layer
+    )
