@@ -104,6 +104,10 @@ def loss_composition(answer: Any) -> Problem:
             return f"a LossComposition whose term {term.name!r} has fn {_a(term.fn)}, not a function of the batch"
         if not (callable(term.weight) or (isinstance(term.weight, numbers.Real) and not isinstance(term.weight, bool))):
             return f"a LossComposition whose term {term.name!r} has weight {_a(term.weight)}, not a number or a schedule"
+    if answer.aligned_at is not None and not isinstance(answer.aligned_at, str):
+        return f"a LossComposition whose aligned_at is {_a(answer.aligned_at)}, not a layer name (str) or None"
+    if answer.aligned_at == "":
+        return "a LossComposition whose aligned_at is '', not a layer name (None: the encoder's output)"
     return None
 
 

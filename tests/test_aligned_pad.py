@@ -54,3 +54,11 @@ def test_pad_is_reported_at_each_aligned_layer(head_aligned):
 def test_aligned_layers_are_listed_once_in_order():
     found = aligned_layers([LossComposition(aligned_at="b"), LossComposition(), LossComposition(aligned_at="b")])
     assert found == ("b", None)
+
+
+def test_a_composition_aligned_at_a_non_name_is_refused():
+    from adaptkit._answers import loss_composition
+
+    assert loss_composition(LossComposition(aligned_at="head_dense1")) is None
+    assert loss_composition(LossComposition(aligned_at="")).startswith("a LossComposition whose aligned_at is '', ")
+    assert loss_composition(LossComposition(aligned_at=3)) == "a LossComposition whose aligned_at is int, not a layer name (str) or None"
