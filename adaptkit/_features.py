@@ -52,6 +52,21 @@ class _Extractor:
         return [w for model in self.models for w in model.trainable_weights]
 
 
+def _up_to(model: Any, layer: Any, name: str) -> Any:
+    """``model``'s inputs -> ``layer``'s output, at the call of it that ``model``'s graph holds
+    (a layer built by calling it once beforehand, as KerasHub's transformer blocks are, has two)."""
+    import keras
+
+    nodes = getattr(layer, "_inbound_nodes", [])
+    for node in reversed(nodes[1:]):
+        outs = node.output_tensors
+        try:
+            return keras.Model(model.inputs, outs[0] if len(outs) == 1 else list(outs), name=f"features_{name}")
+        except ValueError:
+            continue
+    return keras.Model(model.inputs, layer.output, name=f"features_{name}")
+
+
 def _find(model: Any, name: str) -> Optional[_Extractor]:
     """An extractor of layer ``name``'s output on ``model``'s inputs, or None."""
     import keras
@@ -61,7 +76,7 @@ def _find(model: Any, name: str) -> Optional[_Extractor]:
     except ValueError:
         layer = None
     if layer is not None:
-        sub = keras.Model(model.inputs, layer.output, name=f"features_{name}")
+        sub = _up_to(model, layer, name)
         return _Extractor([sub], sub.output.shape)
     for outer in model.layers:
         if not isinstance(outer, keras.Model) or outer is model:

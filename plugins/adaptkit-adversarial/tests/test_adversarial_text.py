@@ -23,7 +23,9 @@ def text_parts():
     inp = keras.Input((), dtype="string", name="text")
     seq = keras.layers.Embedding(32, 4, name="embedding")(vectorize(inp))
     pooled = keras.layers.GlobalAveragePooling1D(name="pooled")(seq)
-    encoder = keras.Model(inp, keras.layers.Dense(5, activation="relu", name="enc_dense")(pooled), name="encoder")
+    dense = keras.layers.Dense(5, activation="relu", name="enc_dense")
+    dense(keras.Input((4,)))  # called once before the graph, as KerasHub builds its blocks: two inbound nodes
+    encoder = keras.Model(inp, dense(pooled), name="encoder")
     f_in = keras.Input((5,), name="features")
     classifier = keras.Model(f_in, keras.layers.Dense(2, activation="softmax", name="predictions")(f_in), name="classifier")
     m_in = keras.Input((), dtype="string", name="text")
@@ -46,3 +48,6 @@ def test_dann_feature_layer_on_a_string_model_sizes_and_trains_the_layer():
     assert np.isfinite(float(loss)) and grad is not None and float(tf.reduce_sum(tf.abs(tf.convert_to_tensor(grad)))) > 0
     # an extractor with no known shape is run once on a string probe of the model's own input
     assert feature_dim(parts.encoder, lambda x, training=False: parts.encoder(x, training=training)) == 5
+    # a layer with two calls: the one in the encoder's graph is aligned
+    comp = adaptkit_compose_loss(section=DannLoss(kind="dann", feature_layer="enc_dense"), parts=parts, context=ctx)
+    assert comp.modules[0].input_shape == (None, 5) and np.isfinite(float(comp.terms[0].fn(batch)))
