@@ -18,6 +18,7 @@ __all__ = [
     "flatten",
     "stream_features",
     "feature_dim",
+    "trainable_below",
     "dense_network",
 ]
 
@@ -34,8 +35,40 @@ def layer_names(model: Any) -> list[str]:
     return out
 
 
-def _find(model: Any, name: str) -> Optional[Callable]:
-    """A callable ``(x, training) -> that layer's output`` on ``model``'s inputs, or None."""
+class _Extractor:
+    """``(x, training) -> a layer's output``, run through ``models`` in turn; knows its output shape."""
+
+    def __init__(self, models: Sequence[Any], output_shape: tuple) -> None:
+        self.models = list(models)
+        self.output_shape = tuple(output_shape)
+
+    def __call__(self, x: Any, training: bool = True) -> Any:
+        for model in self.models:
+            x = model(x, training=training)
+        return x
+
+    def trainable_weights(self) -> list:
+        """The trainable variables the output depends on (those of the layers up to the named one)."""
+        return [w for model in self.models for w in model.trainable_weights]
+
+
+def _up_to(model: Any, layer: Any, name: str) -> Any:
+    """``model``'s inputs -> ``layer``'s output, at the call of it that ``model``'s graph holds
+    (a layer built by calling it once beforehand, as KerasHub's transformer blocks are, has two)."""
+    import keras
+
+    nodes = getattr(layer, "_inbound_nodes", [])
+    for node in reversed(nodes[1:]):
+        outs = node.output_tensors
+        try:
+            return keras.Model(model.inputs, outs[0] if len(outs) == 1 else list(outs), name=f"features_{name}")
+        except ValueError:
+            continue
+    return keras.Model(model.inputs, layer.output, name=f"features_{name}")
+
+
+def _find(model: Any, name: str) -> Optional[_Extractor]:
+    """An extractor of layer ``name``'s output on ``model``'s inputs, or None."""
     import keras
 
     try:
@@ -43,8 +76,8 @@ def _find(model: Any, name: str) -> Optional[Callable]:
     except ValueError:
         layer = None
     if layer is not None:
-        sub = keras.Model(model.inputs, layer.output, name=f"features_{name}")
-        return lambda x, training=True: sub(x, training=training)
+        sub = _up_to(model, layer, name)
+        return _Extractor([sub], sub.output.shape)
     for outer in model.layers:
         if not isinstance(outer, keras.Model) or outer is model:
             continue
@@ -57,11 +90,11 @@ def _find(model: Any, name: str) -> Optional[Callable]:
         feed = nodes[0].input_tensors
         feed = feed[0] if len(feed) == 1 else list(feed)
         prefix = keras.Model(model.inputs, feed, name=f"into_{outer.name}")
-        return lambda x, training=True: inner(prefix(x, training=training), training=training)
+        return _Extractor([prefix] + inner.models, inner.output_shape)
     return None
 
 
-def feature_extractor(encoder: Any, name: Optional[str], where: str) -> Optional[Callable]:
+def feature_extractor(encoder: Any, name: Optional[str], where: str) -> Optional[_Extractor]:
     """``None`` for the encoder's own output; else a callable computing layer ``name``'s output.
 
     Raises ``SpecError(where, ...)`` when no layer has that name.
@@ -76,7 +109,7 @@ def feature_extractor(encoder: Any, name: Optional[str], where: str) -> Optional
     return found
 
 
-def model_feature_extractor(parts: Any, name: Optional[str], where: str) -> Optional[Callable]:
+def model_feature_extractor(parts: Any, name: Optional[str], where: str) -> Optional[_Extractor]:
     """``feature_layer`` of a loss -> ``(x, training) -> features``.
 
     ``None`` for the encoder's own output; else a layer of the encoder or,
@@ -93,7 +126,7 @@ def model_feature_extractor(parts: Any, name: Optional[str], where: str) -> Opti
             shown = ", ".join(names[:16]) + (", ..." if len(names) > 16 else "")
             raise SpecError(where, f"neither the encoder nor the head has a layer {name!r} (layers: {shown})") from None
     head = feature_extractor(parts.classifier, name, where)
-    return lambda x, training=True: head(parts.encoder(x, training=training), training=training)
+    return _Extractor([parts.encoder] + head.models, head.output_shape)
 
 
 def flatten(x: Any) -> Any:
@@ -122,18 +155,39 @@ def stream_features(extract: Optional[Callable], batch: Any, domain: str) -> Any
     return flatten(f)
 
 
-def feature_dim(encoder: Any, extract: Optional[Callable]) -> int:
-    """Size of the flattened features :func:`stream_features` returns for this encoder and extractor."""
-    import math
-
+def _probe(model: Any) -> Any:
+    """One example for ``model``'s inputs, of their own dtypes (empty-ish strings for a string input)."""
+    import keras
     import numpy as np
 
-    if extract is None:
-        shape = tuple(encoder.output.shape)
-    else:  # run the extractor once on zeros to learn its output shape
-        x = np.zeros((1,) + tuple(int(d) for d in encoder.input.shape[1:]), "float32")
-        shape = tuple(extract(x, training=False).shape)
+    def one(tensor: Any) -> Any:
+        shape = (1,) + tuple(1 if d is None else int(d) for d in tensor.shape[1:])
+        if "string" in str(tensor.dtype):
+            return np.full(shape, "a", dtype=object)
+        return np.zeros(shape, str(tensor.dtype))
+
+    return keras.tree.map_structure(one, model.input)
+
+
+def feature_dim(encoder: Any, extract: Optional[Callable]) -> int:
+    """Size of the flattened features :func:`stream_features` returns for this encoder and extractor.
+
+    From the symbolic output shape where it is known; else the extractor is run once
+    on a probe of the encoder's own input dtypes (strings for a text model).
+    """
+    import math
+
+    shape = tuple(encoder.output.shape) if extract is None else getattr(extract, "output_shape", None)
+    if shape is None or any(d is None for d in shape[1:]):
+        shape = tuple((extract or encoder)(_probe(encoder), training=False).shape)
     return int(math.prod(int(d) for d in shape[1:]))
+
+
+def trainable_below(parts: Any, extract: Optional[Callable]) -> list:
+    """The trainable variables the aligned features depend on (``extract`` from :func:`model_feature_extractor`)."""
+    if extract is None:
+        return list(parts.encoder.trainable_weights)
+    return extract.trainable_weights() if isinstance(extract, _Extractor) else list(parts.encoder.trainable_weights)
 
 
 def dense_network(

@@ -15,6 +15,7 @@ from typing import Any, Optional
 import keras
 import tensorflow as tf
 
+from ._alignment import check_alignment_trains
 from ._assembly import freeze_batch_norm, snapshot
 from ._feature_cache import cache_features, keep_in_step, stepped
 from ._distribution import build_for_fit, distributed, multi_worker
@@ -74,8 +75,10 @@ def prepare_stage(run: RunState, s: int) -> None:
 def compose_losses(run: RunState, s: int) -> list:
     """The stage's loss compositions, one per ``losses`` entry, from their plugins."""
     out = []
-    for j, section in enumerate(run.spec.training.stages[s].losses):
+    stage = run.spec.training.stages[s]
+    for j, section in enumerate(stage.losses):
         where = f"training.stages.{s}.losses.{j}"
+        check_alignment_trains(section, run.parts, where, unfreezes_later=stage.gradual_unfreezing is not None)
         out.append(run.host.call_first("adaptkit_compose_loss", where, section, parts=run.parts, context=run.ctx.at(where)))
     return out
 
