@@ -77,13 +77,21 @@ def _split_key(key: str) -> tuple[Optional[str], Optional[str], str]:
     return parts[0], (parts[1] if len(parts) == 3 else None), parts[-1]
 
 
-def _one_verdict(task: str, verdict: dict) -> str:
+def verdict_head(task: str, verdict: dict) -> tuple[str, bool]:
+    """The task's title and the verdict's line; ``True`` when there is no verdict (nothing more to show)."""
     from ._verdict import verdict_line
 
     title = f"<h3>{e(task)}</h3>" if task else ""
     if "no_verdict" in verdict:
-        return title + f'<p class="verdict neutral">no verdict: {e(verdict["no_verdict"])}</p>'
-    out = title + f'<p class="verdict {verdict_class(verdict.get("verdict"))}" data-verdict="{e(verdict.get("verdict"))}">{e(verdict_line(verdict))}</p>'
+        return title + f'<p class="verdict neutral">no verdict: {e(verdict["no_verdict"])}</p>', True
+    line = f'<p class="verdict {verdict_class(verdict.get("verdict"))}" data-verdict="{e(verdict.get("verdict"))}">{e(verdict_line(verdict))}</p>'
+    return title + line, False
+
+
+def _one_verdict(task: str, verdict: dict) -> str:
+    out, done = verdict_head(task, verdict)
+    if done:
+        return out
     rows = []
     for what, t_key, b_key, flag in (
         ("start (first epoch)", "start_transfer", "start_baseline", "higher_start"),

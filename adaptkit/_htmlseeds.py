@@ -8,21 +8,18 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ._html import REPORT, _header, _spec_section, _tasks_of, _warnings
+from ._html import REPORT, _header, _spec_section, _tasks_of, _warnings, verdict_head
 from ._htmladaptation import adaptation_section
-from ._htmlparts import e, figure, interval, num, page, section, shown, table, td, verdict_class
+from ._htmlparts import e, figure, interval, num, page, section, shown, table, td
 from ._rundata import RunFiles
 
 __all__ = ["seeds_page"]
 
 
 def _over_seeds_verdict(task: str, verdict: dict) -> str:
-    from ._verdict import verdict_line
-
-    title = f"<h3>{e(task)}</h3>" if task else ""
-    if "no_verdict" in verdict:
-        return title + f'<p class="verdict neutral">no verdict: {e(verdict["no_verdict"])}</p>'
-    out = title + f'<p class="verdict {verdict_class(verdict.get("verdict"))}" data-verdict="{e(verdict.get("verdict"))}">{e(verdict_line(verdict))}</p>'
+    out, done = verdict_head(task, verdict)
+    if done:
+        return out
     rows = []
     for what in ("start", "slope", "asymptote"):
         t = verdict.get(what)
