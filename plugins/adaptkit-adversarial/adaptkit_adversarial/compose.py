@@ -18,6 +18,7 @@ from adaptkit import (
     ModelParts,
     RunContext,
     StepBatch,
+    class_probabilities,
     feature_dim,
     model_feature_extractor,
     progress_weight,
@@ -40,20 +41,8 @@ __all__ = ["compose_adversarial"]
 
 def _probabilities(section: CdanLoss, parts: ModelParts) -> Callable[[Any], Any]:
     """``outputs -> class probabilities`` (C >= 2 columns), without gradient (as in CDAN's code)."""
-    kind = section.outputs
-    act = getattr(getattr(parts.classifier.layers[-1], "activation", None), "__name__", "linear")
-    if kind == "auto":
-        kind = "probabilities" if act in ("softmax", "sigmoid") else "logits"
-    binary = int(parts.classifier.output.shape[-1]) == 1
-
-    def probs(outputs):
-        o = ops.stop_gradient(ops.cast(outputs, "float32"))
-        if binary:
-            p = ops.sigmoid(o) if kind == "logits" else o
-            return ops.concatenate([1.0 - p, p], axis=-1)
-        return ops.softmax(o, axis=-1) if kind == "logits" else o
-
-    return probs
+    probs = class_probabilities(parts, section.outputs)
+    return lambda outputs: ops.stop_gradient(probs(outputs))
 
 
 def compose_adversarial(section: DannLoss | CdanLoss, parts: ModelParts, context: RunContext) -> LossComposition:

@@ -1,0 +1,82 @@
+"""Spec sections of the self-training plugin (pydantic only: no TensorFlow here)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from adaptkit import LossSection
+
+__all__ = ["TargetObjective", "MccLoss", "InformationMaximizationLoss", "LabelShiftLoss", "SECTIONS"]
+
+
+class TargetObjective(LossSection):
+    """A term on the target batch's class predictions: weight, its schedule over the stage, and what the head outputs."""
+
+    needs_target: ClassVar[bool] = True
+
+    weight: float = Field(1.0, ge=0, description="Weight of the term (its largest value under the ganin schedule).")
+    schedule: Literal["constant", "ganin"] = Field(
+        "constant",
+        description="How the weight moves over the stage: constant; or ganin = weight * (2 / (1 + exp(-gamma * p)) - 1), p the stage's progress.",
+    )
+    gamma: float = Field(10.0, gt=0, description="ganin schedule: how fast the weight rises from 0.")
+    outputs: Literal["auto", "probabilities", "logits"] = Field(
+        "auto",
+        description="What the head outputs: auto reads its last layer's activation (softmax/sigmoid: probabilities, else logits).",
+    )
+
+
+class MccLoss(TargetObjective):
+    """Minimum class confusion (Jin et al. 2020): the uncertainty-weighted, class-normalised confusion between
+    classes of the target batch's temperature-scaled predictions, off-diagonal mass averaged over classes."""
+
+    kind: Literal["mcc"]
+    temperature: float = Field(2.5, gt=0, description="Temperature T of the softmax rescaling (the paper's and TLlib's 2.5).")
+
+
+class InformationMaximizationLoss(TargetObjective):
+    """Information maximisation (SHOT, Liang et al. 2020): the target predictions' mean entropy minus
+    ``diversity`` times the entropy of their mean (confident, yet spread over the classes)."""
+
+    kind: Literal["information_maximization"]
+    diversity: float = Field(
+        1.0, ge=0, description="Weight of the diversity term, the entropy of the batch's mean prediction (SHOT's 1.0; 0: entropy minimisation alone)."
+    )
+    prior: Literal["uniform", "estimated"] = Field(
+        "uniform",
+        description=(
+            "What the diversity term pulls the batch's mean prediction towards: uniform = its entropy (SHOT's); "
+            "estimated = minus its KL divergence from the target class prior estimated during the stage by EM "
+            "(Saerens et al. 2002), for a target whose classes are not balanced."
+        ),
+    )
+    momentum: float = Field(
+        0.99, ge=0, lt=1, description="estimated prior: the running estimate keeps this share of itself at each step."
+    )
+
+
+class LabelShiftLoss(TargetObjective):
+    """Label-shift correction: estimate the target's class prior q(y) during the stage (BBSE, Lipton et al. 2018;
+    or EM, Saerens et al. 2002) and reweight the source task loss by w(y) = q(y) / p(y)."""
+
+    kind: Literal["label_shift"]
+    estimator: Literal["bbse", "em"] = Field(
+        "bbse",
+        description=(
+            "bbse: w = C^-1 mu, C the source batches' soft confusion matrix (joint of predicted and true class), mu the "
+            "target batches' mean prediction, solved by least squares, clipped at 0; em: Saerens' EM on each target "
+            "batch's predictions, started from the running estimate."
+        ),
+    )
+    momentum: float = Field(
+        0.99, ge=0, lt=1, description="Running averages (confusion, mean prediction, source prior) keep this share of themselves at each step."
+    )
+    warmup: float = Field(
+        0.1, ge=0, lt=1, description="The share of the stage during which the averages gather and the loss is not reweighted yet."
+    )
+    max_weight: float = Field(10.0, gt=1, description="Each class weight w(y) is clipped to [0, max_weight].")
+
+
+SECTIONS = [MccLoss, InformationMaximizationLoss, LabelShiftLoss]
