@@ -1,4 +1,4 @@
-"""adaptkit plugin: target-side objectives (MCC, information maximisation) and label-shift correction.
+"""adaptkit plugin: target-side objectives (MCC, information maximisation), label-shift correction and AdaBN.
 
 The hooks live here; TensorFlow/Keras code is imported inside them, so listing
 the plugin and validating specs stay TensorFlow-free.
@@ -10,9 +10,9 @@ from typing import Optional
 
 import adaptkit
 
-from .sections import SECTIONS, InformationMaximizationLoss, LabelShiftLoss, MccLoss
+from .sections import SECTIONS, AdaBnLoss, InformationMaximizationLoss, LabelShiftLoss, MccLoss
 
-__all__ = ["adaptkit_sections", "adaptkit_compose_loss", "adaptkit_keras_objects", "MccLoss", "InformationMaximizationLoss", "LabelShiftLoss"]
+__all__ = ["adaptkit_sections", "adaptkit_compose_loss", "adaptkit_keras_objects", "MccLoss", "InformationMaximizationLoss", "LabelShiftLoss", "AdaBnLoss"]
 
 
 @adaptkit.hookimpl
@@ -31,6 +31,10 @@ def adaptkit_compose_loss(
         InformationMaximizationLoss: compose.compose_im,
         LabelShiftLoss: compose.compose_label_shift,
     }.get(type(section))
+    if isinstance(section, AdaBnLoss):
+        from .adabn import compose_adabn
+
+        return compose_adabn(section, parts, context)
     return None if build is None else build(section, parts, context)
 
 

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from adaptkit import LossSection
 
-__all__ = ["TargetObjective", "MccLoss", "InformationMaximizationLoss", "LabelShiftLoss", "SECTIONS"]
+__all__ = ["TargetObjective", "MccLoss", "InformationMaximizationLoss", "LabelShiftLoss", "AdaBnLoss", "SECTIONS"]
 
 
 class TargetObjective(LossSection):
@@ -79,4 +79,12 @@ class LabelShiftLoss(TargetObjective):
     max_weight: float = Field(10.0, gt=1, description="Each class weight w(y) is clipped to [0, max_weight].")
 
 
-SECTIONS = [MccLoss, InformationMaximizationLoss, LabelShiftLoss]
+class AdaBnLoss(LossSection):
+    """AdaBN (Li et al. 2016): the saved model's BatchNormalization layers take the target's mean and variance,
+    pooled over every target batch of the stage (no loss term: the stage trains as it would without it)."""
+
+    needs_target: ClassVar[bool] = True
+    kind: Literal["adabn"]
+
+
+SECTIONS = [MccLoss, InformationMaximizationLoss, LabelShiftLoss, AdaBnLoss]
