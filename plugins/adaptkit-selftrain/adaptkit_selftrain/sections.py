@@ -28,6 +28,15 @@ class TargetObjective(LossSection):
     )
 
 
+class _RunningPrior(TargetObjective):
+    """A target objective that keeps a running estimate of the target's class prior."""
+
+    momentum: float = Field(
+        0.99, ge=0, lt=1,
+        description="The running averages behind the prior estimate (source prior, confusion, mean target prediction, EM's estimate) keep this share of themselves at each step.",
+    )
+
+
 class MccLoss(TargetObjective):
     """Minimum class confusion (Jin et al. 2020): the uncertainty-weighted, class-normalised confusion between
     classes of the target batch's temperature-scaled predictions, off-diagonal mass averaged over classes."""
@@ -36,7 +45,7 @@ class MccLoss(TargetObjective):
     temperature: float = Field(2.5, gt=0, description="Temperature T of the softmax rescaling (the paper's and TLlib's 2.5).")
 
 
-class InformationMaximizationLoss(TargetObjective):
+class InformationMaximizationLoss(_RunningPrior):
     """Information maximisation (SHOT, Liang et al. 2020): the target predictions' mean entropy minus
     ``diversity`` times the entropy of their mean (confident, yet spread over the classes)."""
 
@@ -52,12 +61,9 @@ class InformationMaximizationLoss(TargetObjective):
             "(Saerens et al. 2002), for a target whose classes are not balanced."
         ),
     )
-    momentum: float = Field(
-        0.99, ge=0, lt=1, description="estimated prior: the running estimate keeps this share of itself at each step."
-    )
 
 
-class LabelShiftLoss(TargetObjective):
+class LabelShiftLoss(_RunningPrior):
     """Label-shift correction: estimate the target's class prior q(y) during the stage (BBSE, Lipton et al. 2018;
     or EM, Saerens et al. 2002) and reweight the source task loss by w(y) = q(y) / p(y)."""
 
@@ -69,9 +75,6 @@ class LabelShiftLoss(TargetObjective):
             "target batches' mean prediction, solved by least squares, clipped at 0; em: Saerens' EM on each target "
             "batch's predictions, started from the running estimate."
         ),
-    )
-    momentum: float = Field(
-        0.99, ge=0, lt=1, description="Running averages (confusion, mean prediction, source prior) keep this share of themselves at each step."
     )
     warmup: float = Field(
         0.1, ge=0, lt=1, description="The share of the stage during which the averages gather and the loss is not reweighted yet."
