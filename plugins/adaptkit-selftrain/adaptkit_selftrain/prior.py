@@ -3,7 +3,8 @@
 
 A Keras layer holding non-trainable variables (checkpointed with the trainer): the source's
 class prior, the source's soft confusion matrix, the target's mean prediction, and the
-estimate ``q``. Each is an exponential moving average, started from the first batch's value.
+estimate ``q``. Each is the mean of the batches so far, becoming an exponential moving average once there are
+``1 / (1 - momentum)`` of them.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ class PriorEstimate(keras.layers.Layer):
         self.count = self.add_weight(name="count", shape=(), initializer="zeros", trainable=False)
 
     def _average(self, variable, value):
-        m = ops.where(self.count > 0, self.momentum, 0.0)
+        # the plain mean of the batches so far until there are 1 / (1 - momentum) of them, then an
+        # exponential average: early estimates are not stuck near the first batch's
+        m = ops.minimum(self.momentum, self.count / (self.count + 1.0))
         variable.assign(m * variable + (1.0 - m) * value)
 
     def update(self, labels, source_probs, target_probs):

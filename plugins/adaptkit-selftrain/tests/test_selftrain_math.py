@@ -92,3 +92,17 @@ def test_em_recovers_a_known_target_prior():
     source = np.full(3, 1 / 3, "float32")
     q = ops.convert_to_numpy(em_prior(pt, source, source, iterations=200))
     assert np.abs(q - q_true).sum() / 2 < 0.02
+
+
+@pytest.mark.parametrize("estimator", ["bbse", "em"])
+def test_the_running_estimate_finds_the_prior_from_a_few_small_batches(estimator):
+    from adaptkit_selftrain.prior import PriorEstimate
+
+    q_true = np.array([0.6, 0.3, 0.1])
+    ys, ps = _shifted_gaussians([1 / 3, 1 / 3, 1 / 3], n=13 * 32, seed=4)
+    _, pt = _shifted_gaussians(q_true, n=13 * 32, seed=5)
+    estimate = PriorEstimate(3, estimator)
+    for i in range(13):  # one epoch of 13 steps of 32, as a small real pair gives
+        q = ops.convert_to_numpy(estimate.update(ys[32 * i : 32 * (i + 1)], ps[32 * i : 32 * (i + 1)], pt[32 * i : 32 * (i + 1)]))
+    assert np.abs(q - q_true).sum() / 2 < 0.08, q
+    assert float(ops.convert_to_numpy(estimate.count)) == 13
