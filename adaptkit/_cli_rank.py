@@ -105,6 +105,9 @@ def register(group: click.Group, fail: Callable[[AdaptkitError], Any], trust_opt
         except AdaptkitError as exc:
             fail(exc, f"{spec}: ")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        from .cli import _console_log
+
+        _console_log()  # each candidate's forward pass, as it ends
         click.echo(f"adaptkit: ranking {len(validated.candidates)} candidates of {validated.name} (loading TensorFlow...)", err=True)
         from ._rank import rank_candidates
         from ._recommend import recommend

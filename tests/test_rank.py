@@ -11,6 +11,7 @@ import yaml
 from click.testing import CliRunner
 from scipy.optimize import minimize
 
+import adaptkit
 from adaptkit import ScoreData, TaskInfo, load_spec
 from adaptkit.cli import main
 from adaptkit_core import score_sections as S
@@ -223,3 +224,24 @@ def test_run_ignores_candidates_and_rank(adaptkit_digits, trained_source):
     spec = load_spec(_rank_spec(adaptkit_digits, trained_source))
     assert spec.source.kind == "mlp" and [c.name for c in spec.candidates] == ["random", "trained"]
     assert spec.rank.limit == 2000 and spec.rank.scores is None
+
+
+def test_keras_file_resize_input_feeds_a_small_grayscale_model_larger_rgb_images(trained_source):
+    """resize_input: 16x16 RGB in -> bilinear resize to 8x8 -> channel mean -> the saved 8x8x1 model."""
+    import keras
+    import tensorflow as tf
+
+    from adaptkit import RunContext
+    from adaptkit_core import models
+    from adaptkit_core.sections import KerasFileSource
+
+    section = KerasFileSource(kind="keras_file", path=str(trained_source), output_layer="hidden", resize_input=True)
+    context = RunContext(seed=0, spec_dir=trained_source.parent, where="source")
+    source = models.keras_file(section, (16, 16, 3), context)
+    x = np.random.default_rng(0).uniform(0, 1, size=(4, 16, 16, 3)).astype("float32")
+    saved = keras.saving.load_model(trained_source)
+    hidden = keras.Model(saved.inputs, saved.get_layer("hidden").output)
+    expected = hidden(tf.image.resize(x, (8, 8), method="bilinear").numpy().mean(axis=-1, keepdims=True))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(source(x)), keras.ops.convert_to_numpy(expected), atol=1e-5)
+    with pytest.raises(adaptkit.ModelError, match="takes inputs of shape"):
+        models.keras_file(section.model_copy(update={"resize_input": False}), (16, 16, 3), context)
