@@ -61,8 +61,13 @@ def _best(rows: list, kind: str) -> Optional[Any]:
 def _agreement(rows: list, kinds: list[str], primary: str, best: Any) -> list[str]:
     tops = {kind: _best(rows, kind) for kind in kinds}
     tops = {k: r.name for k, r in tops.items() if r is not None}
-    agree = [k for k, name in tops.items() if name == best.name]
-    other = {k: name for k, name in tops.items() if name != best.name}
+    scored = {k: sum(r.value(k) is not None for r in rows) for k in tops}
+
+    def named(k: str) -> str:  # a score only some candidates have (LEEP) says over how many
+        return k if scored[k] == len(rows) else f"{k} (over the {scored[k]} candidates it applies to)"
+
+    agree = [named(k) for k, name in tops.items() if name == best.name]
+    other = {named(k): name for k, name in tops.items() if name != best.name}
     lines = [f"{best.name} is first by {', '.join(agree)}" + (" (every score agrees)" if not other else "")]
     if other:
         lines.append("the scores disagree: " + "; ".join(f"{k} puts {name} first" for k, name in other.items()))

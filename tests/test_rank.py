@@ -245,3 +245,30 @@ def test_keras_file_resize_input_feeds_a_small_grayscale_model_larger_rgb_images
     np.testing.assert_allclose(keras.ops.convert_to_numpy(source(x)), keras.ops.convert_to_numpy(expected), atol=1e-5)
     with pytest.raises(adaptkit.ModelError, match="takes inputs of shape"):
         models.keras_file(section.model_copy(update={"resize_input": False}), (16, 16, 3), context)
+
+
+def _row(name, pretrained, **values):
+    from adaptkit._scoring import CandidateRow, ScoreValue
+
+    return CandidateRow(name, "candidates.0", 8, 0.0, pretrained, {k: ScoreValue(v) for k, v in values.items()})
+
+
+@pytest.mark.parametrize("per_class,strategy", [(99, "feature extraction"), (100, "fine-tune the top"), (999, "fine-tune the top"), (1000, "fine-tune everything")])
+def test_the_data_size_rule_goes_by_the_rarest_class(per_class, strategy):
+    from adaptkit._recommend import recommend
+
+    rows = [_row("a", True, logme=1.0, linear_probe=0.9), _row("r", False, logme=0.0, linear_probe=0.6)]
+    advice = recommend(rows, ["logme", "linear_probe"], "logme", {"x": per_class, "y": 5000}, per_class + 5000)
+    assert (advice.candidate, advice.strategy) == ("a", strategy)
+    assert any("+0.300" in line and "the rule stands" not in line for line in advice.evidence)
+
+
+def test_features_no_better_than_random_move_the_advice_towards_fine_tuning_and_disagreement_is_said():
+    from adaptkit._recommend import recommend
+
+    rows = [_row("a", True, logme=1.0, knn=0.5, linear_probe=0.61), _row("b", True, logme=0.5, knn=0.7, linear_probe=0.6),
+            _row("r", False, logme=0.0, knn=0.4, linear_probe=0.6)]
+    advice = recommend(rows, ["logme", "knn", "linear_probe"], "logme", {"x": 50, "y": 60}, 110)
+    assert (advice.candidate, advice.strategy) == ("a", "fine-tune the top")  # 50 per class: freeze, then one step up
+    assert "the scores disagree: knn puts b first" in advice.evidence
+    assert any("barely beat random" in line for line in advice.evidence)
