@@ -44,7 +44,7 @@ def candidate_specs(spec_path: Path) -> list[tuple[str, dict]]:
 
 
 def run_candidate(spec_path: Path, name: str, plain: dict, seeds: int, out: Path, overrides: list[str]) -> dict:
-    written = spec_path.with_name(f".truth-{name}.yaml")  # beside the spec: its relative paths hold
+    written = spec_path.with_name(f".truth-{spec_path.stem}-{name}.yaml")  # beside the spec: its relative paths hold
     written.write_text(yaml.safe_dump(plain, sort_keys=False))
     try:
         command = [sys.executable, "-m", "adaptkit.cli", "run", str(written), "--seeds", str(seeds), "--output", str(out / "runs")]
@@ -59,8 +59,9 @@ def run_candidate(spec_path: Path, name: str, plain: dict, seeds: int, out: Path
 
 def collect(parent: Path) -> dict:
     """The test accuracy of every seed of one (repeated-seeds) run directory."""
-    accuracies, seed_list = [], []
+    accuracies, seed_list, stages = [], [], []
     for folder in sorted(p for p in parent.glob("seed*") if p.is_dir()) or [parent]:  # one seed: the run itself
+        stages.append(_stage_ends(folder / "history.csv"))
         metrics = json.loads((folder / "metrics.json").read_text())
         accuracies.append(metrics["metrics"]["test/accuracy"])
         seed_list.append(folder.name)
@@ -70,7 +71,21 @@ def collect(parent: Path) -> dict:
         "mean": statistics.fmean(accuracies),
         "sd": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
         "run": str(parent),
+        "validation_accuracy_by_stage": {
+            name: statistics.fmean(seed[name] for seed in stages) for name in stages[0] if all(name in seed for seed in stages)
+        },
     }
+
+
+def _stage_ends(history: Path) -> dict:
+    """Each stage's last val_accuracy in history.csv (frozen head stage vs fine-tuned stage)."""
+    import csv
+
+    ends = {}
+    with history.open() as handle:
+        for row in csv.DictReader(handle):
+            ends[row["stage_name"]] = float(row["val_accuracy"])
+    return ends
 
 
 def kendall(truth: dict, scores: dict) -> dict:
@@ -91,6 +106,23 @@ def kendall(truth: dict, scores: dict) -> dict:
     return out
 
 
+def markdown(truth: dict, scores: dict) -> str:
+    """The docs' table: every score and the fine-tuned accuracy per candidate, then Kendall's tau per score."""
+    kinds = scores["scores"]
+    lines = ["| candidate | " + " | ".join(f"`{k}`" for k in kinds) + " | features | forward s | fine-tuned test accuracy (3 seeds) |",
+             "|---|" + "---:|" * (len(kinds) + 3)]
+    for cand in scores["candidates"]:
+        cells = [("n/a" if cand["scores"][k]["value"] is None else f"{cand['scores'][k]['value']:.4g}") for k in kinds]
+        t = truth.get(cand["name"])
+        shown = f"{t['mean']:.3f} ± {t['sd']:.3f} ({', '.join(f'{a:.2f}' for a in t['accuracy'])})" if t else "not run"
+        lines.append(f"| {cand['name']} | " + " | ".join(cells) + f" | {cand['feature_dim']} | {cand['forward_seconds']:.0f} | {shown} |")
+    taus = kendall(truth, scores)
+    lines.append("| **Kendall's τ with the accuracy** | " + " | ".join(
+        ("n/a" if taus.get(k, {}).get("tau") is None else f"{taus[k]['tau']:+.2f}" + (f" (over {taus[k]['candidates']})" if taus[k]["candidates"] < len(scores["candidates"]) else ""))
+        for k in kinds) + " | | | |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("spec", type=Path)
@@ -100,10 +132,15 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--truth", type=Path, default=None, help="Read this truth.json instead of running.")
     parser.add_argument("--scores", type=Path, default=None, help="A rank.json: print Kendall's tau per score.")
+    parser.add_argument("--recollect", action="store_true", help="With --truth: read its run directories again.")
+    parser.add_argument("--markdown", action="store_true", help="With --scores: print the table of docs/choosing.md.")
     args = parser.parse_args()
     spec_path = args.spec.resolve()
     if args.truth is not None:
         truth = json.loads(args.truth.read_text())
+        if args.recollect:  # read the run directories again (after this script learnt to read more)
+            truth = {name: collect(Path(entry["run"])) for name, entry in truth.items()}
+            args.truth.write_text(json.dumps(truth, indent=2))
     else:
         out = (args.out or ROOT / "benchmarks" / "results" / spec_path.stem).resolve()
         out.mkdir(parents=True, exist_ok=True)
@@ -115,7 +152,9 @@ def main() -> None:
             truth[name] = run_candidate(spec_path, name, plain, args.seeds, out, args.overrides)
             print(f"{name}: test accuracy {truth[name]['mean']:.3f} ± {truth[name]['sd']:.3f} ({truth[name]['accuracy']})", flush=True)
             path.write_text(json.dumps(truth, indent=2))
-    if args.scores is not None:
+    if args.scores is not None and args.markdown:
+        print(markdown(truth, json.loads(args.scores.read_text())))
+    elif args.scores is not None:
         for score, tau in kendall(truth, json.loads(args.scores.read_text())).items():
             shown = "n/a" if tau["tau"] is None else f"{tau['tau']:+.2f}"
             print(f"Kendall tau {score}: {shown} over {tau['candidates']} candidates")
