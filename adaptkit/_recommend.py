@@ -98,7 +98,8 @@ def _probe_check(rows: list, best: Any, level: int) -> tuple[int, list[str]]:
         gain = best.value(kind) - reference.value(kind)
         lines.append(f"measured: {best.name}'s {kind} {best.value(kind):.3f} vs {reference.value(kind):.3f} from random initialisation ({reference.name}): {gain:+.3f}")
         if gain < WEAK_GAIN and level < 2:
-            lines.append(f"the frozen features barely beat random ones (< {WEAK_GAIN:+.2f}): the features need to adapt, so one step more fine-tuning")
+            how = "do no better than" if gain <= 0 else f"barely beat (< {WEAK_GAIN:+.2f})"
+            lines.append(f"the frozen features {how} random ones: the features need to adapt, so one step more fine-tuning")
             level += 1
         elif gain >= WEAK_GAIN:
             lines.append("the frozen features carry the task better than random ones: the rule stands")
@@ -107,7 +108,7 @@ def _probe_check(rows: list, best: Any, level: int) -> tuple[int, list[str]]:
     if knn is not None and probe is not None:
         lines.append(f"measured: {best.name}'s linear probe {probe:.3f} vs kNN {knn:.3f}"
                      + (": the classes are separable but not clustered, a trained head is needed" if probe - knn > 0.05
-                        else ": the classes already cluster in the frozen features"))
+                        else ": a linear head adds little over the features' nearest neighbours"))
     return level, lines
 
 

@@ -271,7 +271,7 @@ def test_features_no_better_than_random_move_the_advice_towards_fine_tuning_and_
     advice = recommend(rows, ["logme", "knn", "linear_probe"], "logme", {"x": 50, "y": 60}, 110)
     assert (advice.candidate, advice.strategy) == ("a", "fine-tune the top")  # 50 per class: freeze, then one step up
     assert "the scores disagree: knn puts b first" in advice.evidence
-    assert any("barely beat random" in line for line in advice.evidence)
+    assert any("barely beat (< +0.02) random ones" in line for line in advice.evidence)
 
 
 def test_rank_refuses_bad_input_before_loading_tensorflow(adaptkit_digits, tmp_path):
