@@ -15,6 +15,7 @@ import numbers
 from typing import Any, Callable, Optional
 
 from ._errors import PluginError
+from ._scoring import Score
 from ._types import DataSource, Head, LossComposition, LossTerm, Metric, Player, Validator
 
 __all__ = ["CHECKS", "TOGETHER", "check_answer", "check_answers"]
@@ -172,6 +173,16 @@ def metric(answer: Any) -> Problem:
     return None
 
 
+def score(answer: Any) -> Problem:
+    if not isinstance(answer, Score):
+        return f"{_a(answer)}, not an adaptkit.Score"
+    if not callable(answer.compute):
+        return f"a Score whose compute is {_a(answer.compute)}, not a function of the ScoreData"
+    if not isinstance(answer.higher_is_better, bool):
+        return f"a Score whose higher_is_better is {_a(answer.higher_is_better)}, not a bool"
+    return None
+
+
 def callbacks(answer: Any) -> Problem:
     import keras
 
@@ -194,6 +205,7 @@ CHECKS: dict[str, Callable[[Any], Problem]] = {
     "adaptkit_build_weighting": task_weighting,
     "adaptkit_build_validator": validator,
     "adaptkit_build_metric": metric,
+    "adaptkit_build_score": score,
     "adaptkit_stage_callbacks": callbacks,
 }
 """Hook name -> what is wrong with one plugin's answer (``None``: it is right)."""

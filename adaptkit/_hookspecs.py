@@ -33,6 +33,7 @@ from ._sections import (
     MetricSection,
     OptimizerSection,
     ScheduleSection,
+    ScoreSection,
     Section,
     SourceSection,
     SurgerySection,
@@ -40,6 +41,7 @@ from ._sections import (
     ValidatorSection,
     WeightingSection,
 )
+from ._scoring import Score
 from ._tracking import StageInfo
 from ._types import DataSource, Head, LossComposition, Metric, ModelParts, RunContext, TaskInfo, TaskWeighting, Validator
 
@@ -217,6 +219,21 @@ def adaptkit_build_metric(section: MetricSection, context: RunContext) -> Option
     split and model, the baseline's too. The host writes ``<split>/<name>``
     (``<split>/<task>/<name>`` per task) into ``metrics.json``. A metric that
     fails costs only its own numbers: the run completes and reports it.
+    """
+
+
+@hookspec(firstresult=True)
+def adaptkit_build_score(section: ScoreSection, context: RunContext) -> Optional[Score]:
+    """Build one transferability score (``rank.scores[i]``, or a default kind when the spec lists none).
+
+    Return an :class:`adaptkit.Score`: ``compute(data)`` gets an
+    :class:`adaptkit.ScoreData` (one candidate's frozen features of the labeled
+    training split as a float64 ``(N, D)`` array, the labels, the task, the
+    source model's own class probabilities when the candidate has a
+    classifier) and returns one finite number; ``higher_is_better`` says which
+    way a better source moves it. ``adaptkit rank`` calls it once per
+    candidate, times it, and ranks the candidates by it. A score that fails
+    costs only its own column.
     """
 
 

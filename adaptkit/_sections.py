@@ -20,6 +20,7 @@ exported as a JSON Schema without importing TensorFlow.
         ├── OptimizerSection    an optimizer (stage, baseline, player) -> adaptkit_build_optimizer
         ├── ValidatorSection    a label-free score of the target fit  -> adaptkit_build_validator
         ├── MetricSection       a test metric from the predictions    -> adaptkit_build_metric
+        ├── ScoreSection        a transferability score (rank)        -> adaptkit_build_score
         └── TrackerSection      a tracker's callbacks in every stage  -> adaptkit_stage_callbacks
 
 A family whose base sets ``default_kind`` lets a spec leave the kind out
@@ -49,6 +50,7 @@ __all__ = [
     "OptimizerSection",
     "ValidatorSection",
     "MetricSection",
+    "ScoreSection",
     "TrackerSection",
     "SECTION_BASES",
     "FAMILY_HOOKS",
@@ -242,6 +244,22 @@ class MetricSection(Section):
     """On when a spec leaves ``evaluation.metrics`` out (with its default fields), for the tasks it reads."""
 
 
+class ScoreSection(Section):
+    """A transferability score (``rank.scores[i]``): how well a candidate source will transfer, from its
+    frozen features of the labeled training data (and its own class probabilities, where it has a
+    classifier), before any fine-tuning. ``adaptkit_build_score`` builds it; ``adaptkit rank`` calls it."""
+
+    task: ClassVar[Optional[Literal["classification", "regression"]]] = None
+    """The tasks the score reads (None: both). Others get "n/a" in the table."""
+
+    needs_source_classes: ClassVar[bool] = False
+    """True when the score reads the source model's own class probabilities (LEEP): a candidate
+    without a ``classifier`` gets "n/a (no source classifier)"."""
+
+    default: ClassVar[bool] = False
+    """On when a spec leaves ``rank.scores`` out."""
+
+
 class TrackerSection(Section):
     """An experiment tracker (``tracking[i]``): ``adaptkit_stage_callbacks`` gives the Keras callbacks
     it adds to every training stage and the baseline (TensorBoard, MLflow, Weights & Biases, ...)."""
@@ -259,6 +277,7 @@ SECTION_BASES: dict[str, type[Section]] = {
     "optimizer": OptimizerSection,
     "validator": ValidatorSection,
     "metric": MetricSection,
+    "score": ScoreSection,
     "tracker": TrackerSection,
 }
 """The section families, by the name the host uses for them in messages."""
@@ -275,6 +294,7 @@ FAMILY_HOOKS: dict[str, str] = {
     "optimizer": "adaptkit_build_optimizer",
     "validator": "adaptkit_build_validator",
     "metric": "adaptkit_build_metric",
+    "score": "adaptkit_build_score",
     "tracker": "adaptkit_stage_callbacks",
 }
 """The hook that builds each family's sections (the table above, as data)."""

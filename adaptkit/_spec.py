@@ -19,6 +19,7 @@ from ._health_spec import HealthSpec
 from ._distribution import distribution_field
 from ._families import family_union
 from ._plugins import PluginHost, get_host
+from ._rank_spec import rank_fields
 from ._sections import SECTION_BASES, SpecModel
 from ._spec_checks import MAX_EPOCHS, MAX_SEED, check_spec
 from ._spec_evaluation import evaluation_model
@@ -363,5 +364,6 @@ def _build_spec_model(host: PluginHost) -> type[BaseModel]:
             ),
         ),
         evaluation=(EvaluationSpec, Field({}, validate_default=True, description="Evaluation and the from-scratch baseline.")),
+        **rank_fields(U, StrictModel),
     )
     return PipelineSpec

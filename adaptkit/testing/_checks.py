@@ -90,6 +90,8 @@ def _build(family: str, sec: Any, host: PluginHost) -> Optional[str]:
         host.call_first(hook, where, sec, context=context("data.train"))
     elif family == "metric":
         _metric_on_dummies(host.call_first(hook, where, sec, context=context("evaluation.metrics.0")), sec)
+    elif family == "score":
+        _score_on_dummies(host.call_first(hook, where, sec, context=context("rank.scores.0")), sec)
     elif family == "tracker":
         return "a tracker's callbacks need a run (test them with run_spec)"
     return None
@@ -109,6 +111,26 @@ def _metric_on_dummies(metric: Any, sec: Any) -> None:
     values = metric.compute(y, p, task)
     if not isinstance(values, dict) or not set(values) <= set(metric.names) or not values:
         raise AssertionError(f"{sec.kind}: compute returned {values!r}, not numbers for its names {list(metric.names)}")
+
+
+def _score_on_dummies(score: Any, sec: Any) -> None:
+    """A built score answers one finite number on 12 examples of 3 classes (or values), 4 features."""
+    import math
+
+    import numpy as np
+
+    from .._scoring import ScoreData
+    from .._types import TaskInfo
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(12, 4))
+    if type(sec).task == "regression":
+        data = ScoreData(features, features @ np.arange(4.0), TaskInfo(None))
+    else:
+        data = ScoreData(features, np.arange(12) % 3, TaskInfo(["a", "b", "c"]), rng.dirichlet(np.ones(5), size=12))
+    value = score.compute(data)
+    if not isinstance(value, (int, float, np.floating)) or not math.isfinite(float(value)):
+        raise AssertionError(f"{sec.kind}: compute returned {value!r}, not a finite number")
 
 
 def check_plugin(module: Union[str, ModuleType], sections: Optional[dict[str, dict]] = None, import_check: bool = True) -> PluginCheck:

@@ -1,7 +1,8 @@
 """adaptkit's built-in plugin: array data, generic source models (dense, conv, a saved
 ``.keras`` file), layer surgery (freeze, unfreeze, truncate, LoRA), classifier and
 regression heads, learning-rate schedules and optimizers, label-free validators (entropy,
-IM, SND, DEV), test metrics (accuracy, loss, F1, AUC, MAE, ...), the proxy A-distance, and
+IM, SND, DEV), test metrics (accuracy, loss, F1, AUC, MAE, ...), transferability scores (LogME, LEEP,
+H-score, linear probe, kNN), the proxy A-distance, and
 TensorBoard logs.
 
 It registers through the ``adaptkit`` entry-point group like any third-party
@@ -78,6 +79,13 @@ def adaptkit_build_metric(section, context):
     from .metrics import build_metric
 
     return build_metric(section)
+
+
+@hookimpl
+def adaptkit_build_score(section, context):
+    from .scores import build_score
+
+    return build_score(section)
 
 
 @hookimpl

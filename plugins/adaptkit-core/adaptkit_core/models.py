@@ -68,7 +68,9 @@ def keras_file(section: KerasFileSource, input_shape: tuple, context: RunContext
         if section.output_layer not in names:
             raise ModelError(context.where + ".output_layer", f"the model has no layer {section.output_layer!r} (it has: {', '.join(names)})")
         layer = model.get_layer(section.output_layer)
-        source = keras.Model(model.inputs, layer.output, name="source")
+        # the last layer is the whole model (its saved head included): a nested model's own
+        # ``output`` is not connected to the outer model's inputs
+        source = model if layer is model.layers[-1] else keras.Model(model.inputs, layer.output, name="source")
     elif "encoder" in [layer.name for layer in model.layers]:
         source = model.get_layer("encoder")
     else:
@@ -83,5 +85,26 @@ def keras_file(section: KerasFileSource, input_shape: tuple, context: RunContext
         pass
     expected = tuple(source.input_shape[1:]) if hasattr(source, "input_shape") else tuple(source.inputs[0].shape[1:])
     if tuple(expected) != tuple(input_shape):
+        if section.resize_input and len(expected) == len(input_shape) == 3:
+            return _resized(source, expected, tuple(input_shape))
         raise ModelError(where, f"{path} takes inputs of shape {expected}, the data has {tuple(input_shape)}")
     return source
+
+
+def _resized(source, expected: tuple, input_shape: tuple):
+    """``source`` behind a bilinear resize to its height and width, and a channel mean (or repeat)."""
+    import keras
+    import numpy as np
+
+    inputs = keras.Input(shape=input_shape, name="inputs")
+    x = keras.layers.Resizing(expected[0], expected[1], interpolation="bilinear", name="resize_input")(inputs)
+    have, want = input_shape[-1], expected[-1]
+    if have != want and want == 1:  # a fixed averaging weight, not a Lambda: the model saves and loads in safe mode
+        mean = keras.layers.Dense(1, use_bias=False, trainable=False, name="channel_mean")
+        x = mean(x)
+        mean.set_weights([np.full((have, 1), 1.0 / have, dtype="float32")])
+    elif have != want and have == 1:
+        x = keras.layers.Concatenate(name="channel_repeat")([x] * want)
+    elif have != want:
+        raise ModelError("source.resize_input", f"cannot turn {have} channels into the model's {want}")
+    return keras.Model(inputs, source(x), name="source")

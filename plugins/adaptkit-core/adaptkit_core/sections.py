@@ -104,6 +104,14 @@ class KerasFileSource(SourceSection):
             "adaptkit (its old head is dropped), else the whole model."
         ),
     )
+    resize_input: bool = Field(
+        False,
+        description=(
+            "Images whose size or channels differ from the model's input are resized (bilinear) to the model's "
+            "height and width and their channels averaged (or repeated) inside the model, e.g. to reuse a 28x28 "
+            "grayscale digits model on 64x64 RGB images. Default: such data is refused."
+        ),
+    )
 
     def has_pretrained_weights(self) -> bool:
         return True  # a saved model: trained by whoever saved it
@@ -202,6 +210,7 @@ class RegressionHead(_Trunk):
 from .optim_sections import OPTIMIZERS, SCHEDULES  # noqa: E402  (their own module: kept small)
 from .validator_sections import VALIDATORS  # noqa: E402
 from .metric_sections import METRICS  # noqa: E402
+from .score_sections import SCORES  # noqa: E402
 from .tracker_sections import TRACKERS  # noqa: E402
 
 SECTIONS = [
@@ -219,5 +228,6 @@ SECTIONS = [
     *OPTIMIZERS,
     *VALIDATORS,
     *METRICS,
+    *SCORES,
     *TRACKERS,
 ]

@@ -110,6 +110,14 @@ class TorchvisionMobileNetV2Source(SourceSection):
         None,
         description="Resize images to [height, width] inside the model first. Default: the data's own size.",
     )
+    classifier: bool = Field(
+        False,
+        description=(
+            "End with torchvision's own classifier (global average pooling, linear 1280 -> 1000, softmax): the "
+            "model outputs the source task's class probabilities (a candidate's classifier for LEEP in adaptkit "
+            "rank) instead of the feature map. Needs weights with classifier.* entries (imagenet has them)."
+        ),
+    )
 
     def has_pretrained_weights(self) -> bool:
         return self.weights != "none"

@@ -156,6 +156,15 @@ def load_torch_weights(model: "keras.Model", state: dict, where: str) -> int:
     return count
 
 
+def _load_classifier(model: "keras.Model", state: dict, where: str) -> None:
+    """torchvision's ``classifier.1`` (linear 1280 -> 1000; dropout does nothing at inference)."""
+    if "classifier.1.weight" not in state or "classifier.1.bias" not in state:
+        raise ModelError(where, "the state dict has no classifier.1.weight/bias: it holds features only (set classifier: false)")
+    kernel = np.asarray(state["classifier.1.weight"], dtype="float32").T
+    bias = np.asarray(state["classifier.1.bias"], dtype="float32")
+    model.get_layer("classifier_dense").set_weights([kernel, bias])
+
+
 def imagenet_weights_path(where: str) -> Path:
     """torchvision's ImageNet MobileNetV2 file inside the installed weights package (not imported: it imports torch)."""
     spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
@@ -191,9 +200,15 @@ def build_torchvision_mobilenet_v2(
         state = _read_torch_file(path, where + ".weights")  # before building: a bad file fails fast
 
     inputs, x = image_input("torchvision MobileNetV2", input_shape, section.input_size, "torch", where)
-    model = keras.Model(inputs, mobilenet_v2_features(x), name="source")
+    x = mobilenet_v2_features(x)
+    if section.classifier:
+        pooled = keras.layers.GlobalAveragePooling2D(name="classifier_pool")(x)
+        x = keras.layers.Dense(1000, activation="softmax", name="classifier_dense")(pooled)
+    model = keras.Model(inputs, x, name="source")
     if state is not None:
         n = load_torch_weights(model, state, where + ".weights")
+        if section.classifier:
+            _load_classifier(model, state, where + ".weights")
         context.log.info("%s: loaded %d torchvision MobileNetV2 layers from %s", where, n, path)
     elif path is not None:
         load_weights_file(model, path, where + ".weights", "torchvision MobileNetV2")

@@ -141,3 +141,22 @@ def test_state_dict_that_does_not_fit_is_a_model_error():
 def test_weights_must_not_be_empty():
     with pytest.raises(ValidationError):
         TorchvisionMobileNetV2Source(weights="")
+
+
+def test_classifier_true_outputs_torchvisions_imagenet_probabilities(reference):
+    """``classifier: true`` ends with torchvision's classifier: the softmax of the real torch logits."""
+    model = tvm.build_torchvision_mobilenet_v2(TorchvisionMobileNetV2Source(classifier=True), (None, None, 3), ctx())
+    probabilities = keras.ops.convert_to_numpy(model(reference["images"].astype("float32")))
+    logits = reference["logits"]
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    np.testing.assert_allclose(probabilities, expected / expected.sum(1, keepdims=True), atol=1e-5, rtol=0)
+
+
+def test_classifier_true_with_random_weights_or_a_features_only_file():
+    random = tvm.build_torchvision_mobilenet_v2(TorchvisionMobileNetV2Source(weights="none", classifier=True), (32, 32, 3), ctx())
+    assert random.output_shape == (None, 1000)
+    state = {k: v for k, v in read_state_dict(tvm.imagenet_weights_path("source.weights")).items() if not k.startswith("classifier.")}
+    model = tvm.build_torchvision_mobilenet_v2(TorchvisionMobileNetV2Source(weights="none", classifier=True), (32, 32, 3), ctx())
+    tvm.load_torch_weights(model, state, "source.weights")  # features load; the classifier is refused below
+    with pytest.raises(ModelError, match="no classifier.1.weight"):
+        tvm._load_classifier(model, state, "source.weights")
