@@ -1,5 +1,5 @@
 """The ``adaptkit`` command line: run, validate, render, schema, plugins, compare, lr-find, new-plugin
-(and, from _cli_after, predict, evaluate, export, runs).
+(and, from _cli_after, predict, evaluate, export, runs; from _cli_sweep, sweep).
 
 Only ``run``, ``lr-find``, ``predict``, ``evaluate`` and ``export`` import TensorFlow;
 the other verbs answer from the specs, the plugins' section models or the run directories' files.
@@ -288,6 +288,10 @@ def new_plugin(name: str, kinds: str, output: Path) -> None:
 from ._cli_after import register  # noqa: E402  (the verbs for after a run)
 
 register(main, _fail, trust_option)
+
+from ._cli_sweep import register as register_sweep  # noqa: E402  (adaptkit sweep: trials through Ray Tune)
+
+register_sweep(main, _fail, trust_option, set_option)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
