@@ -114,5 +114,8 @@ def _finish(spec: Any, plan: Any, outcomes: list, wall: float) -> None:
     failed = [r for r in rows if r["status"] == "failed"]
     for row in failed:
         click.echo(f"error: trial {row['overrides']}: {row['error']}", err=True)
+    if any(r["status"] == "not finished" for r in rows):
+        click.echo("error: interrupted; run the same command again to go on (finished trials are skipped)", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     if failed:
         sys.exit(EXIT_INVALID)

@@ -31,7 +31,8 @@ def _first_run(folder: Path) -> dict[str, Any]:
 
 
 def _row(plan: Any, outcome: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {"trial": None, "overrides": outcome.overrides, "status": "failed", "error": outcome.error}
+    status = "failed" if outcome.error is not None else "not finished"  # no report, no error: the sweep was interrupted
+    row: dict[str, Any] = {"trial": None, "overrides": outcome.overrides, "status": status, "error": outcome.error}
     if outcome.report is None:
         return row
     folder = Path(plan.folder) / outcome.report["trial"]
@@ -51,7 +52,7 @@ def _row(plan: Any, outcome: Any) -> dict[str, Any]:
 def leaderboard_rows(plan: Any, outcomes: list) -> list[dict[str, Any]]:
     """One row per trial, best first (``plan.mode``), failed trials last."""
     rows = [_row(plan, o) for o in outcomes]
-    done = [r for r in rows if r["status"] != "failed" and r["value"].get("mean") is not None]
+    done = [r for r in rows if r["status"] in ("ran", "skipped") and r["value"].get("mean") is not None]
     done.sort(key=lambda r: r["value"]["mean"], reverse=plan.mode == "max")
     for rank, row in enumerate(done, 1):
         row["rank"] = rank

@@ -72,17 +72,22 @@ def check_trials(data: dict[str, Any], sweep: SweepSpec, host: Any, spec_dir: Op
     from ._specerrors import SpecErrors
     from ._specfile import load_spec
 
-    errors: list[SpecError] = []
+    errors: dict[tuple[str, str, str], SpecError] = {}  # one line per problem, with the first value that shows it
     for where, key, overrides in probe_points(sweep):
         try:
             load_spec(trial_data(data, overrides), host, spec_dir)
+            continue
         except SpecErrors as exc:
-            errors.extend(_renamed(e, where, key, overrides[key]) for e in exc.errors)
+            found: list[AdaptkitError] = list(exc.errors)
         except AdaptkitError as exc:
-            errors.append(_renamed(exc, where, key, overrides[key]))
+            found = [exc]
+        for err in found:
+            owner = next((k for k in overrides if err.where == k or err.where.startswith(k + ".")), key)
+            if owner != key:
+                continue  # a bad value of another swept key: its own probes report it
+            errors.setdefault((where, err.where, err.message), _renamed(err, where, key, overrides[key]))
     if errors:
-        unique = list({str(e): e for e in errors}.values())
-        raise SpecErrors(unique)
+        raise SpecErrors(list(errors.values()))
 
 
 def _slug(overrides: dict[str, Any]) -> str:
