@@ -114,12 +114,19 @@ def _start_ray(sweep: SweepSpec) -> Any:
 
     os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    if not ray.is_initialized():
+    for attempt in (1, 2):  # a loaded machine can miss Ray's fixed 30 s start-up wait once
+        if ray.is_initialized():
+            break
         try:
             ray.init(address=sweep.address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
                      configure_logging=True)
         except ConnectionError as exc:
             raise SpecError("sweep.address", f"no Ray cluster at {sweep.address!r}: {exc}") from None
+        except Exception as exc:  # Ray's own start-up failures are plain Exceptions
+            ray.shutdown()
+            if attempt == 2:
+                where = "sweep.address" if sweep.address else "sweep"
+                raise AdaptkitError(where, f"Ray did not start: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     return ray
 
 

@@ -93,7 +93,10 @@ def check_trials(data: dict[str, Any], sweep: SweepSpec, host: Any, spec_dir: Op
 def _slug(overrides: dict[str, Any]) -> str:
     parts = []
     for key, value in overrides.items():
-        text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), sort_keys=True)
+        if value in ([], {}, None):
+            text = "none"  # an empty surgery list: the strategy that unfreezes nothing
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), sort_keys=True)
         parts.append(f"{key.rsplit('.', 1)[-1]}={text}")
     slug = re.sub(r"[^A-Za-z0-9_.=,+-]+", "", "_".join(parts).replace(":", "="))
     return slug[:60] or "trial"

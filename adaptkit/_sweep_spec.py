@@ -35,9 +35,9 @@ MAX_TRIALS = 10_000
 class Distribution(SpecModel):
     """One key's values in a search space: give exactly one of uniform, loguniform, randint, choice."""
 
-    uniform: Optional[tuple[float, float]] = Field(None, description="A float drawn uniformly from [low, high].")
-    loguniform: Optional[tuple[float, float]] = Field(None, description="A float drawn log-uniformly from [low, high] (low above 0): learning rates.")
-    randint: Optional[tuple[int, int]] = Field(None, description="An integer from low to high, high excluded (Ray Tune's randint).")
+    uniform: Optional[list[float]] = Field(None, min_length=2, max_length=2, description="[low, high]: a float drawn uniformly between them.")
+    loguniform: Optional[list[float]] = Field(None, min_length=2, max_length=2, description="[low, high] (low above 0): a float drawn log-uniformly between them (learning rates).")
+    randint: Optional[list[int]] = Field(None, min_length=2, max_length=2, description="[low, high]: an integer from low to high, high excluded (Ray Tune's randint).")
     choice: Optional[list[Any]] = Field(None, min_length=1, description="One of these values (any YAML value: a number, a list of surgery sections, ...).")
 
     @model_validator(mode="after")
@@ -54,7 +54,8 @@ class Distribution(SpecModel):
 
     @property
     def bounds(self) -> Optional[tuple[Any, Any]]:
-        return self.uniform or self.loguniform or self.randint
+        given = self.uniform or self.loguniform or self.randint
+        return None if given is None else (given[0], given[1])
 
     @property
     def sampler(self) -> str:
