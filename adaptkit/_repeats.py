@@ -109,18 +109,20 @@ def run_repeats(
     host: Any = None,
     resume: bool = False,
     trust_code: bool = False,
+    run_name: Optional[str] = None,
 ) -> RunResult:
-    """Run every seed of ``spec.repeats`` under one parent folder and write the aggregate."""
+    """Run every seed of ``spec.repeats`` under one parent folder and write the aggregate;
+    ``run_name``: exactly that parent folder (a sweep's trial), not ``<name>-<timestamp>``."""
     started = time.perf_counter()
     parent = Path(output_dir or spec.output_dir)
     digest = spec_digest(_resolved_yaml(spec))
     if resume:
-        group = RunDir.resume(parent, spec.name, digest)
+        group = RunDir.resume(parent, run_name or spec.name, digest, stamped=run_name is None)
         if group is None:
             raise SpecError("--resume", f"no interrupted repeated run of {spec.name!r} with this exact spec in {parent}")
     else:
         try:
-            group = RunDir(parent, spec.name)
+            group = RunDir(parent, run_name or spec.name, stamped=run_name is None)
         except OSError as exc:
             raise SpecError("output_dir", f"cannot create a run directory in {parent}: {exc.strerror or exc}") from exc
     Checkpoints(group.partial).save_state(digest, 0, [])

@@ -23,6 +23,7 @@ from ._rank_spec import rank_fields
 from ._sections import SECTION_BASES, SpecModel
 from ._spec_checks import MAX_EPOCHS, MAX_SEED, check_spec
 from ._spec_evaluation import evaluation_model
+from ._sweep_spec import SweepSpec
 
 __all__ = [
     "StrictModel",
@@ -365,5 +366,6 @@ def _build_spec_model(host: PluginHost) -> type[BaseModel]:
         ),
         evaluation=(EvaluationSpec, Field({}, validate_default=True, description="Evaluation and the from-scratch baseline.")),
         **rank_fields(U, StrictModel),
+        sweep=(Optional[SweepSpec], Field(None, description="`adaptkit sweep`: the spec keys to vary (grid or search) and how Ray Tune runs the trials; `run` ignores it.")),
     )
     return PipelineSpec

@@ -125,12 +125,17 @@ def load_spec(data: dict[str, Any], host: Optional[PluginHost] = None, spec_dir:
     if spec_dir is not None:
         context[SPEC_DIR] = Path(spec_dir)
     try:
-        return model.model_validate(data, context=context)
+        validated = model.model_validate(data, context=context)
     except ValidationError as exc:
         errors = spec_errors(exc, data, host, model)
         if isinstance(data, dict) and data.get("head") is None and data.get("tasks") is None:
             errors.insert(0, SpecError("head", "required key is missing"))  # the after-check did not run
         raise SpecErrors(errors) from None
+    if validated.sweep is not None:  # every trial's spec must validate too
+        from ._sweep_plan import check_trials
+
+        check_trials(data, validated.sweep, host, spec_dir)
+    return validated
 
 
 def load_spec_file(

@@ -1,5 +1,5 @@
 """The ``adaptkit`` command line: run, validate, render, schema, plugins, compare, lr-find, new-plugin
-(and, from _cli_after, predict, evaluate, export, runs; from _cli_rank, rank).
+(and, from _cli_after, predict, evaluate, export, runs; from _cli_rank, rank; from _cli_sweep, sweep).
 
 Only ``run``, ``lr-find``, ``rank``, ``predict``, ``evaluate`` and ``export`` import TensorFlow;
 the other verbs answer from the specs, the plugins' section models or the run directories' files.
@@ -292,6 +292,9 @@ register(main, _fail, trust_option)
 from ._cli_rank import register as register_rank  # noqa: E402  (choosing a source before training)
 
 register_rank(main, _fail, trust_option, set_option)
+from ._cli_sweep import register as register_sweep  # noqa: E402  (adaptkit sweep: trials through Ray Tune)
+
+register_sweep(main, _fail, trust_option, set_option)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
