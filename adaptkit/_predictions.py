@@ -40,10 +40,14 @@ def predicted_classes(p: Any) -> np.ndarray:
 
 
 def predict(model: Any, dataset: Any) -> tuple[Any, Any]:
-    """Labels and predictions of a whole batched split (dicts by task for a multi-task model)."""
+    """Labels and predictions of a whole batched split (dicts by task for a multi-task model).
+
+    Each batch goes through the model's compiled predict function (``predict_on_batch``: traced
+    once), not an eager call, which was slower for a BERT encoder (one sentiment_minilm run's
+    run.log: 0.36 s per example evaluated eagerly, 0.22 s through the compiled prefix)."""
     ys, ps = [], []
     for x, y in dataset:
-        ps.append(_numpy(model(x, training=False)))
+        ps.append(_numpy(model.predict_on_batch(x)))
         ys.append(_numpy(y))
     return _join(ys), _join(ps)
 
