@@ -292,7 +292,7 @@ def get_host() -> PluginHost:
         if found is None:
             found = discover()
             host.load_entry_points(found)
-            if not host.broken():
+            if not any(p.status.startswith("broken") for p in host.plugins.values()):  # disabled ones are fine
                 write_index(entry_points=found, plugins=plugin_rows(host))
         else:
             host.load_entry_points(found)

@@ -116,6 +116,25 @@ def test_disabling_a_plugin_is_a_different_index(site, monkeypatch):
     monkeypatch.setenv("ADAPTKIT_DISABLE_PLUGINS", "gan")
     rows = {p["name"]: p["status"] for p in json.loads(cli("plugins", "--json")[0])}
     assert rows["gan"].startswith("disabled")
+    out, loaded = cli("plugins", "--json")  # an index of its own, used
+    assert loaded == [] and {p["name"]: p["status"] for p in json.loads(out)} == rows
+    monkeypatch.delenv("ADAPTKIT_DISABLE_PLUGINS")
+    assert {p["name"]: p["status"] for p in json.loads(cli("plugins", "--json")[0])}["gan"] == "ok"
+
+
+def test_a_broken_plugin_is_not_kept_in_the_index(site):
+    (site / "probe_broken.py").write_text("import a_module_nobody_installed\n")
+    dist = site / "probe_broken-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: probe-broken\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[adaptkit]\nprobe_broken = probe_broken\n")
+    for _ in range(2):
+        rows = {p["name"]: p["status"] for p in json.loads(cli("plugins", "--json")[0])}
+        assert rows["probe_broken"].startswith("broken: import failed")
+    assert not list((site.parent / "cache").glob("*.json"))
+    (site / "a_module_nobody_installed.py").write_text("")  # the missing module appears
+    rows = {p["name"]: p["status"] for p in json.loads(cli("plugins", "--json")[0])}
+    assert rows["probe_broken"] == "ok"
 
 
 def test_a_process_with_a_plugin_host_of_its_own_does_not_answer_from_the_index(tmp_path, monkeypatch):
