@@ -47,7 +47,7 @@ _WHERE = {
     "section_of": "_families",
     "keras_objects": "_models",
     "load_model": "_models",
-    "register_keras_classes": "_models",
+    "register_keras_classes": "_postimport",
     "safe_deserialization": "_models",
     "build_optimizer": "_optim",
     "build_schedule": "_optim",

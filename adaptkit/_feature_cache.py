@@ -31,7 +31,7 @@ import tensorflow as tf
 from ._cache_boundary import Cut, find_cut
 from ._state import RunState
 
-__all__ = ["FeatureCache", "cache_features", "close_cache", "keep_in_step", "stepped"]
+__all__ = ["FeatureCache", "cache_features", "cached_predictions", "close_cache", "keep_in_step", "stepped"]
 
 log = logging.getLogger("adaptkit")
 
@@ -59,10 +59,13 @@ class FeatureCache:
         self.splits: dict[str, Stored] = {}
         self.orders: dict[tuple, Any] = {}
         self.in_memory = 0
+        self.cut: Optional[Cut] = None
+        self.model: Any = None
+        """The cut and the whole model of the stage that cached the features."""
 
     def reset(self, key: Optional[tuple] = None) -> None:
         """Forget every split's features (and their files): the cut moved or its weights changed."""
-        self.splits, self.key, self.in_memory = {}, key, 0
+        self.splits, self.key, self.in_memory, self.cut, self.model = {}, key, 0, None, None
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
@@ -183,6 +186,7 @@ def cache_features(run: RunState, s: int) -> Optional[tuple[Any, Any, Any]]:
     key = cut.key + (_checksum(cut.prefix),)
     if key != cache.key:
         cache.reset(key)
+    cache.cut, cache.model = cut, run.parts.model
     stored = cache.compute(cut, "train", run.splits.batched("train", bs), run.splits.sizes["train"])
     validation = None
     if run.splits.sizes.get("validation"):
@@ -191,6 +195,35 @@ def cache_features(run: RunState, s: int) -> Optional[tuple[Any, Any, Any]]:
     size = sum(a.nbytes for a in stored.features) / 2**20
     log.info("stage %d: frozen features cached at %s (train %.1f MB)", s + 1, cut.where, size)
     return cut.suffix, cache.stream("train", bs, shuffle_seed=run.spec.seed), validation
+
+
+def cached_predictions(run: RunState, predictions: Any) -> list[str]:
+    """Let ``predictions`` predict the splits whose features the last stage cached through the trained
+    suffix on those features, instead of the whole model on the raw examples (the same numbers within
+    float tolerance: the prefix is frozen and computes the same in inference mode). Only while the
+    features are still those of the model being evaluated: same model, same cut, prefix weights
+    unchanged. The splits it provides for."""
+    cache = run.feature_cache
+    if cache is None or cache.cut is None or not cache.splits or cache.model is not run.parts.model:
+        return []
+    cut = cache.cut
+    if cache.key != cut.key + (_checksum(cut.prefix),):
+        return []
+    bs = run.spec.data.batch_size
+
+    def way(stored: Stored) -> Any:
+        def compute() -> tuple[Any, Any]:
+            outputs = []
+            for start in range(0, stored.size, bs):
+                x = [f[start : start + bs] for f in stored.features]
+                outputs.append(tf.nest.map_structure(np.asarray, cut.suffix(x[0] if len(x) == 1 else x, training=False)))
+            return stored.labels, tf.nest.map_structure(lambda *ps: np.concatenate(ps), *outputs)
+
+        return compute
+
+    for split, stored in cache.splits.items():
+        predictions.provide(run.parts.model, split, way(stored))
+    return sorted(cache.splits)
 
 
 def close_cache(run: RunState) -> None:

@@ -7,7 +7,8 @@ Two ways to load a ``.keras`` file that holds plugin layers:
 - plain ``keras.saving.load_model`` after importing the plugin packages: each
   plugin package calls :func:`register_keras_classes` at import, which imports
   the plugin's layer module (whose ``@keras.saving.register_keras_serializable``
-  decorators register the classes) as soon as Keras itself is imported. The
+  decorators register the classes) as soon as Keras itself is imported
+  (:mod:`adaptkit._postimport`). The
   plugin package does not import Keras, so ``adaptkit validate`` stays free of
   TensorFlow.
 """
@@ -15,8 +16,6 @@ Two ways to load a ``.keras`` file that holds plugin layers:
 from __future__ import annotations
 
 import contextlib
-import importlib
-import logging
 import re
 import zipfile
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any, Iterator, Optional, Union
 
 from ._errors import ModelError
 from ._plugins import get_host
+from ._postimport import register_keras_classes
 from ._trust import untrusted_code
 
 __all__ = ["keras_objects", "load_model", "check_keras_archive", "safe_deserialization", "register_keras_classes"]
@@ -131,22 +131,3 @@ def load_model(
     except Exception as exc:
         detail = " ".join(str(exc).split())[:400]
         raise ModelError(where, f"{path} does not load as a Keras model ({type(exc).__name__}: {detail})") from exc
-
-
-def register_keras_classes(module: str, after: str = "keras") -> None:
-    """Import ``module`` (which registers Keras classes) as soon as ``after`` is imported.
-
-    At once when ``after`` is already imported; otherwise when it is, through
-    ``wrapt``'s post-import hooks, so calling this costs no TensorFlow import.
-    A failure to import ``module`` is logged, never raised into the user's
-    ``import keras``.
-    """
-    import wrapt
-
-    def hook(_: Any) -> None:
-        try:
-            importlib.import_module(module)
-        except Exception as exc:  # a broken plugin must not break `import keras`
-            logging.getLogger("adaptkit").warning("%s: its Keras classes are not registered (%s: %s)", module, type(exc).__name__, exc)
-
-    wrapt.register_post_import_hook(hook, after)

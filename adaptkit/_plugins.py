@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Any, Optional
 
 import pluggy
@@ -26,12 +25,10 @@ from ._answers import check_answer, check_answers
 from ._calls import blamed, recording, routed, wrap_impl
 from ._errors import AdaptkitError, PluginError
 from ._hooknames import did_you_mean, unmarked_hooks
+from ._plugin_index import DISABLE_ENV, ENTRY_POINT_GROUP, discover, load_entry_point, read_index, write_index
 from ._sections import SECTION_BASES, Section
 
 __all__ = ["PluginInfo", "PluginHost", "get_host", "reset_host", "ENTRY_POINT_GROUP"]
-
-ENTRY_POINT_GROUP = "adaptkit"
-DISABLE_ENV = "ADAPTKIT_DISABLE_PLUGINS"
 
 
 @dataclass
@@ -87,24 +84,20 @@ class PluginHost:
         return self.pm.hook
 
     # -- loading ---------------------------------------------------------
-    def load_entry_points(self) -> None:
+    def load_entry_points(self, found: Optional[list[dict[str, Any]]] = None) -> None:
+        """Load and register every plugin of the entry-point group (``found``: as
+        :func:`discover` lists them, when already known, e.g. from the plugin index)."""
         disabled = {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
-        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-            if ep.name in self.plugins:
+        for ep in discover() if found is None else found:
+            if ep["name"] in self.plugins:
                 continue
-            dist = getattr(ep, "dist", None)
-            info = PluginInfo(
-                name=ep.name,
-                module=ep.value,
-                distribution=dist.metadata["Name"] if dist is not None else None,
-                version=dist.version if dist is not None else None,
-            )
-            self.plugins[ep.name] = info
-            if ep.name in disabled:
+            info = PluginInfo(name=ep["name"], module=ep["value"], distribution=ep["distribution"], version=ep["version"])
+            self.plugins[ep["name"]] = info
+            if ep["name"] in disabled:
                 info.status = f"disabled ({DISABLE_ENV})"
                 continue
             try:
-                module = ep.load()
+                module = load_entry_point(ep["value"])
             except Exception as exc:  # a broken plugin must not stop the others
                 info.status = f"broken: import failed: {_one_line(exc)}"
                 continue
@@ -290,13 +283,26 @@ _HOST: Optional[PluginHost] = None
 
 
 def get_host() -> PluginHost:
-    """The process-wide plugin host, loading the entry points on first use."""
+    """The process-wide plugin host, loading the entry points on first use (listed by the
+    plugin index while it is valid, :mod:`adaptkit._plugin_index`)."""
     global _HOST
     if _HOST is None:
         host = PluginHost()
-        host.load_entry_points()
+        found = (read_index() or {}).get("entry_points")
+        if found is None:
+            found = discover()
+            host.load_entry_points(found)
+            if not any(p.status.startswith("broken") for p in host.plugins.values()):  # disabled ones are fine
+                write_index(entry_points=found, plugins=plugin_rows(host))
+        else:
+            host.load_entry_points(found)
         _HOST = host
     return _HOST
+
+
+def plugin_rows(host: PluginHost) -> list[dict[str, Any]]:
+    """What ``adaptkit plugins --json`` prints: one dict per plugin."""
+    return [p.as_dict() for p in host.plugins.values()]
 
 
 def reset_host() -> None:

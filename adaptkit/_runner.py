@@ -28,7 +28,7 @@ from ._diagnostics import summarize_predictions
 from ._distribution import describe, distribution_scope, worker_parent
 from ._errors import AdaptkitError, SpecError
 from ._evaluation import evaluate, evaluation_sets
-from ._feature_cache import close_cache
+from ._feature_cache import cached_predictions, close_cache
 from ._metrics import build_metrics
 from ._html import write_report
 from ._multitask import build_weighting, compare_single_task, task_headlines
@@ -87,10 +87,13 @@ def start_run(
     return run
 
 
-def train_stages(run: RunState) -> None:
-    """Train every stage in order (replaying those an interrupted run completed), then finalize."""
+def train_stages(run: RunState, keep_cache: bool = False) -> None:
+    """Train every stage in order (replaying those an interrupted run completed), then finalize.
+
+    ``keep_cache``: the last stage's cached features stay for the evaluation (the caller closes them)."""
     done = run.completed_stages
     stages = run.spec.training.stages
+    kept = False
     try:
         for s in range(len(stages)):
             prepare_stage(run, s)
@@ -106,12 +109,15 @@ def train_stages(run: RunState) -> None:
                 run.parts.model.save_weights(run.checkpoints.weights(s))
                 save_weighting(run, s)
                 run.checkpoints.save_state(run.digest, s + 1, run.history)
+        kept = keep_cache and done < len(stages)
     finally:
-        close_cache(run)  # the features (and their files) are for training only
+        if not kept:
+            close_cache(run)  # the features (and their files) are for training, and evaluating its model
     if 0 < done == len(stages):  # interrupted after the last stage
         restore_weights(run, done)
     adapted = finalize_model(run.parts, run.compositions)
     if adapted is not None:
+        close_cache(run)
         names = [layer.name for layer in adapted.layers]
         encoder = adapted.get_layer("encoder") if "encoder" in names else run.parts.encoder
         classifier = adapted.get_layer("classifier") if "classifier" in names else run.parts.classifier
@@ -230,6 +236,7 @@ def _run_pipeline(
     previous_level, previous_policy = log.level, keras.mixed_precision.global_policy()
     log.addHandler(early)
     log.setLevel(logging.DEBUG)
+    run: Optional[RunState] = None
     try:
         configure_determinism(spec.seed)
         keras.mixed_precision.set_global_policy("mixed_bfloat16" if spec.training.mixed_precision else "float32")
@@ -251,9 +258,10 @@ def _run_pipeline(
         if resume:
             run.history = list(checkpoints.state.get("history", []))
             log.info("resuming %s after %d completed stage(s)", rundir.partial.name, run.completed_stages)
-        train_stages(run)
+        train_stages(run, keep_cache=True)
         sets = evaluation_sets(run)
         predictions = Predictions(sets)  # each split predicted once per model: verdict and report share them
+        cached_predictions(run, predictions)  # the head on the splits' cached features
         metrics = evaluate(run, run.parts, sets, run.before, predictions)
         result = summary(run, metrics)
         if describe(spec.training.distribution) is not None:
@@ -264,6 +272,7 @@ def _run_pipeline(
         except (tf.errors.InvalidArgumentError, tf.errors.DataLossError, tf.errors.NotFoundError) as exc:
             # a split that cannot be read was already reported by the evaluation: the run goes on
             log.warning("test predictions not summarised: reading the data failed (%s)", exc.message.splitlines()[0])
+        close_cache(run)
         if spec.evaluation.source_only:
             result["adaptation"] = compare_source_only(run, metrics, sets, _train_alone(host, ctx, run.errors, "source_only", with_parts=True))
         if spec.evaluation.single_task_baselines:
@@ -303,6 +312,8 @@ def _run_pipeline(
             rundir.release()
         raise
     finally:
+        if run is not None:
+            close_cache(run)
         early.close()
         for h in (early, handler):
             if h is not None:

@@ -234,12 +234,19 @@ def render(spec: Path, overrides: tuple[str, ...]) -> None:
 @click.option("--indent", default=2, show_default=True, help="JSON indentation.")
 def schema(indent: int) -> None:
     """Print the JSON Schema of pipeline specs, including installed plugins' sections."""
-    from ._spec import build_spec_model
+    from ._plugin_index import cached, host_is_new, read_index, write_index
 
-    model = build_spec_model()
-    document = model.model_json_schema()
-    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    document["title"] = "adaptkit pipeline spec"
+    document = cached("schema")
+    if document is None:
+        from ._spec import build_spec_model
+
+        new = host_is_new()
+        document = build_spec_model().model_json_schema()
+        document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        document["title"] = "adaptkit pipeline spec"
+        parts = read_index() if new else None  # what discovery wrote just now
+        if parts and "entry_points" in parts:
+            write_index(**{**parts, "schema": document})
     click.echo(json.dumps(document, indent=indent))
 
 
@@ -247,10 +254,13 @@ def schema(indent: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def plugins(as_json: bool) -> None:
     """List the discovered plugins: distribution, version, hooks, sections, status."""
-    from ._plugins import get_host
+    from ._plugin_index import cached
 
-    host = get_host()
-    infos = [p.as_dict() for p in host.plugins.values()]
+    infos = cached("plugins")
+    if infos is None:
+        from ._plugins import get_host, plugin_rows
+
+        infos = plugin_rows(get_host())
     if as_json:
         click.echo(json.dumps(infos, indent=2))
         return

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-__all__ = ["Timing", "run_once", "paired", "ratio_line", "plugin_path"]
+__all__ = ["Timing", "run_once", "paired", "ratio_line", "cpu_line", "plugin_path"]
 
 
 @dataclass
@@ -24,6 +24,9 @@ class Timing:
     seconds: float
     peak_mb: float
     rc: int
+    cpu: float = 0.0
+    """User + system CPU seconds of the process (and its waited-for children): on a shared, loaded
+    machine it varies much less than the wall time."""
 
 
 def plugin_path(root: Path) -> str:
@@ -43,7 +46,7 @@ def run_once(cmd: Sequence[str], env: Optional[dict] = None, cwd: Optional[Path]
     rc = os.waitstatus_to_exitcode(status)
     if rc != 0:
         print(f"[{rc}] {' '.join(cmd)}\n{err[-2000:]}", file=sys.stderr)
-    return Timing(seconds, usage.ru_maxrss / 1024.0, rc)
+    return Timing(seconds, usage.ru_maxrss / 1024.0, rc, usage.ru_utime + usage.ru_stime)
 
 
 def paired(a: Sequence[str], b: Sequence[str], pairs: int, env_a: Optional[dict] = None, env_b: Optional[dict] = None,
@@ -71,6 +74,14 @@ def ratio_line(name: str, rows: list[tuple[Timing, Timing]]) -> str:
     return (f"| {name} | {med(a.seconds for a, _ in rows):.2f} | {med(b.seconds for _, b in rows):.2f} | "
             f"{med(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | "
             f"{max(a.peak_mb for a, _ in rows):.0f} / {max(b.peak_mb for _, b in rows):.0f} |")
+
+
+def cpu_line(name: str, rows: list[tuple[Timing, Timing]]) -> str:
+    """Like :func:`ratio_line`, for CPU seconds (user + system): median of each side, median of the paired ratios."""
+    ratios = [a.cpu / b.cpu for a, b in rows]
+    med = statistics.median
+    return (f"| {name} (CPU) | {med(a.cpu for a, _ in rows):.2f} | {med(b.cpu for _, b in rows):.2f} | "
+            f"{med(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | |")
 
 
 HEADER = "| job | A: median s | B: median s | A / B: median of paired ratios (range) | peak RSS A / B (MB) |\n|---|---|---|---|---|"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# the plugin index (adaptkit/_plugin_index.py) of the tests' processes: not the user's ~/.cache
+os.environ.setdefault("ADAPTKIT_CACHE_DIR", tempfile.mkdtemp(prefix="adaptkit-test-cache-"))
 
 
 def pytest_configure(config):

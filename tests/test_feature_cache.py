@@ -169,3 +169,45 @@ def test_layers_random_in_training_are_found_inside_other_layers():
     assert random_layer(bn) is not None
     bn.trainable = False
     assert random_layer(bn) is None
+
+
+def test_the_evaluation_predicts_the_cached_splits_with_the_head_on_their_features(digits_npz, tmp_path):
+    """The last stage cached train and validation: the evaluation's predictions of those splits come
+    from the trained head on the stored features, and equal the whole model's on the raw examples."""
+    from adaptkit._evaluation import evaluation_sets
+    from adaptkit._feature_cache import cached_predictions, close_cache
+    from adaptkit._predictions import Predictions, predict
+    from adaptkit._runner import train_stages
+
+    spec = _spec(digits_npz, tmp_path)
+    spec["training"]["stages"] = spec["training"]["stages"][:1]  # frozen base + head: cached to the end
+    run = _state(spec, tmp_path)
+    train_stages(run, keep_cache=True)
+    sets = evaluation_sets(run)
+    predictions = Predictions(sets)
+    assert cached_predictions(run, predictions) == ["train", "validation"]
+    for split in ("train", "validation"):
+        y, p = predictions.of(run.parts.model, split)
+        y_whole, p_whole = predict(run.parts.model, sets[split])
+        np.testing.assert_array_equal(y, y_whole)
+        np.testing.assert_allclose(p, p_whole, atol=1e-5)
+        assert (p.argmax(-1) == y).mean() > 0.5  # a trained head, not a constant
+    close_cache(run)
+    assert run.feature_cache is None
+    train_stages(run)  # without keep_cache (the baseline's, lr-find's runs): the features are dropped
+    assert run.feature_cache is None
+
+
+def test_a_run_whose_last_stage_is_cached_gives_the_uncached_metrics(digits_npz, tmp_path):
+    metrics = {}
+    for mode in ("auto", "off"):
+        spec = _spec(digits_npz, tmp_path / mode)
+        spec["training"]["stages"] = spec["training"]["stages"][:1]
+        spec["training"]["cache"] = {"mode": mode}
+        result = run_pipeline(load_spec(spec), tmp_path / "spec.yaml")
+        metrics[mode] = json.loads((result.run_dir / "metrics.json").read_text())["metrics"]
+        assert not list(result.run_dir.rglob("*.npy"))
+    assert metrics["auto"].keys() == metrics["off"].keys()
+    assert {"validation/accuracy", "test/accuracy"} <= metrics["off"].keys()
+    for key, value in metrics["off"].items():
+        assert metrics["auto"][key] == pytest.approx(value, rel=1e-4, abs=1e-5), key
