@@ -121,6 +121,14 @@ def features(pair: str, data: Path, out: Path) -> Path:
     return folder
 
 
+def old_rows(path: Path) -> list[dict]:
+    """The raw rows of an earlier invocation (none when the file is not there)."""
+    if not path.is_file():
+        return []
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
 def table(pair: str, rows: list[dict], epochs: int, folder: Path) -> str:
     """The pair's Markdown table: mean ± sd, Δ balanced accuracy vs source-only (paired over seeds)."""
     from adaptkit._significance import paired_over_seeds, summarize_values
@@ -154,6 +162,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", nargs="+", default=list(PAIRS), choices=list(PAIRS))
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run: first-seed ... first-seed + seeds - 1")
+    parser.add_argument("--append", action="store_true",
+                        help="keep the rows already in <out>/<pair>.csv (those of other seeds or methods) and add these")
     parser.add_argument("--methods", nargs="*", default=["source-only", "dann", "cdan", "mmd", "coral"],
                         help=f"adaptkit rows, of: {list(KINDS)} and the names given by --extra")
     parser.add_argument("--extra", action="append", default=[], metavar="NAME=JSON",
@@ -182,12 +193,13 @@ def main(argv=None) -> int:
     out = args.out.resolve()
     for pair in args.pairs:
         folder = features(pair, args.data.resolve(), out)
-        rows = []
+        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+        rows = old_rows(out / f"{pair}.csv") if args.append else []
         adapt = None
         if args.adapt_path is not None and args.adapt_methods:
-            adapt = start_adapt(folder, list(range(args.seeds)), args.adapt_methods, args)
+            adapt = start_adapt(folder, seeds, args.adapt_methods, args)
         with tempfile.TemporaryDirectory(prefix=f"da_real-{pair}-") as tmp:
-            for seed in range(args.seeds):
+            for seed in seeds:
                 for method in args.methods:
                     started = time.perf_counter()
                     acc, bal, sec = run_adaptkit(kinds[method], folder, Path(tmp) / f"{method}-{seed}", seed, args)
