@@ -99,7 +99,8 @@ def start_adapt(folder: Path, seeds: list[int], methods: list[str], args) -> sub
     """ADAPT's fits, started in a process of their own with ADAPT on its path (they run beside adaptkit's)."""
     cmd = [sys.executable, str(ROOT / "benchmarks/handwritten/adapt_real.py"), str(folder), "--seeds", *map(str, seeds),
            "--methods", *methods, "--epochs", str(args.epochs), "--units", str(args.units), "--lr", str(args.lr)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(args.adapt_path.resolve()), os.environ.get("PYTHONPATH", "")])))
+    path = [str(args.adapt_path.resolve()), os.environ.get("PYTHONPATH", "")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, path)))
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -176,7 +177,8 @@ def main(argv=None) -> int:
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate, every method")
     parser.add_argument("--data", type=Path, default=ROOT / "data", help="the folder `make data` wrote")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/da_real")
-    parser.add_argument("--quick", action="store_true", help="digits only, 1 seed, source-only and dann, 2 epochs, no ADAPT")
+    parser.add_argument("--quick", action="store_true",
+                        help="digits only, 1 seed, source-only and dann, 2 epochs, no ADAPT (rows under <out>/quick)")
     args = parser.parse_args(argv)
     kinds = dict(KINDS)
     for item in args.extra:
@@ -187,6 +189,7 @@ def main(argv=None) -> int:
             args.methods.append(name)
     if args.quick:
         args.pairs, args.seeds, args.methods, args.epochs, args.adapt_path = ["digits"], 1, ["source-only", "dann"], 2, None
+        args.out = args.out / "quick"  # never over the full run's rows
     unknown = [m for m in args.methods if m not in kinds]
     if unknown:
         parser.error(f"--methods: unknown {unknown}; known: {list(kinds)}")
