@@ -179,7 +179,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/da_real")
     parser.add_argument("--quick", action="store_true",
                         help="digits only, 1 seed, source-only and dann, 2 epochs, no ADAPT (rows under <out>/quick)")
+    parser.add_argument("--tables", action="store_true", help="run nothing: print the tables of the rows in <out>/<pair>.csv")
     args = parser.parse_args(argv)
+    if args.tables:
+        for pair in args.pairs:
+            print("\n" + table(pair, old_rows(args.out / f"{pair}.csv"), args.epochs, args.out / pair) + "\n")
+        return 0
     kinds = dict(KINDS)
     for item in args.extra:
         name, _, text = item.partition("=")
