@@ -198,8 +198,10 @@ def dense_network(
     seed: Optional[int] = None,
     name: str = "dense_network",
     output_name: str = "out",
+    outputs: int = 1,
 ) -> Any:
-    """Dense layers on a flat feature vector, then one linear output (a logit or a critic score). Built."""
+    """Dense layers on a flat feature vector, then ``outputs`` linear units (a logit or a critic score;
+    class logits). Built."""
     import keras
 
     inputs = keras.Input(shape=(int(input_dim),), name=f"{name}_in")
@@ -213,5 +215,5 @@ def dense_network(
         if dropout:
             x = keras.layers.Dropout(dropout, seed=None if s is None else s + 1, name=f"{name}_dropout{i}")(x)
     s = None if seed is None else seed + 2 * len(hidden)
-    out = keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=s), name=f"{name}_{output_name}")(x)
+    out = keras.layers.Dense(outputs, kernel_initializer=keras.initializers.GlorotUniform(seed=s), name=f"{name}_{output_name}")(x)
     return keras.Model(inputs, out, name=name)

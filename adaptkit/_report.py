@@ -37,6 +37,7 @@ def summary(run: RunState, metrics: dict[str, Any]) -> dict[str, Any]:
         "data": run.splits.sizes,
         "epochs": len(run.history),
         "last_epoch": run.history[-1] if run.history else {},
+        "health": list(run.health),
         # the metrics are those of the weights kept, which may be an earlier epoch's than last_epoch
         **({"early_stopping": dict(run.early_stopping)} if run.early_stopping else {}),
         **({"selection": dict(run.selection)} if run.selection else {}),

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, BeforeValidator, Field, StrictInt, create_model, model_validator
 
 from ._cache_spec import FeatureCacheSpec
+from ._health_spec import HealthSpec
 from ._distribution import distribution_field
 from ._families import family_union
 from ._plugins import PluginHost, get_host
@@ -228,6 +229,10 @@ def _build_spec_model(host: PluginHost) -> type[BaseModel]:
             ),
         ),
         cache=(FeatureCacheSpec, Field({}, validate_default=True, description="Frozen features computed once per split (mode auto or off, memory limit).")),
+        health=(
+            HealthSpec,
+            Field({}, validate_default=True, description="Health signals of adaptation stages: when a warning fires (domain classifier collapsed or flipped, target predictions far from the estimated prior; a term's gradient reaching nothing)."),
+        ),
         jit_compile=(
             bool,
             Field(False, description="Compile the training step with XLA (Keras jit_compile). Not every op supports it (e.g. text tokenizers)."),

@@ -18,6 +18,7 @@ import tensorflow as tf
 from ._alignment import check_alignment_trains
 from ._assembly import freeze_batch_norm, snapshot
 from ._feature_cache import cache_features, keep_in_step, stepped
+from ._health import health_callbacks
 from ._distribution import build_for_fit, distributed, multi_worker
 from ._divergence import Diverged, StopOnDivergence, early_stopping_report
 from ._readfaults import read_fault
@@ -184,6 +185,7 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
         callbacks.append(stopper)
     if selector is not None:  # keeps the best-scored epoch's weights; never stops the stage
         callbacks.append(selector)
+    callbacks += health_callbacks(run, s, plan.name, plan.compositions)
     first = sum(1 for row in run.history if row["stage"] <= s)  # rows of the stages before (history counts from 1)
     callbacks += tracker_callbacks(run, stage_info(run, s, plan.name, plan.epochs, first))  # last: they see every log
     plan.model._initial_epoch = None  # a restored epoch belongs to its own stage only (Keras keeps it)

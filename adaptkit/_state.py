@@ -82,6 +82,8 @@ class RunState:
     for: the feature cache's (``True``) and the run's own (``False``)."""
     metrics: list = field(default_factory=list)
     """The built ``evaluation.metrics`` (:class:`adaptkit._metrics.BuiltMetric`), fed after training."""
+    health: list[dict] = field(default_factory=list)
+    """The health signals that fired while the stages trained (:mod:`adaptkit._health`), for metrics.json."""
     role: str = "main"
     """Which run this is, for trackers: ``main``, or a side run (``source_only``, ``single_task_<task>``)."""
 

@@ -18,6 +18,7 @@ import keras
 import tensorflow as tf
 
 from ._distribution import for_workers, per_replica, replica_mean, unscaled
+from ._reach import unreached_terms
 from ._layers import all_trainable, make_trainable
 from ._optim import build_optimizer, build_schedule  # noqa: F401  (re-exported: callers import them from here)
 from ._streams import StreamsMixin, TaskStreams
@@ -98,6 +99,7 @@ class Trainer(StreamsMixin, keras.Model):
             variables = list(player.variables())
             if variables and not player.optimizer.built:
                 player.optimizer.build(variables)
+        self.unreached_terms: set = set()  # terms whose gradient reaches nothing (found as the step is traced)
         self.built = True  # the wrapped model is built; BackupAndRestore needs a built model
 
     def call(self, inputs: Any, training: bool = False) -> Any:
@@ -266,6 +268,7 @@ class Trainer(StreamsMixin, keras.Model):
             main_share = per_replica(main_loss)
             if "__task__" in values:  # the other main-player terms, on the tape (gradient-based weighting)
                 values["__others__"] = main_share - per_replica(values["__task__"])
+        self.unreached_terms.update(unreached_terms(tape, self.terms, values, variables))  # at trace time only
         for player in self.extra_players:
             pvars = variables[player.name]
             if not pvars:

@@ -1,4 +1,4 @@
-"""DANN and CDAN as adaptkit loss compositions.
+"""DANN, CDAN and MDD as adaptkit loss compositions.
 
 The domain classifier is a module of the "main" player: the gradient reversal
 layer makes one backward pass train it to tell the domains apart while the
@@ -11,6 +11,8 @@ from typing import Any, Callable
 
 from keras import ops
 
+import adaptkit
+
 from adaptkit import (
     LossComposition,
     SpecError,
@@ -18,6 +20,7 @@ from adaptkit import (
     ModelParts,
     RunContext,
     StepBatch,
+    class_probabilities,
     feature_dim,
     model_feature_extractor,
     progress_weight,
@@ -30,30 +33,19 @@ from .layers import (
     domain_classifier,
     domain_loss,
     entropy_weights,
+    margin_disparity,
     multilinear_map,
     reverse_gradient,
 )
-from .sections import CdanLoss, DannLoss
+from .sections import CdanLoss, DannLoss, MddLoss
 
-__all__ = ["compose_adversarial"]
+__all__ = ["compose_adversarial", "compose_mdd"]
 
 
 def _probabilities(section: CdanLoss, parts: ModelParts) -> Callable[[Any], Any]:
     """``outputs -> class probabilities`` (C >= 2 columns), without gradient (as in CDAN's code)."""
-    kind = section.outputs
-    act = getattr(getattr(parts.classifier.layers[-1], "activation", None), "__name__", "linear")
-    if kind == "auto":
-        kind = "probabilities" if act in ("softmax", "sigmoid") else "logits"
-    binary = int(parts.classifier.output.shape[-1]) == 1
-
-    def probs(outputs):
-        o = ops.stop_gradient(ops.cast(outputs, "float32"))
-        if binary:
-            p = ops.sigmoid(o) if kind == "logits" else o
-            return ops.concatenate([1.0 - p, p], axis=-1)
-        return ops.softmax(o, axis=-1) if kind == "logits" else o
-
-    return probs
+    probs = class_probabilities(parts, section.outputs)
+    return lambda outputs: ops.stop_gradient(probs(outputs))
 
 
 def compose_adversarial(section: DannLoss | CdanLoss, parts: ModelParts, context: RunContext) -> LossComposition:
@@ -142,5 +134,36 @@ def compose_adversarial(section: DannLoss | CdanLoss, parts: ModelParts, context
         terms=[LossTerm(name=f"{tag}_domain_loss", fn=loss, weight=1.0, player="main")],
         modules=modules,
         metrics={f"{tag}_domain_accuracy": accuracy, f"{tag}_lambda": current_lambda},
+        aligned_at=section.feature_layer,
+    )
+
+
+def compose_mdd(section: MddLoss, parts: ModelParts, context: RunContext) -> LossComposition:
+    """An adversarial classifier head behind gradient reversal, trained (as a module of the main player)
+    to maximise the margin disparity while the features below it are pushed to minimise it."""
+    if parts.tasks or parts.task.num_classes is None:
+        raise SpecError(context.where, "mdd compares one classifier's predictions with an adversary's: it needs a one-task classifier")
+    extract = model_feature_extractor(parts, section.feature_layer, context.where + ".feature_layer")
+    lam = progress_weight(section)
+    probs = class_probabilities(parts, section.outputs)
+    spec = section.discriminator
+    adversary = adaptkit.dense_network(
+        feature_dim(parts.encoder, extract), spec.hidden, spec.activation, spec.dropout, seed=context.seed + 4001,
+        name="mdd_adversary", output_name="logits", outputs=max(2, parts.task.num_classes),
+    )
+
+    def disparity(batch: StepBatch, reverse: bool):
+        fs, ft = stream_features(extract, batch, "source"), stream_features(extract, batch, "target")
+        if reverse:
+            fs, ft = reverse_gradient(fs, lam(batch.progress)), reverse_gradient(ft, lam(batch.progress))
+        return margin_disparity(probs(batch.outputs_source), adversary(fs, training=reverse),
+                                probs(batch.outputs_target), adversary(ft, training=reverse), section.margin)
+
+    return LossComposition(
+        # the adversary minimises -D (maximises the disparity); the reversal makes the features minimise D
+        terms=[LossTerm("mdd_loss", lambda batch: -disparity(batch, reverse=True), section.trade_off, player="main")],
+        modules=[adversary],
+        metrics={"mdd_discrepancy": lambda batch: ops.stop_gradient(disparity(batch, reverse=False)),
+                 "mdd_lambda": lambda batch: lam(batch.progress)},
         aligned_at=section.feature_layer,
     )

@@ -30,6 +30,7 @@ __all__ = [
     "entropy_weights",
     "domain_loss",
     "domain_accuracy",
+    "margin_disparity",
 ]
 
 
@@ -149,3 +150,15 @@ def domain_accuracy(logits_source, logits_target):
         [ops.cast(logits_source[:, 0] > 0, "float32"), ops.cast(logits_target[:, 0] <= 0, "float32")], axis=0
     )
     return ops.mean(right)
+
+
+def margin_disparity(probs_source, adv_logits_source, probs_target, adv_logits_target, margin: float = 4.0):
+    """MDD's estimate (Zhang et al. 2019, as TLlib computes it): ``-margin * CE(h'(x_s), argmax h(x_s))
+    + mean log(1 - softmax(h'(x_t))[argmax h(x_t)])``. The adversary maximises it, the features minimise it."""
+    ys = ops.argmax(ops.stop_gradient(probs_source), axis=-1)
+    yt = ops.argmax(ops.stop_gradient(probs_target), axis=-1)
+    source = ops.mean(ops.sparse_categorical_crossentropy(ys, adv_logits_source, from_logits=True))
+    pt = ops.softmax(adv_logits_target, axis=-1)
+    agree_t = ops.take_along_axis(pt, ops.expand_dims(yt, 1), axis=1)[:, 0]
+    target = ops.mean(ops.log(ops.minimum(1.0 - agree_t + 1e-6, 1.0)))
+    return -margin * source + target

@@ -8,7 +8,7 @@ from pydantic import Field, PositiveInt
 
 from adaptkit import FeatureAlignmentLoss, SpecModel
 
-__all__ = ["DomainClassifierSpec", "DannLoss", "CdanLoss", "SECTIONS"]
+__all__ = ["DomainClassifierSpec", "DannLoss", "CdanLoss", "MddLoss", "SECTIONS"]
 
 
 class DomainClassifierSpec(SpecModel):
@@ -71,4 +71,24 @@ class CdanLoss(_AdversarialLoss):
     )
 
 
-SECTIONS = [DannLoss, CdanLoss]
+class MddLoss(_AdversarialLoss):
+    """MDD: margin disparity discrepancy (Zhang et al. 2019). An adversarial classifier head behind the
+    gradient reversal layer learns to agree with the task head on source and disagree on target;
+    the features learn to deny it. ``weight`` is the reversal coefficient's largest value."""
+
+    kind: Literal["mdd"]
+    weight: float = Field(
+        0.1, ge=0, description="Largest gradient-reversal coefficient (TLlib's warm-start reversal rises to 0.1)."
+    )
+    margin: float = Field(4.0, gt=0, description="The margin gamma: how much more the source agreement counts (4 in the paper for Office-31).")
+    trade_off: float = Field(1.0, ge=0, description="Weight of the discrepancy term in the loss (the paper's eta, 1.0).")
+    discriminator: DomainClassifierSpec = Field(
+        DomainClassifierSpec(hidden=[256], dropout=0.5),
+        description="Architecture of the adversarial classifier head (Dense layers, then one logit per class).",
+    )
+    outputs: Literal["auto", "probabilities", "logits"] = Field(
+        "auto", description="What the task head outputs (auto: read its last layer's activation); only its arg-max is used."
+    )
+
+
+SECTIONS = [DannLoss, CdanLoss, MddLoss]
