@@ -51,7 +51,7 @@ bench-da: $(STAMP)   # after `make data`
 	test -d .venv-bench-lib || $(PY) -m pip install -q --no-deps --target .venv-bench-lib adapt==0.4.5 scikeras cvxopt
 	$(PY) benchmarks/da_real.py --pairs elpv --seeds 5 --epochs 10 --methods source-only dann mmd coral --adapt-methods DANN MDD DeepCORAL --adapt-path .venv-bench-lib
 	$(PY) benchmarks/da_real.py --pairs digits --seeds 5 --epochs 5 --methods source-only dann mmd coral --adapt-methods DANN MDD DeepCORAL --adapt-path .venv-bench-lib
-	$(PY) benchmarks/da_real.py --pairs vader --seeds 3 --epochs 5 --methods source-only dann mmd --adapt-methods DANN MDD --adapt-path .venv-bench-lib
+	$(PY) benchmarks/da_real.py --pairs vader --seeds 5 --epochs 5 --methods source-only dann mmd coral --adapt-methods DANN MDD DeepCORAL --adapt-path .venv-bench-lib
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info
