@@ -181,7 +181,7 @@ def test_a_failing_hook_is_blamed_on_its_plugin(tmp_path, monkeypatch, digits_np
 
 
 def test_a_family_without_any_provider_is_a_one_line_error(monkeypatch):
-    monkeypatch.setenv("ADAPTKIT_DISABLE_PLUGINS", "adversarial,gan")
+    monkeypatch.setenv("ADAPTKIT_DISABLE_PLUGINS", "adversarial,gan,selftrain")
     data = {**BASE, "training": {"stages": [{"epochs": 1, "losses": [{"kind": "dann"}]}]}}
     with pytest.raises(SpecError) as info:
         load_spec(data)
