@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from ._cache_boundary import Cut, find_cut
+from ._predictions import batch_predictor
 from ._state import RunState
 
 __all__ = ["FeatureCache", "cache_features", "cached_predictions", "close_cache", "keep_in_step", "stepped"]
@@ -89,8 +90,9 @@ class FeatureCache:
         arrays: list = []
         labels: list = []
         start = 0
+        step = batch_predictor(cut.prefix, dataset)
         for x, y in dataset:
-            values = _flat(cut.prefix.predict_on_batch(x))
+            values = _flat(step(x))
             if not arrays:
                 arrays = [self._array(f"{split}_{i}", (size,) + v.shape[1:], v.dtype) for i, v in enumerate(values)]
             n = values[0].shape[0]
