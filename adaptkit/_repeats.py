@@ -21,8 +21,8 @@ from typing import Any, Optional
 
 from ._errors import AdaptkitError, SpecError
 from ._html import write_report
-from ._rundir import Checkpoints, RunDir, spec_digest
-from ._runner import RunResult, _resolved_yaml, run_pipeline
+from ._rundir import Checkpoints, RunDir, resolved_yaml, spec_digest
+from ._runner import RunResult, run_pipeline
 from ._significance import summarize_values
 from ._verdict import judge_adaptation_over_seeds, judge_over_seeds, source_warnings
 
@@ -115,7 +115,7 @@ def run_repeats(
     ``run_name``: exactly that parent folder (a sweep's trial), not ``<name>-<timestamp>``."""
     started = time.perf_counter()
     parent = Path(output_dir or spec.output_dir)
-    digest = spec_digest(_resolved_yaml(spec))
+    digest = spec_digest(resolved_yaml(spec))
     if resume:
         group = RunDir.resume(parent, run_name or spec.name, digest, stamped=run_name is None)
         if group is None:
@@ -129,7 +129,7 @@ def run_repeats(
     results: list[tuple[int, str, dict]] = []
     errors: list[AdaptkitError] = []
     try:
-        group.write_text("spec.yaml", _resolved_yaml(spec))
+        group.write_text("spec.yaml", resolved_yaml(spec))
         for one in seed_specs(spec):
             name = f"seed{one.seed}"
             done = group.partial / name / "metrics.json"

@@ -17,7 +17,14 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-__all__ = ["RunDir", "Checkpoints", "atomic_write_text", "spec_digest"]
+__all__ = ["RunDir", "Checkpoints", "atomic_write_text", "resolved_yaml", "spec_digest"]
+
+
+def resolved_yaml(spec: Any) -> str:
+    """The validated spec with every default filled in, as ``spec.yaml`` and ``adaptkit render`` write it."""
+    import yaml
+
+    return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
 
 
 def spec_digest(resolved_yaml: str) -> str:

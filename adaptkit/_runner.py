@@ -20,7 +20,6 @@ from typing import Any, Optional
 
 import keras
 import tensorflow as tf
-import yaml
 
 from ._assembly import build_model
 from ._baseline import BaselineDiverged, compare_transfer, train_baseline
@@ -38,7 +37,7 @@ from ._rawinput import raw_input_model
 from ._report import plot_curves, save_model, summary
 from ._serializable import check_serializable
 from ._resume import replay_stage, restore_weights, save_weighting
-from ._rundir import Checkpoints, RunDir, spec_digest
+from ._rundir import Checkpoints, RunDir, resolved_yaml, spec_digest
 from ._splits import load_splits
 from ._stages import fit_stage, plan_stage, prepare_stage
 from ._state import RunState, Streams
@@ -173,10 +172,6 @@ def _train_alone(host: PluginHost, ctx: RunContext, errors: list, role: str, wit
     return train
 
 
-def _resolved_yaml(spec: Any) -> str:
-    return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
-
-
 def _interrupted(spec: Any, parent: Path, digest: str, run_name: Optional[str] = None) -> RunDir:
     """The newest interrupted run of this exact spec; ``run_name``: exactly that folder name
     (one run of a group), not ``<name>-<timestamp>``."""
@@ -225,7 +220,7 @@ def _run_pipeline(
     folder name under the output directory (its own copy of the run, for ``--resume``)."""
     started = time.perf_counter()
     ctx = RunContext(seed=spec.seed, spec_dir=Path(spec_path).resolve().parent, trust_code=trust_code)
-    resolved = _resolved_yaml(spec)
+    resolved = resolved_yaml(spec)
     digest = spec_digest(resolved)
     parent = Path(output_dir or spec.output_dir)
     parent = parent / worker if worker else parent

@@ -34,15 +34,13 @@ def _threads(cpus: float) -> None:
 
 def prepare_trial(plan: SweepPlan, overrides: dict[str, Any]) -> tuple[Any, str, str]:
     """The trial's validated spec, its digest and its id (the folder name under the sweep folder)."""
-    from ._rundir import spec_digest
+    from ._rundir import resolved_yaml, spec_digest
     from ._specfile import load_spec, parse_overrides, apply_overrides, read_spec_file
 
     path = Path(plan.spec_path)
     data = apply_overrides(read_spec_file(path), parse_overrides(plan.overrides))
     spec = load_spec(trial_data(data, overrides), spec_dir=path.parent)
-    import yaml
-
-    digest = spec_digest(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))  # as the run writes spec.yaml
+    digest = spec_digest(resolved_yaml(spec))  # as the run digests the spec.yaml it writes
     return spec, digest, trial_id(overrides, digest)
 
 

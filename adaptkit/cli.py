@@ -219,15 +219,14 @@ def validate(specs: tuple[Path, ...], overrides: tuple[str, ...], no_files: bool
 @set_option
 def render(spec: Path, overrides: tuple[str, ...]) -> None:
     """Print the resolved SPEC with every default filled in (YAML)."""
-    import yaml
-
+    from ._rundir import resolved_yaml
     from ._specfile import load_spec_file
 
     try:
         validated = load_spec_file(spec, list(overrides), check_files=False)
     except AdaptkitError as exc:
         _fail(exc, f"{spec}: ")
-    click.echo(yaml.safe_dump(validated.model_dump(mode="json"), sort_keys=False), nl=False)
+    click.echo(resolved_yaml(validated), nl=False)
 
 
 @main.command()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 import textwrap
 from pathlib import Path
@@ -33,6 +35,25 @@ def digits_npz(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("data") / "digits.npz"
     np.savez(path, x=d.images[..., None].astype("float32"), y=d.target.astype("int64"))
     return path
+
+
+HEAVY_MODULES = ("tensorflow", "keras", "keras_hub", "tensorflow_hub")
+
+
+@pytest.fixture(scope="session")
+def fresh_cli():
+    """``fresh_cli(args)`` runs ``adaptkit.cli.main(args)`` in a new interpreter; its stdout ends with
+    ``EXIT <code>`` and ``HEAVY [...]``, the heavy modules (TensorFlow, Keras, ...) the command imported."""
+
+    def run(args: list[str], timeout: int = 120) -> subprocess.CompletedProcess:
+        code = (
+            "import sys; from adaptkit.cli import main\n"
+            f"try:\n    main({list(args)!r})\nexcept SystemExit as e:\n    print('EXIT', e.code)\n"
+            f"print('HEAVY', sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules))"
+        )
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+
+    return run
 
 
 def write_spec(directory: Path, text: str, name: str = "spec.yaml") -> Path:

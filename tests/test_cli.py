@@ -80,16 +80,10 @@ def test_plugins_lists_hooks_and_versions():
     "args",
     [["--help"], ["plugins"], ["schema"], ["validate", "SPEC"], ["render", "SPEC"], ["compare", "RUN"], ["compare", "RUN", "--json"]],
 )
-def test_light_commands_do_not_import_tensorflow(args, spec_file, request):
+def test_light_commands_do_not_import_tensorflow(args, spec_file, request, fresh_cli):
     args = [str(spec_file()) if a == "SPEC" else a for a in args]
     args = [str(request.getfixturevalue("finished_run")) if a == "RUN" else a for a in args]
-    code = (
-        "import sys; from adaptkit.cli import main\n"
-        "try:\n    main(%r)\nexcept SystemExit:\n    pass\n"
-        "heavy = sorted(m for m in ('tensorflow', 'keras', 'keras_hub', 'tensorflow_hub') if m in sys.modules)\n"
-        "print('HEAVY', heavy)" % (args,)
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out = fresh_cli(args, timeout=60)
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
     if args[0] == "compare":  # it did compare: the run is in its table
         assert "finished" in out.stdout and "error" not in out.stderr, out.stdout + out.stderr

@@ -274,18 +274,10 @@ def test_features_no_better_than_random_move_the_advice_towards_fine_tuning_and_
     assert any("barely beat (< +0.02) random ones" in line for line in advice.evidence)
 
 
-def test_rank_refuses_bad_input_before_loading_tensorflow(adaptkit_digits, tmp_path):
-    import subprocess
-    import sys
-
+def test_rank_refuses_bad_input_before_loading_tensorflow(adaptkit_digits, tmp_path, fresh_cli):
     spec = _rank_spec(adaptkit_digits, tmp_path / "absent.keras")
     spec["candidates"] = None
     path = _write(tmp_path, spec)
-    code = (
-        "import sys; from adaptkit.cli import main\n"
-        f"try:\n    main(['rank', {str(path)!r}, '--json'])\nexcept SystemExit as e:\n    print('EXIT', e.code)\n"
-        "print('HEAVY', sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = fresh_cli(["rank", str(path), "--json"])
     assert "EXIT 2" in out.stdout and "HEAVY []" in out.stdout, out.stdout + out.stderr
     assert "candidates: no candidates to rank" in out.stderr

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import typing
 
 import pytest
@@ -96,14 +94,9 @@ def test_surgery_and_data_paths_of_other_plugins(tmp_path, digits_npz):
     assert [line.split(": ", 3)[2] for line in result.output.splitlines()] == ["data.train.path", "surgery.0.adapters"]
 
 
-def test_run_refuses_a_missing_file_before_importing_tensorflow(tmp_path):
+def test_run_refuses_a_missing_file_before_importing_tensorflow(tmp_path, fresh_cli):
     spec = write(tmp_path)
-    code = (
-        "import sys; from adaptkit.cli import main\n"
-        f"try:\n    main(['run', {str(spec)!r}])\nexcept SystemExit as e:\n    print('EXIT', e.code)\n"
-        "print('HEAVY', sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = fresh_cli(["run", str(spec)])
     assert "EXIT 2" in out.stdout and "HEAVY []" in out.stdout, out.stdout + out.stderr
     assert f"error: {spec}: data.train.path: no such file: " in out.stderr
 
