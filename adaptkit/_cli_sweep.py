@@ -105,12 +105,13 @@ def _finish(spec: Any, plan: Any, outcomes: list, wall: float) -> None:
     about = {
         "name": spec.name, "spec": plan.spec_path, "overrides": plan.overrides, "metric": plan.metric, "mode": plan.mode,
         "engine": {"ray": ray.__version__, "search": sweep.search.kind if sweep.search else "grid",
-                   "max_concurrent": sweep.max_concurrent, "cpus_per_trial": sweep.cpus_per_trial, "address": sweep.address},
+                   "max_concurrent": sweep.max_concurrent, "cpus_per_trial": sweep.cpus_per_trial, "address": sweep.address,
+                   "nodes": len({r["node"] for r in rows if r.get("node")})},  # the Ray nodes that ran a trial
         "wall_time_s": wall,
     }
     write_leaderboard(Path(plan.folder), rows, advice, about)
     print_leaderboard(rows, advice)
-    click.echo(f"adaptkit: {len(rows)} trials in {wall:.1f} s; leaderboard in {plan.folder}/leaderboard.csv and sweep.json", err=True)
+    click.echo(f"adaptkit: {len(rows)} trials in {wall:.1f} s on {about['engine']['nodes']} Ray node(s); leaderboard in {plan.folder}/leaderboard.csv and sweep.json", err=True)
     failed = [r for r in rows if r["status"] == "failed"]
     for row in failed:
         click.echo(f"error: trial {row['overrides']}: {row['error']}", err=True)

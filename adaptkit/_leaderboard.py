@@ -30,6 +30,13 @@ def _first_run(folder: Path) -> dict[str, Any]:
     return json.loads((folder / "metrics.json").read_text())
 
 
+def _classes(metrics: dict[str, Any]) -> Optional[int]:
+    """The class count of a one-task classification run (None otherwise)."""
+    tasks = metrics.get("tasks") or []
+    names = tasks[0].get("class_names") if len(tasks) == 1 else None
+    return len(names) if names else None
+
+
 def _row(plan: Any, outcome: Any) -> dict[str, Any]:
     status = "failed" if outcome.error is not None else "not finished"  # no report, no error: the sweep was interrupted
     row: dict[str, Any] = {"trial": None, "overrides": outcome.overrides, "status": status, "error": outcome.error}
@@ -45,6 +52,7 @@ def _row(plan: Any, outcome: Any) -> dict[str, Any]:
         verdict=compared["verdict"], wall_time_s=compared["wall_time_s"],
         trainable_parameters=(first.get("parameters") or {}).get("trainable_last_stage"),
         train_examples=(first.get("data") or {}).get("train"),
+        classes=_classes(first), node=outcome.report.get("node"),
     )
     return row
 
@@ -88,20 +96,41 @@ def _by_key(rows: list[dict], plan: Any) -> list[str]:
 
 
 def _surgery_rule(rows: list[dict], plan: Any) -> list[str]:
-    """A swept layer-surgery key: how many parameters the best trial trained, against the data size."""
+    """A swept layer-surgery key: the data-size rule's strategy for the training set, checked against
+    the measured best trial of each strategy (a strategy = a count of parameters trained last)."""
+    from ._recommend import STRATEGIES, size_level
+
     keys = [k for k in plan.keys if "surgery" in k.split(".")]
-    if not keys or rows[0].get("trainable_parameters") is None:
+    if not keys or any(r.get("trainable_parameters") is None for r in rows):
         return []
+    best_of: dict[int, dict] = {}
+    for r in rows:  # best first: the first row of a count is that strategy's best trial
+        best_of.setdefault(r["trainable_parameters"], r)
+    sizes = sorted(best_of)
     best = rows[0]
-    sizes = sorted({r["trainable_parameters"] for r in rows if r.get("trainable_parameters") is not None})
     place = "the fewest" if best["trainable_parameters"] == sizes[0] else "the most" if best["trainable_parameters"] == sizes[-1] else "a middle number of"
-    return [
-        f"strategy ({', '.join(keys)}): the best trial trained {best['trainable_parameters']:,} parameters in its last stage, "
-        f"{place} of the sweep ({sizes[0]:,} to {sizes[-1]:,}), on {best['train_examples']} training examples. "
-        "The data-size rule of thumb (little target data: train fewer layers; more data: unfreeze more) "
-        + ("holds here." if place != "a middle number of" else "points to the middle here: a few top blocks.")
-        + " Read it with the intervals above: it is what this data says, not a law."
-    ]
+    lines = [f"strategy ({', '.join(keys)}): the best trial trained {best['trainable_parameters']:,} parameters in its last stage, "
+             f"{place} of the sweep's {len(sizes)} ({sizes[0]:,} to {sizes[-1]:,})"]
+    train, classes = best.get("train_examples"), best.get("classes")
+    if not train or not classes or len(sizes) < 2:
+        return lines
+    per_class = train / classes
+    level = size_level(per_class)
+    expected = {0: sizes[:1], 2: sizes[-1:]}.get(level, sizes[1:-1])
+    rule = (f"data-size rule: {train} training examples, {per_class:.0f} per class on average over {classes} classes "
+            f"-> {STRATEGIES[level][0]}")
+    if not expected:
+        return lines + [rule + ": the sweep has no strategy between its fewest and its most trained parameters, so it cannot check the rule"]
+    if best["trainable_parameters"] in expected:
+        return lines + [rule + ": the measured best is the rule's strategy (the rule holds here; read it with the intervals above)"]
+    pick = max((best_of[n] for n in expected), key=lambda r: r["value"]["mean"] * (1 if plan.mode == "max" else -1))
+    a, b = _interval(best["value"]), _interval(pick["value"])
+    shown = f"the rule's best trial ({_setting(pick['overrides'])}: {value_text(pick['value'])})"
+    if a is None or b is None:
+        return lines + [rule + f": the measured best is not the rule's strategy, but with one seed {shown} is not told apart from it"]
+    if a[0] <= b[1] and b[0] <= a[1]:
+        return lines + [rule + f": the measured best is not the rule's strategy, but {shown} is within its 95% interval: not contradicted"]
+    return lines + [rule + f": the measured best beats {shown} beyond the 95% intervals: on this data the rule is wrong, follow the measurement"]
 
 
 def recommend(rows: list[dict], plan: Any) -> dict[str, Any]:

@@ -8,7 +8,9 @@ everything at a low rate), with adaptkit's thresholds :data:`FEW` and
 :data:`MANY`, then is checked against the measured numbers: when the best
 source's linear probe barely beats a randomly initialised candidate's, its
 frozen features carry little for this task and the advice moves one step
-towards fine-tuning. No TensorFlow here.
+towards fine-tuning -- only when the probe's gain is below :data:`WEAK_GAIN`
+beyond its noise on the examples scored (:func:`gain_margin`); a gain within
+noise leaves the rule as it is. No TensorFlow here.
 
 Sources of the rule: the CS231n notes on transfer learning (a linear classifier
 on the features for a small dataset, fine-tuning through the network for a large
@@ -20,10 +22,11 @@ fixed features, the more so the more data); the Keras transfer-learning guide
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-__all__ = ["FEW", "MANY", "STRATEGIES", "Recommendation", "recommend"]
+__all__ = ["FEW", "MANY", "STRATEGIES", "WEAK_GAIN", "Recommendation", "gain_margin", "recommend", "size_level"]
 
 FEW = 100
 """Below this many labeled examples per class (the rarest class): freeze the source, train a head."""
@@ -37,6 +40,14 @@ STRATEGIES = (
 )
 WEAK_GAIN = 0.02
 """A linear-probe gain over random initialisation below this: the frozen features carry little."""
+
+
+def gain_margin(a: float, b: float, n: int) -> float:
+    """Half-width of a 95% interval on the difference of two accuracies ``a - b``, each measured on
+    the same ``n`` examples, treated as independent binomials (conservative: the folds are shared,
+    so the paired difference varies less)."""
+    n = max(int(n), 1)
+    return 1.96 * math.sqrt((a * (1 - a) + b * (1 - b)) / n)
 
 
 @dataclass
@@ -74,6 +85,11 @@ def _agreement(rows: list, kinds: list[str], primary: str, best: Any) -> list[st
     return lines
 
 
+def size_level(per_class: float) -> int:
+    """The data-size rule's strategy (an index into :data:`STRATEGIES`) for this many labeled examples per class."""
+    return 0 if per_class < FEW else (1 if per_class < MANY else 2)
+
+
 def _size_rule(per_class: dict[str, int], examples: int) -> tuple[int, str]:
     if per_class:
         n = min(per_class.values())
@@ -81,13 +97,14 @@ def _size_rule(per_class: dict[str, int], examples: int) -> tuple[int, str]:
     else:
         n = examples
         what = f"{n} labeled examples (a regression: counted in all)"
-    level = 0 if n < FEW else (1 if n < MANY else 2)
+    level = size_level(n)
     bounds = [f"under {FEW} per class", f"{FEW} to {MANY - 1} per class", f"{MANY} or more per class"][level]
     return level, f"data-size rule: {what}, {bounds} -> {STRATEGIES[level][0]}"
 
 
-def _probe_check(rows: list, best: Any, level: int) -> tuple[int, list[str]]:
-    """The rule checked against the measured probe: pretrained vs random-init features."""
+def _probe_check(rows: list, best: Any, level: int, examples: int) -> tuple[int, list[str]]:
+    """The rule checked against the measured probe: pretrained vs random-init features, with the
+    noise of accuracies on ``examples`` examples."""
     kind = "linear_probe" if best.value("linear_probe") is not None else ("knn" if best.value("knn") is not None else None)
     if kind is None:
         return level, []
@@ -95,20 +112,24 @@ def _probe_check(rows: list, best: Any, level: int) -> tuple[int, list[str]]:
     random = [r for r in rows if r.pretrained is False and r.value(kind) is not None]
     if random and best.pretrained is not False:
         reference = max(random, key=lambda r: r.value(kind))
-        gain = best.value(kind) - reference.value(kind)
-        lines.append(f"measured: {best.name}'s {kind} {best.value(kind):.3f} vs {reference.value(kind):.3f} from random initialisation ({reference.name}): {gain:+.3f}")
-        if gain < WEAK_GAIN and level < 2:
+        ours, theirs = best.value(kind), reference.value(kind)
+        gain, margin = ours - theirs, gain_margin(ours, theirs, examples)
+        lines.append(f"measured: {best.name}'s {kind} {ours:.3f} vs {theirs:.3f} from random initialisation ({reference.name}): "
+                     f"{gain:+.3f}, 95% interval [{gain - margin:+.3f}, {gain + margin:+.3f}] on {examples} examples")
+        if gain + margin < WEAK_GAIN and level < 2:
             how = "do no better than" if gain <= 0 else f"barely beat (< {WEAK_GAIN:+.2f})"
-            lines.append(f"the frozen features {how} random ones: the features need to adapt, so one step more fine-tuning")
+            lines.append(f"the frozen features {how} random ones, beyond noise: the features need to adapt, so one step more fine-tuning")
             level += 1
-        elif gain >= WEAK_GAIN:
+        elif gain - margin > 0:
             lines.append("the frozen features carry the task better than random ones: the rule stands")
+        else:
+            lines.append(f"the gain over random features is within noise on {examples} examples: it does not move the rule")
     knn = best.value("knn")
     probe = best.value("linear_probe")
     if knn is not None and probe is not None:
         lines.append(f"measured: {best.name}'s linear probe {probe:.3f} vs kNN {knn:.3f}"
-                     + (": the classes are separable but not clustered, a trained head is needed" if probe - knn > 0.05
-                        else ": a linear head adds little over the features' nearest neighbours"))
+                     + (": the classes are separable but not clustered, a trained head is needed" if probe - knn > gain_margin(probe, knn, examples)
+                        else ": a linear head adds little over the features' nearest neighbours (within noise)"))
     return level, lines
 
 
@@ -121,6 +142,6 @@ def recommend(rows: list, kinds: list[str], primary: str, per_class: dict[str, i
     evidence = _agreement(rows, kinds, primary, best) + [rule]
     if best.pretrained is False:
         evidence.append(f"{best.name} is randomly initialised: no source transfers better than random features by {primary}; consider training from scratch")
-    level, checks = _probe_check(rows, best, level)
+    level, checks = _probe_check(rows, best, level, examples)
     evidence += checks
     return Recommendation(best.name, STRATEGIES[level][0], STRATEGIES[level][1], evidence)

@@ -118,7 +118,8 @@ def _start_ray(sweep: SweepSpec) -> Any:
         if ray.is_initialized():
             break
         try:
-            ray.init(address=sweep.address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+            # no address: a Ray of our own ("local"), never a cluster ray.init() would find by itself
+            ray.init(address=sweep.address or "local", include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
                      configure_logging=True)
         except ConnectionError as exc:
             raise SpecError("sweep.address", f"no Ray cluster at {sweep.address!r}: {exc}") from None

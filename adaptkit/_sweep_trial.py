@@ -80,6 +80,8 @@ def run_trial(config: dict[str, Any], plan: SweepPlan) -> None:
         "skipped": skipped,
         "seconds": round(time.perf_counter() - started, 2),
     }
+    import ray
     from ray import tune
 
+    report["node"] = ray.get_runtime_context().get_node_id()  # which machine of a cluster ran it
     tune.report(report)  # the trial's one result (returning it too would report it twice)

@@ -164,3 +164,26 @@ def test_a_bad_grid_key_is_one_line_naming_it_before_ray_or_tensorflow_starts(tm
     checked = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=_env(), timeout=120)
     assert checked.stdout.split("\n")[-2] == "2 []", checked.stdout + checked.stderr
     assert f"sweep.grid.{LR}: value -1.0: " in checked.stderr
+
+
+def test_a_sweep_on_a_two_node_ray_cluster_runs_its_trials_on_both_nodes(tmp_path, monkeypatch):
+    """sweep.address: the trials go to an existing cluster (a head and a second node, one CPU each,
+    as ``ray start --head`` / ``ray start --address`` would make them), one trial on each node."""
+    from ray.cluster_utils import Cluster
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    try:
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        path = _spec(tmp_path, "cluster", {"grid": {LR: [0.03, 0.003]}, "cpus_per_trial": 1, "address": cluster.address})
+        done = _sweep(path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        summary = json.loads((tmp_path / "runs" / "cluster-sweep" / "sweep.json").read_text())
+        nodes = {trial["node"] for trial in summary["trials"]}
+        assert len(nodes) == 2 and nodes <= {node.node_id for node in cluster.list_all_nodes()}
+        assert summary["engine"]["address"] == cluster.address and summary["engine"]["nodes"] == 2
+        assert {r["status"] for r in _board(tmp_path / "runs" / "cluster-sweep")} == {"ran"}
+        assert "on 2 Ray node(s)" in done.stderr
+    finally:
+        cluster.shutdown()

@@ -1,0 +1,64 @@
+"""The sweep leaderboard's recommendation: the data-size rule's strategy checked against each strategy's best trial."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from adaptkit._leaderboard import recommend
+
+KEY = "training.stages.1.surgery"
+STRATEGIES = {"frozen": 1_000, "top-2": 50_000, "full": 900_000}  # trainable parameters in the last stage
+
+
+def _rows(means: dict[str, float], half_width: float, train: int, classes: int = 2) -> list[dict]:
+    rows = [
+        {"trial": name, "overrides": {KEY: name}, "status": "ran", "metric": "test/accuracy", "seeds": 3,
+         "value": {"mean": m, "sd": 0.01, "ci_low": m - half_width, "ci_high": m + half_width},
+         "verdict": None, "trainable_parameters": STRATEGIES[name], "train_examples": train, "classes": classes}
+        for name, m in means.items()
+    ]
+    rows.sort(key=lambda r: r["value"]["mean"], reverse=True)
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank
+    return rows
+
+
+PLAN = SimpleNamespace(keys=[KEY], mode="max")
+
+
+def _rule_line(rows: list[dict]) -> str:
+    (line,) = [l for l in recommend(rows, PLAN)["lines"] if l.startswith("data-size rule")]
+    return line
+
+
+def test_the_rule_holds_when_the_best_is_its_strategy():
+    # 60 training examples per class: under 100 -> feature extraction; frozen is best
+    line = _rule_line(_rows({"frozen": 0.8, "top-2": 0.7, "full": 0.6}, 0.02, train=120))
+    assert "60 per class on average over 2 classes -> feature extraction" in line
+    assert "the measured best is the rule's strategy" in line
+
+
+def test_a_best_within_the_rules_interval_does_not_contradict_it():
+    # 250 per class: fine-tune the top (the middle strategy); full is best by 0.01, intervals +-0.05
+    line = _rule_line(_rows({"frozen": 0.6, "top-2": 0.79, "full": 0.8}, 0.05, train=500))
+    assert "-> fine-tune the top" in line
+    assert f"the rule's best trial ({KEY} = top-2: " in line and "not contradicted" in line
+
+
+def test_a_best_beyond_the_intervals_says_the_rule_is_wrong_here():
+    line = _rule_line(_rows({"frozen": 0.9, "top-2": 0.7, "full": 0.6}, 0.02, train=2 * 2000))  # 2000 per class -> full
+    assert "-> fine-tune everything" in line
+    assert "beats the rule's best trial" in line and "the rule is wrong, follow the measurement" in line
+
+
+def test_no_middle_strategy_cannot_check_fine_tune_the_top():
+    rows = [r for r in _rows({"frozen": 0.8, "top-2": 0.0, "full": 0.7}, 0.02, train=400) if r["trial"] != "top-2"]
+    assert "cannot check the rule" in _rule_line(rows)
+
+
+@pytest.mark.parametrize("classes", [None, 0])
+def test_without_class_counts_no_rule_is_claimed(classes):
+    lines = recommend(_rows({"frozen": 0.8, "full": 0.7}, 0.02, train=400, classes=classes), PLAN)["lines"]
+    assert any(l.startswith("strategy (") for l in lines) and not any(l.startswith("data-size rule") for l in lines)
