@@ -24,6 +24,9 @@ __all__ = ["HealthWatch", "health_callbacks", "em_prior", "DOMAIN_ACCURACY"]
 
 log = logging.getLogger("adaptkit")
 
+DEGENERATE = 0.01
+"""An EM prior estimate with a class below this share is taken as EM running to a corner, not as a finding."""
+
 DOMAIN_ACCURACY = "_domain_accuracy"
 """The suffix of a logged metric that is a domain classifier's accuracy (``dann_domain_accuracy``, ...)."""
 
@@ -43,13 +46,20 @@ def em_prior(probs: np.ndarray, source_prior: np.ndarray, iterations: int = 200)
 class HealthWatch(keras.callbacks.Callback):
     """Watches one stage; records each signal at most once per term (or once for the prior)."""
 
-    def __init__(self, run: RunState, stage: int, name: str, compositions: list, samples: Optional[dict]) -> None:
+    def __init__(self, run: RunState, stage: int, name: str, compositions: list, samples: Optional[dict], epochs: int = 1) -> None:
         super().__init__()
         self.run, self.stage, self.name, self.compositions, self.samples = run, stage, name, compositions, samples
         self.spec = run.spec.training.health
         self.accuracies: dict[str, list[float]] = {}
         self.warned: set = set()
         self.prior: Optional[np.ndarray] = None
+        self.epochs = max(1, int(epochs))
+        self.every = -(-self.epochs // self.spec.prior_checks)  # ceil: at most prior_checks checks a stage
+        self.batches: dict[str, list] = {}  # the fixed samples, read once (not a tf.data pass per check)
+
+    def _checks_prior(self, epoch: int) -> bool:
+        """Whether the prior is checked after ``epoch`` (1-based) of the stage's ``epochs``."""
+        return epoch % self.every == 0 or epoch >= self.epochs
 
     def _warn(self, signal: str, epoch: int, term: Optional[str], value: Optional[float], message: str) -> None:
         if (signal, term) in self.warned:
@@ -64,7 +74,9 @@ class HealthWatch(keras.callbacks.Callback):
     def _predict(self, split: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
         encoder, classifier = _adapted(self.run, self.compositions)
         probs, labels = [], []
-        for element in self.samples[split]:
+        if split not in self.batches:
+            self.batches[split] = list(self.samples[split])
+        for element in self.batches[split]:
             x, y = element if isinstance(element, tuple) else (element, None)
             probs.append(_probabilities(keras.ops.convert_to_numpy(classifier(encoder(x, training=False), training=False))))
             if y is not None:
@@ -77,7 +89,13 @@ class HealthWatch(keras.callbacks.Callback):
         classes = probs.shape[1]
         source = np.bincount(labels.astype(int), minlength=classes)[:classes] / max(1, len(labels))
         self.prior = em_prior(probs, source)
-        log.info("health: %s: estimated target class prior %s", self.name, np.round(self.prior, 3).tolist())
+        shown = np.round(self.prior, 3).tolist()
+        if self.prior.min() < DEGENERATE:  # EM ran to a corner: the model is too uncertain on the target to say
+            log.info("health: %s: EM's target class prior %s puts a class near zero (the model is not yet calibrated on "
+                     "the target): no prior signal in this stage", self.name, shown)
+            self.samples = None
+            return
+        log.info("health: %s: estimated target class prior %s", self.name, shown)
 
     def _check_prior(self, epoch: int) -> None:
         probs, _ = self._predict("target")
@@ -108,7 +126,7 @@ class HealthWatch(keras.callbacks.Callback):
         if self.samples is not None:
             if self.prior is None:
                 self._estimate()  # a first stage: after its first epoch
-            else:
+            elif self._checks_prior(epoch + 1):
                 self._check_prior(epoch + 1)
 
     def on_train_end(self, logs: Optional[dict] = None) -> None:
@@ -120,7 +138,7 @@ class HealthWatch(keras.callbacks.Callback):
                            "so aligning through it did nothing (a larger classifier or learning rate, or a smaller weight early)")
 
 
-def health_callbacks(run: RunState, stage: int, name: str, compositions: list) -> list:
+def health_callbacks(run: RunState, stage: int, name: str, compositions: list, epochs: int = 1) -> list:
     """The stage's :class:`HealthWatch` (none without loss terms, or with ``training.health.enabled: false``)."""
     spec = run.spec.training.health
     if not spec.enabled or not compositions:
@@ -133,4 +151,4 @@ def health_callbacks(run: RunState, stage: int, name: str, compositions: list) -
         bs = run.spec.data.batch_size
         samples = {split: fixed_sample(run.splits.sets[split], sizes[split], spec.sample, seed + 17 + k).batch(bs)
                    for k, split in enumerate(("target", "train"))}
-    return [HealthWatch(run, stage, name, compositions, samples)]
+    return [HealthWatch(run, stage, name, compositions, samples, epochs)]

@@ -39,3 +39,11 @@ class HealthSpec(SpecModel):
         ),
     )
     sample: int = Field(512, ge=16, description="At most this many target (and source) examples are predicted for the prior signal.")
+    prior_checks: int = Field(
+        10,
+        ge=1,
+        description=(
+            "The prior signal predicts the target sample at most this many times a stage: every ceil(epochs / prior_checks) "
+            "epochs and at the stage's last epoch (each check is a pass over the sample, outside the compiled training step)."
+        ),
+    )

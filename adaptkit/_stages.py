@@ -185,7 +185,7 @@ def fit_stage(run: RunState, plan: StagePlan) -> None:
         callbacks.append(stopper)
     if selector is not None:  # keeps the best-scored epoch's weights; never stops the stage
         callbacks.append(selector)
-    callbacks += health_callbacks(run, s, plan.name, plan.compositions)
+    callbacks += health_callbacks(run, s, plan.name, plan.compositions, plan.epochs)
     first = sum(1 for row in run.history if row["stage"] <= s)  # rows of the stages before (history counts from 1)
     callbacks += tracker_callbacks(run, stage_info(run, s, plan.name, plan.epochs, first))  # last: they see every log
     plan.model._initial_epoch = None  # a restored epoch belongs to its own stage only (Keras keeps it)
