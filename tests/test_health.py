@@ -133,3 +133,40 @@ def test_target_predictions_pushed_from_the_estimated_prior_are_warned(tmp_path)
     run = run_spec(tmp_path, moons_spec(tmp_path, stages), name="prior")
     assert ("prior_shift", None) in _signals(run), run.result["health"]
     assert next(h for h in run.result["health"] if h["signal"] == "prior_shift")["value"] > 0.2
+
+
+@pytest.mark.parametrize("epochs,checks,expected", [(200, 10, list(range(20, 201, 20))), (7, 10, list(range(1, 8))), (25, 10, [3, 6, 9, 12, 15, 18, 21, 24, 25])])
+def test_the_prior_is_checked_at_most_prior_checks_times_a_stage_and_at_its_last_epoch(epochs, checks, expected):
+    from types import SimpleNamespace
+
+    from adaptkit._health import HealthWatch
+    from adaptkit._health_spec import HealthSpec
+
+    run = SimpleNamespace(spec=SimpleNamespace(training=SimpleNamespace(health=HealthSpec(prior_checks=checks))), health=[])
+    watch = HealthWatch(run, 0, "stage", [], None, epochs)
+    assert [e for e in range(1, epochs + 1) if watch._checks_prior(e)] == expected
+
+
+def test_an_em_estimate_run_to_a_corner_turns_the_prior_signal_off(monkeypatch):
+    """After one epoch of DANN on the rotated moons (the benchmark's spec) EM's estimate was [1.0, 0.0] for a
+    50/50 target, and the signal then warned on a healthy run; such an estimate is no finding."""
+    from types import SimpleNamespace
+
+    from adaptkit import _health
+    from adaptkit._health_spec import HealthSpec
+
+    run = SimpleNamespace(spec=SimpleNamespace(training=SimpleNamespace(health=HealthSpec())), health=[])
+    watch = _health.HealthWatch(run, 0, "stage", [], {"target": [], "train": []}, 200)
+    shares = {"target": (np.tile([[0.45, 0.55]], (100, 1)), None), "train": (None, np.repeat([0, 1], 50))}
+    monkeypatch.setattr(watch, "_predict", lambda split: shares[split])
+    monkeypatch.setattr(_health, "em_prior", lambda probs, source: np.array([0.999, 0.001]))
+    watch.on_epoch_end(0, {})  # a first stage: the estimate after its first epoch
+    assert watch.samples is None and watch.prior is not None
+    watch.on_epoch_end(19, {})  # a check epoch: nothing is predicted, nothing warned
+    assert run.health == []
+    monkeypatch.setattr(_health, "em_prior", lambda probs, source: np.array([0.9, 0.1]))
+    watch = _health.HealthWatch(run, 0, "stage", [], {"target": [], "train": []}, 200)
+    monkeypatch.setattr(watch, "_predict", lambda split: shares[split])
+    watch.on_epoch_end(0, {})
+    watch.on_epoch_end(19, {})  # shares 0/1 by arg-max vs prior 0.9/0.1: total variation 0.9
+    assert [h["signal"] for h in run.health] == ["prior_shift"]
