@@ -32,6 +32,10 @@ def _one(value: Any) -> Optional[dict[str, Any]]:
     return None if value is None else {"mean": value, "n": 1}
 
 
+_UNLEARNED = "no verdict against a baseline that did not learn"
+"""The start of the verdict's warning (``adaptkit._verdict``) when the from-scratch baseline did not learn."""
+
+
 def _verdicts(transfer: Any) -> Any:
     """The verdict word(s) with the difference and interval they rest on: a dict, or one per task."""
     if not isinstance(transfer, dict) or not transfer:
@@ -43,6 +47,8 @@ def _verdicts(transfer: Any) -> Any:
         out = {"verdict": transfer["verdict"]}
         if "difference" in test:
             out.update({k: test.get(k) for k in ("difference", "ci_low", "ci_high")})
+        if any(str(w).startswith(_UNLEARNED) for w in transfer.get("warnings") or []):
+            out["reason"] = "the from-scratch baseline did not learn"  # why a clear difference stays inconclusive
         return out
     return {task: _verdicts(v) for task, v in transfer.items() if isinstance(v, dict)}
 
@@ -135,6 +141,8 @@ def verdict_text(verdict: Any) -> str:
         text += f" {verdict['difference']:+.4f}"
         if verdict.get("ci_low") is not None and verdict.get("ci_high") is not None:
             text += f" [{verdict['ci_low']:+.4f}, {verdict['ci_high']:+.4f}]"
+    if verdict.get("reason") and verdict["verdict"] != "no verdict":
+        text += f" ({verdict['reason']})"
     return text
 
 

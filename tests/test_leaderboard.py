@@ -62,3 +62,18 @@ def test_no_middle_strategy_cannot_check_fine_tune_the_top():
 def test_without_class_counts_no_rule_is_claimed(classes):
     lines = recommend(_rows({"frozen": 0.8, "full": 0.7}, 0.02, train=400, classes=classes), PLAN)["lines"]
     assert any(l.startswith("strategy (") for l in lines) and not any(l.startswith("data-size rule") for l in lines)
+
+
+def test_an_inconclusive_verdict_says_when_the_baseline_did_not_learn():
+    """A clear difference (+0.31 [+0.23, +0.39]) against a baseline stuck on one class is inconclusive; the
+    leaderboard and `compare` say why rather than leave an interval above zero next to 'inconclusive'."""
+    import inspect
+
+    from adaptkit import _compare, _verdict
+
+    warning = "no verdict against a baseline that did not learn in some seeds: tune evaluation.baseline_optimizer / baseline_epochs"
+    transfer = {"verdict": "inconclusive", "asymptote": {"difference": 0.3133, "ci_low": 0.2335, "ci_high": 0.3932}, "warnings": [warning]}
+    text = _compare.verdict_text(_compare._verdicts(transfer))
+    assert text == "inconclusive +0.3133 [+0.2335, +0.3932] (the from-scratch baseline did not learn)"
+    assert _compare._UNLEARNED in inspect.getsource(_verdict)  # the warning _compare looks for is the one _verdict writes
+    assert _compare.verdict_text(_compare._verdicts({**transfer, "warnings": []})) == "inconclusive +0.3133 [+0.2335, +0.3932]"
