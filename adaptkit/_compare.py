@@ -14,6 +14,7 @@ from typing import Any, Iterable, Optional
 
 from ._errors import AdaptkitError, DataError, SpecError
 from ._rundata import RunFiles, read_run
+from ._verdict_words import UNLEARNED_BASELINE
 
 __all__ = ["compare_runs", "compare_table", "CompareErrors", "value_text", "verdict_text"]
 
@@ -32,10 +33,6 @@ def _one(value: Any) -> Optional[dict[str, Any]]:
     return None if value is None else {"mean": value, "n": 1}
 
 
-_UNLEARNED = "no verdict against a baseline that did not learn"
-"""The start of the verdict's warning (``adaptkit._verdict``) when the from-scratch baseline did not learn."""
-
-
 def _verdicts(transfer: Any) -> Any:
     """The verdict word(s) with the difference and interval they rest on: a dict, or one per task."""
     if not isinstance(transfer, dict) or not transfer:
@@ -47,7 +44,7 @@ def _verdicts(transfer: Any) -> Any:
         out = {"verdict": transfer["verdict"]}
         if "difference" in test:
             out.update({k: test.get(k) for k in ("difference", "ci_low", "ci_high")})
-        if any(str(w).startswith(_UNLEARNED) for w in transfer.get("warnings") or []):
+        if transfer["verdict"] == "inconclusive" and any(str(w).startswith(UNLEARNED_BASELINE) for w in transfer.get("warnings") or []):
             out["reason"] = "the from-scratch baseline did not learn"  # why a clear difference stays inconclusive
         return out
     return {task: _verdicts(v) for task, v in transfer.items() if isinstance(v, dict)}

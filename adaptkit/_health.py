@@ -24,8 +24,10 @@ __all__ = ["HealthWatch", "health_callbacks", "em_prior", "DOMAIN_ACCURACY"]
 
 log = logging.getLogger("adaptkit")
 
-DEGENERATE = 0.01
-"""An EM prior estimate with a class below this share is taken as EM running to a corner, not as a finding."""
+DEGENERATE = 0.1
+"""An EM prior estimate with a class below this share of a uniform prior (0.05 of two classes, 0.01 of ten) is
+taken as EM running to a corner on a model not yet calibrated on the target, not as a finding. The price:
+a target that truly lacks a class (partial domain adaptation) gets no prior signal either."""
 
 DOMAIN_ACCURACY = "_domain_accuracy"
 """The suffix of a logged metric that is a domain classifier's accuracy (``dann_domain_accuracy``, ...)."""
@@ -90,7 +92,7 @@ class HealthWatch(keras.callbacks.Callback):
         source = np.bincount(labels.astype(int), minlength=classes)[:classes] / max(1, len(labels))
         self.prior = em_prior(probs, source)
         shown = np.round(self.prior, 3).tolist()
-        if self.prior.min() < DEGENERATE:  # EM ran to a corner: the model is too uncertain on the target to say
+        if self.prior.min() < DEGENERATE / classes:  # EM ran to a corner: the model is too uncertain on the target to say
             log.info("health: %s: EM's target class prior %s puts a class near zero (the model is not yet calibrated on "
                      "the target): no prior signal in this stage", self.name, shown)
             self.samples = None
@@ -124,12 +126,19 @@ class HealthWatch(keras.callbacks.Callback):
                                f"{key} is {float(value):.3f}, below {self.spec.flip_below}: the domain classifier labels the domains "
                                "the wrong way round (the reversed gradient is too strong: lower the term's weight)")
         if self.samples is not None:
+            checked = True
             if self.prior is None:
                 self._estimate()  # a first stage: after its first epoch
             elif self._checks_prior(epoch + 1):
                 self._check_prior(epoch + 1)
+            else:
+                checked = False
+            self.ended = (epoch + 1, checked)  # the last epoch run, and whether it was looked at
 
     def on_train_end(self, logs: Optional[dict] = None) -> None:
+        ended, checked = getattr(self, "ended", (0, True))
+        if self.samples is not None and self.prior is not None and not checked:
+            self._check_prior(ended)  # a stage stopped early (EarlyStopping) still gets its last check
         band = self.spec.collapse_band
         for key, values in self.accuracies.items():
             if values and all(abs(v - 0.5) <= band for v in values):

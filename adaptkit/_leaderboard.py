@@ -98,8 +98,6 @@ def _by_key(rows: list[dict], plan: Any) -> list[str]:
 def _surgery_rule(rows: list[dict], plan: Any) -> list[str]:
     """A swept layer-surgery key: the data-size rule's strategy for the training set, checked against
     the measured best trial of each strategy (a strategy = a count of parameters trained last)."""
-    from ._recommend import STRATEGIES, size_level
-
     keys = [k for k in plan.keys if "surgery" in k.split(".")]
     if not keys or any(r.get("trainable_parameters") is None for r in rows):
         return []
@@ -111,26 +109,42 @@ def _surgery_rule(rows: list[dict], plan: Any) -> list[str]:
     place = "the fewest" if best["trainable_parameters"] == sizes[0] else "the most" if best["trainable_parameters"] == sizes[-1] else "a middle number of"
     lines = [f"strategy ({', '.join(keys)}): the best trial trained {best['trainable_parameters']:,} parameters in its last stage, "
              f"{place} of the sweep's {len(sizes)} ({sizes[0]:,} to {sizes[-1]:,})"]
+    counts: dict[str, set] = {}
+    for r in rows:
+        counts.setdefault(_shown([r["overrides"][k] for k in keys]), set()).add(r["trainable_parameters"])
+    if any(len(c) > 1 for c in counts.values()):  # e.g. a swept source: counts compare models, not strategies
+        return lines + ["data-size rule: not checked: the other swept keys change the trained parameters of one strategy"]
+    if len({r.get("train_examples") for r in rows}) > 1:
+        return lines + ["data-size rule: not checked: the trials trained on different numbers of examples"]
     train, classes = best.get("train_examples"), best.get("classes")
     if not train or not classes or len(sizes) < 2:
         return lines
+    return lines + [_rule_check(rows, plan, best_of, sizes, train, classes)]
+
+
+def _rule_check(rows: list[dict], plan: Any, best_of: dict[int, dict], sizes: list[int], train: int, classes: int) -> str:
+    from ._recommend import STRATEGIES, size_level
+
     per_class = train / classes
     level = size_level(per_class)
     expected = {0: sizes[:1], 2: sizes[-1:]}.get(level, sizes[1:-1])
+    which = {0: "the fewest trained parameters", 2: "the most"}.get(level, "between the fewest and the most")
     rule = (f"data-size rule: {train} training examples, {per_class:.0f} per class on average over {classes} classes "
-            f"-> {STRATEGIES[level][0]}")
+            f"-> {STRATEGIES[level][0]} (of the swept strategies: {which})")
     if not expected:
-        return lines + [rule + ": the sweep has no strategy between its fewest and its most trained parameters, so it cannot check the rule"]
+        return rule + ": the sweep has no strategy between its fewest and its most trained parameters, so it cannot check the rule"
+    best = rows[0]
     if best["trainable_parameters"] in expected:
-        return lines + [rule + ": the measured best is the rule's strategy (the rule holds here; read it with the intervals above)"]
+        return rule + ": the measured best is the rule's strategy (the rule holds here; read it with the intervals above)"
     pick = max((best_of[n] for n in expected), key=lambda r: r["value"]["mean"] * (1 if plan.mode == "max" else -1))
     a, b = _interval(best["value"]), _interval(pick["value"])
     shown = f"the rule's best trial ({_setting(pick['overrides'])}: {value_text(pick['value'])})"
     if a is None or b is None:
-        return lines + [rule + f": the measured best is not the rule's strategy, but with one seed {shown} is not told apart from it"]
+        return rule + f": the measured best is not the rule's strategy, but with one seed {shown} is not told apart from it"
     if a[0] <= b[1] and b[0] <= a[1]:
-        return lines + [rule + f": the measured best is not the rule's strategy, but {shown} is within its 95% interval: not contradicted"]
-    return lines + [rule + f": the measured best beats {shown} beyond the 95% intervals: on this data the rule is wrong, follow the measurement"]
+        return rule + f": the measured best is not the rule's strategy, but its 95% interval and that of {shown} overlap: not told apart, the rule is not contradicted"
+    return (rule + f": the measured best's 95% interval clears that of {shown}: on this data the rule does not hold "
+            f"(the best of {len(rows)} trials: confirm with more seeds)")
 
 
 def recommend(rows: list[dict], plan: Any) -> dict[str, Any]:

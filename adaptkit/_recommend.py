@@ -116,10 +116,13 @@ def _probe_check(rows: list, best: Any, level: int, examples: int) -> tuple[int,
         gain, margin = ours - theirs, gain_margin(ours, theirs, examples)
         lines.append(f"measured: {best.name}'s {kind} {ours:.3f} vs {theirs:.3f} from random initialisation ({reference.name}): "
                      f"{gain:+.3f}, 95% interval [{gain - margin:+.3f}, {gain + margin:+.3f}] on {examples} examples")
-        if gain + margin < WEAK_GAIN and level < 2:
+        if gain + margin < WEAK_GAIN:
             how = "do no better than" if gain <= 0 else f"barely beat (< {WEAK_GAIN:+.2f})"
-            lines.append(f"the frozen features {how} random ones, beyond noise: the features need to adapt, so one step more fine-tuning")
-            level += 1
+            if level < 2:
+                lines.append(f"the frozen features {how} random ones, beyond noise: the features need to adapt, so one step more fine-tuning")
+                level += 1
+            else:
+                lines.append(f"the frozen features {how} random ones, beyond noise: the rule already fine-tunes everything")
         elif gain - margin > 0:
             lines.append("the frozen features carry the task better than random ones: the rule stands")
         else:

@@ -109,6 +109,12 @@ def _echo_callback(tune: Any, echo: Callable[[str], None], plan: SweepPlan) -> A
     return Echo()
 
 
+def _address(sweep: SweepSpec) -> str:
+    """``sweep.address``, else ``RAY_ADDRESS`` (set by ``ray job submit``), else a Ray of our own ("local"):
+    never a cluster that ``ray.init()`` would find on the machine by itself."""
+    return sweep.address or os.environ.get("RAY_ADDRESS") or "local"
+
+
 def _start_ray(sweep: SweepSpec) -> Any:
     import ray
 
@@ -118,8 +124,7 @@ def _start_ray(sweep: SweepSpec) -> Any:
         if ray.is_initialized():
             break
         try:
-            # no address: a Ray of our own ("local"), never a cluster ray.init() would find by itself
-            ray.init(address=sweep.address or "local", include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+            ray.init(address=_address(sweep), include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
                      configure_logging=True)
         except ConnectionError as exc:
             raise SpecError("sweep.address", f"no Ray cluster at {sweep.address!r}: {exc}") from None

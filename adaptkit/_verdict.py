@@ -16,6 +16,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ._predictions import Predictions, predicted_classes
+from ._verdict_words import UNLEARNED_BASELINE
 from ._significance import decide, describe, mcnemar, paired_bootstrap, paired_over_seeds, per_example, summarize_values
 
 __all__ = [
@@ -123,7 +124,7 @@ def judge_one_seed(
     decision = "inconclusive" if test is None else decide(test, higher)
     if any(_DEAD_BASELINE in w for w in warnings) and decision == "better":
         decision = "inconclusive"  # better than a model that learned nothing says nothing
-        warnings.append(f"no verdict against a baseline that did not learn: {_TUNE_BASELINE}")
+        warnings.append(f"{UNLEARNED_BASELINE}: {_TUNE_BASELINE}")
     out["higher_asymptote"] = decision == "better"
     out["negative_transfer"] = decision == "worse"
     out["verdict"] = _WORDS[decision]
@@ -175,7 +176,7 @@ def judge_over_seeds(per_seed: list[dict[str, Any]], higher: bool, warnings: lis
     if out["verdict"] == _WORDS["better"] and any(_DEAD_BASELINE in w for w in seen):
         out["verdict"] = "inconclusive"  # as for one seed: better than a model that learned nothing says nothing
         out["higher_asymptote"] = False
-        seen.append(f"no verdict against a baseline that did not learn in some seeds: {_TUNE_BASELINE}")
+        seen.append(f"{UNLEARNED_BASELINE} in some seeds: {_TUNE_BASELINE}")
     if seen:
         out["warnings"] = seen
     return out

@@ -170,3 +170,25 @@ def test_an_em_estimate_run_to_a_corner_turns_the_prior_signal_off(monkeypatch):
     watch.on_epoch_end(0, {})
     watch.on_epoch_end(19, {})  # shares 0/1 by arg-max vs prior 0.9/0.1: total variation 0.9
     assert [h["signal"] for h in run.health] == ["prior_shift"]
+
+
+def test_a_stage_stopped_early_is_checked_at_its_last_epoch(monkeypatch):
+    from types import SimpleNamespace
+
+    from adaptkit import _health
+    from adaptkit._health_spec import HealthSpec
+
+    run = SimpleNamespace(spec=SimpleNamespace(training=SimpleNamespace(health=HealthSpec())), health=[])
+    watch = _health.HealthWatch(run, 0, "stage", [], {"target": [], "train": []}, 200)
+    seen = []
+    monkeypatch.setattr(watch, "_estimate", lambda: setattr(watch, "prior", np.array([0.5, 0.5])))
+    monkeypatch.setattr(watch, "_check_prior", seen.append)
+    for epoch in range(33):  # checks at 20; early stopping ends it after epoch 33
+        watch.on_epoch_end(epoch, {})
+    watch.on_train_end({})
+    assert seen == [20, 33]
+    seen.clear()
+    for epoch in range(33, 40):  # (a stage that goes on and stops on a check epoch, 40)
+        watch.on_epoch_end(epoch, {})
+    watch.on_train_end({})
+    assert seen == [40]  # checked once, by the schedule, not again at the end

@@ -276,6 +276,16 @@ def test_features_no_better_than_random_move_the_advice_towards_fine_tuning_and_
     assert any("separable but not clustered" in line for line in advice.evidence)  # 0.61 vs 0.5 on 40,050
 
 
+def test_a_clear_loss_to_random_features_at_the_top_level_is_said_as_such():
+    from adaptkit._recommend import recommend
+
+    rows = [_row("a", True, logme=1.0, linear_probe=0.6), _row("r", False, logme=0.0, linear_probe=0.9)]
+    advice = recommend(rows, ["logme", "linear_probe"], "logme", {"x": 5000, "y": 5000}, 10000)
+    assert advice.strategy == "fine-tune everything"
+    assert any("do no better than random ones, beyond noise: the rule already fine-tunes everything" in l for l in advice.evidence)
+    assert not any("within noise" in l for l in advice.evidence)
+
+
 def test_a_probe_gain_within_noise_leaves_the_data_size_rule_alone():
     """As on ELPV (255 cells): the best source's probe 0.639 vs random features' 0.667 is -0.028 but
     within the noise of 255 examples (+-0.083), so the advice is the rule's, not one step more."""

@@ -185,5 +185,10 @@ def test_a_sweep_on_a_two_node_ray_cluster_runs_its_trials_on_both_nodes(tmp_pat
         assert summary["engine"]["address"] == cluster.address and summary["engine"]["nodes"] == 2
         assert {r["status"] for r in _board(tmp_path / "runs" / "cluster-sweep")} == {"ran"}
         assert "on 2 Ray node(s)" in done.stderr
+        alone = _spec(tmp_path, "alone", {"grid": {LR: [0.03]}})  # no address: a Ray of its own, not the running cluster
+        done = _sweep(alone)
+        assert done.returncode == 0, done.stdout + done.stderr
+        (trial,) = json.loads((tmp_path / "runs" / "alone-sweep" / "sweep.json").read_text())["trials"]
+        assert trial["node"] not in {node.node_id for node in cluster.list_all_nodes()}
     finally:
         cluster.shutdown()
