@@ -106,7 +106,7 @@ def _surgery_rule(rows: list[dict], plan: Any) -> list[str]:
         best_of.setdefault(r["trainable_parameters"], r)
     sizes = sorted(best_of)
     best = rows[0]
-    place = "the fewest" if best["trainable_parameters"] == sizes[0] else "the most" if best["trainable_parameters"] == sizes[-1] else "a middle number of"
+    place = "the fewest" if best["trainable_parameters"] == sizes[0] else "the most" if best["trainable_parameters"] == sizes[-1] else "a middle number"
     lines = [f"strategy ({', '.join(keys)}): the best trial trained {best['trainable_parameters']:,} parameters in its last stage, "
              f"{place} of the sweep's {len(sizes)} ({sizes[0]:,} to {sizes[-1]:,})"]
     counts: dict[str, set] = {}
