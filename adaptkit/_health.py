@@ -58,6 +58,7 @@ class HealthWatch(keras.callbacks.Callback):
         self.epochs = max(1, int(epochs))
         self.every = -(-self.epochs // self.spec.prior_checks)  # ceil: at most prior_checks checks a stage
         self.batches: dict[str, list] = {}  # the fixed samples, read once (not a tf.data pass per check)
+        self.ended = (0, True)  # the last epoch run, and whether the prior was looked at after it
 
     def _checks_prior(self, epoch: int) -> bool:
         """Whether the prior is checked after ``epoch`` (1-based) of the stage's ``epochs``."""
@@ -133,10 +134,10 @@ class HealthWatch(keras.callbacks.Callback):
                 self._check_prior(epoch + 1)
             else:
                 checked = False
-            self.ended = (epoch + 1, checked)  # the last epoch run, and whether it was looked at
+            self.ended = (epoch + 1, checked)
 
     def on_train_end(self, logs: Optional[dict] = None) -> None:
-        ended, checked = getattr(self, "ended", (0, True))
+        ended, checked = self.ended
         if self.samples is not None and self.prior is not None and not checked:
             self._check_prior(ended)  # a stage stopped early (EarlyStopping) still gets its last check
         band = self.spec.collapse_band
